@@ -1,0 +1,32 @@
+package dev.kdirect;
+
+/** Advice values for {@code madvise} (include/uapi/asm-generic/mman-common.h). */
+public final class Advice {
+    public static final int NORMAL = 0;
+    public static final int RANDOM = 1;
+    public static final int SEQUENTIAL = 2;
+    public static final int WILLNEED = 3;
+    /** Drop the pages: private anonymous memory reads back as zeros afterwards. */
+    public static final int DONTNEED = 4;
+    public static final int FREE = 8;
+    public static final int REMOVE = 9;
+    public static final int DONTFORK = 10;
+    public static final int DOFORK = 11;
+    public static final int HUGEPAGE = 14;
+    public static final int NOHUGEPAGE = 15;
+    public static final int DONTDUMP = 16;
+    public static final int DODUMP = 17;
+    public static final int WIPEONFORK = 18;
+    public static final int KEEPONFORK = 19;
+    public static final int COLD = 20;
+    public static final int PAGEOUT = 21;
+    public static final int POPULATE_READ = 22;
+    public static final int POPULATE_WRITE = 23;
+    /** Inject a hardware memory error into the pages (CAP_SYS_ADMIN, CONFIG_MEMORY_FAILURE). */
+    public static final int HWPOISON = 100;
+    /** Soft-offline the pages: migrate the data and retire the frames (CAP_SYS_ADMIN, CONFIG_MEMORY_FAILURE). */
+    public static final int SOFT_OFFLINE = 101;
+
+    private Advice() {
+    }
+}

@@ -1,0 +1,182 @@
+package dev.kdirect;
+
+import java.lang.foreign.MemorySegment;
+
+/**
+ * The syscall surface kdirect's features are written against: one method per Linux syscall, with the kernel's
+ * semantics and errno. Get one from {@link Kernels}.
+ *
+ * <p>Three bindings implement it ({@link #binding()}): FFM and JNA call the running kernel; the simulated kernel
+ * is a pure-Java model that applies the same checks in the same order and fails with the same errno. Every
+ * failure is a {@link KernelException}. Addresses and buffers are {@link MemorySegment}s; only their address
+ * (and, for buffers, their size) is passed, so a segment may describe memory that is not mapped, exactly like
+ * a pointer in C. Buffers must be native segments.
+ *
+ * <p>Implementations are thread-safe.
+ */
+public interface Kernel {
+
+    /** Which binding this kernel is. */
+    Binding binding();
+
+    /** The page size the kernel uses for mappings (4096 on x86-64). */
+    long pageSize();
+
+    // ---- memory (mm/mmap.c, mm/mprotect.c, mm/madvise.c)
+
+    /**
+     * mmap(2): maps {@code length} bytes (rounded up to pages) and returns the mapping as a segment of exactly
+     * {@code length} bytes.
+     *
+     * @param address a hint, or the exact place with {@link MapFlags#FIXED}; {@link MemorySegment#NULL} for any
+     * @param prot {@link Prot} bits
+     * @param flags {@link MapFlags}: exactly one of SHARED, PRIVATE or SHARED_VALIDATE, plus modifiers
+     * @param fd the file to map, or -1 with {@link MapFlags#ANONYMOUS}
+     * @param offset the file offset, a multiple of the page size
+     * @throws KernelException EINVAL (length 0, offset or fixed address not page aligned, no mapping type),
+     *     EBADF (bad fd for a file mapping), EACCES (fd not opened for the access asked), EOPNOTSUPP (a
+     *     SHARED_VALIDATE flag the file does not support, e.g. SYNC on a file that is not on a DAX mount),
+     *     EEXIST (FIXED_NOREPLACE over a mapping), ENOMEM (no address space left)
+     */
+    MemorySegment mmap(MemorySegment address, long length, int prot, int flags, int fd, long offset)
+            throws KernelException;
+
+    /**
+     * munmap(2): removes the mappings in the range. Unmapped pages in the range are not an error.
+     *
+     * @throws KernelException EINVAL (address not page aligned, length 0)
+     */
+    void munmap(MemorySegment address, long length) throws KernelException;
+
+    /**
+     * mprotect(2): changes the protection of the pages in the range. Length 0 succeeds and does nothing.
+     *
+     * @throws KernelException EINVAL (address not page aligned, unknown prot bits), ENOMEM (part of the range is
+     *     not mapped; pages before the hole may already have changed), EACCES (e.g. WRITE on a shared mapping
+     *     of a file opened read-only)
+     */
+    void mprotect(MemorySegment address, long length, int prot) throws KernelException;
+
+    /**
+     * madvise(2): gives {@link Advice} for the range. The advice is validated first, so an unknown advice fails
+     * even for length 0; a valid advice with length 0 succeeds and does nothing.
+     *
+     * @throws KernelException EINVAL (unknown or unsupported advice, address not page aligned), ENOMEM (part of
+     *     the range is not mapped), EPERM (HWPOISON or SOFT_OFFLINE without CAP_SYS_ADMIN)
+     */
+    void madvise(MemorySegment address, long length, int advice) throws KernelException;
+
+    // ---- process
+
+    /** geteuid(2): the effective user id. Never fails. */
+    int geteuid();
+
+    /**
+     * capget(2): the effective capability set of the calling thread, as a bit mask indexed by
+     * {@link Capability#number()}.
+     *
+     * @throws KernelException only if the kernel refuses the capability ABI version
+     */
+    long effectiveCapabilities() throws KernelException;
+
+    // ---- files (fs/open.c, fs/read_write.c)
+
+    /**
+     * open(2): opens {@code path} with {@link OpenFlags} and, for {@link OpenFlags#CREAT}, the mode bits.
+     *
+     * @return the new file descriptor, the lowest one free
+     * @throws KernelException ENOENT, EEXIST (CREAT|EXCL on an existing file), EACCES, EISDIR (writing a
+     *     directory), ENOTDIR, ...
+     */
+    int open(String path, int flags, int mode) throws KernelException;
+
+    /**
+     * close(2).
+     *
+     * @throws KernelException EBADF (not an open descriptor)
+     */
+    void close(int fd) throws KernelException;
+
+    /**
+     * ftruncate(2): sets the file's size.
+     *
+     * @throws KernelException EBADF, EINVAL (negative length, or fd not open for writing)
+     */
+    void ftruncate(int fd, long length) throws KernelException;
+
+    /**
+     * fallocate(2): allocates (mode 0 or {@link FallocateFlags#KEEP_SIZE}) or punches blocks.
+     *
+     * @throws KernelException EBADF (bad fd, or not open for writing), EINVAL (offset &lt; 0 or length &lt;= 0),
+     *     EOPNOTSUPP (mode the file system lacks)
+     */
+    void fallocate(int fd, int mode, long offset, long length) throws KernelException;
+
+    /**
+     * pread(2): reads up to {@code buffer.byteSize()} bytes at {@code offset}.
+     *
+     * @return the number of bytes read, 0 at end of file
+     * @throws KernelException EBADF (bad fd, or not open for reading), EINVAL (negative offset), EISDIR
+     */
+    long pread(int fd, MemorySegment buffer, long offset) throws KernelException;
+
+    /**
+     * pwrite(2): writes {@code buffer.byteSize()} bytes at {@code offset}.
+     *
+     * @return the number of bytes written
+     * @throws KernelException EBADF (bad fd, or not open for writing), EINVAL (negative offset)
+     */
+    long pwrite(int fd, MemorySegment buffer, long offset) throws KernelException;
+
+    // ---- protection keys (mm/mprotect.c)
+
+    /**
+     * pkey_alloc(2): allocates a protection key and sets its rights in the calling thread's PKRU only.
+     *
+     * @param flags must be 0
+     * @param accessRights 0, or PKEY_DISABLE_ACCESS (1) | PKEY_DISABLE_WRITE (2)
+     * @return the key, 1..15 on x86-64
+     * @throws KernelException EINVAL (flags or rights not allowed; also on some kernels when the CPU lacks
+     *     PKU), ENOSPC (all keys allocated, or no PKU), ENOSYS (kernel without protection keys)
+     */
+    int pkeyAlloc(int flags, int accessRights) throws KernelException;
+
+    /**
+     * pkey_free(2): frees a key. The kernel does not check whether pages still carry the key.
+     *
+     * @throws KernelException EINVAL (the key is not allocated)
+     */
+    void pkeyFree(int pkey) throws KernelException;
+
+    // ---- sockets (net/socket.c)
+
+    /**
+     * socket(2).
+     *
+     * @return the new descriptor
+     * @throws KernelException EAFNOSUPPORT, EINVAL, EMFILE, ...
+     */
+    int socket(int domain, int type, int protocol) throws KernelException;
+
+    /**
+     * setsockopt(2) with the option value given as native memory.
+     *
+     * @throws KernelException EBADF, ENOTSOCK, ENOPROTOOPT, EINVAL, EPERM (e.g. TCP_REPAIR without
+     *     CAP_NET_ADMIN)
+     */
+    void setsockopt(int fd, int level, int option, MemorySegment value) throws KernelException;
+
+    // ---- kexec (kernel/kexec_file.c)
+
+    /**
+     * kexec_file_load(2): loads a kernel (and initrd) to boot with {@code reboot(LINUX_REBOOT_CMD_KEXEC)}, or
+     * with the UNLOAD flag (1) unloads the current one.
+     *
+     * @param commandLine the command line bytes INCLUDING the terminating NUL (the kernel rejects a last byte
+     *     that is not NUL with EINVAL); {@link MemorySegment#NULL} for none
+     * @throws KernelException ENOSYS (kernel without CONFIG_KEXEC_FILE), EPERM (no CAP_SYS_BOOT, or
+     *     kexec_load_disabled), EINVAL (unknown flags, bad command line), EBUSY, EBADF, ENOEXEC (not a
+     *     kernel image this kernel can load), EKEYREJECTED (signature)
+     */
+    void kexecFileLoad(int kernelFd, int initrdFd, MemorySegment commandLine, long flags) throws KernelException;
+}

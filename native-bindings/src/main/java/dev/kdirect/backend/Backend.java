@@ -1,0 +1,51 @@
+package dev.kdirect.backend;
+
+import dev.kdirect.Binding;
+
+/**
+ * The raw syscall surface every backend implements, in the kernel's own convention: a result &gt;= 0 is
+ * success, a negative result is {@code -errno}. Addresses are plain longs, like the kernel's
+ * {@code unsigned long start}. {@link BackendKernel} turns this into the typed {@link dev.kdirect.Kernel}
+ * with {@link dev.kdirect.KernelException}s, once for all backends.
+ */
+public interface Backend {
+
+    Binding binding();
+
+    long pageSize();
+
+    long mmap(long address, long length, int prot, int flags, int fd, long offset);
+
+    int munmap(long address, long length);
+
+    int mprotect(long address, long length, int prot);
+
+    int madvise(long address, long length, int advice);
+
+    int geteuid();
+
+    /** The effective capability mask (non-negative), or -errno. */
+    long effectiveCapabilities();
+
+    int open(String path, int flags, int mode);
+
+    int close(int fd);
+
+    int ftruncate(int fd, long length);
+
+    int fallocate(int fd, int mode, long offset, long length);
+
+    long pread(int fd, long buffer, long count, long offset);
+
+    long pwrite(int fd, long buffer, long count, long offset);
+
+    int pkeyAlloc(int flags, int accessRights);
+
+    int pkeyFree(int pkey);
+
+    int socket(int domain, int type, int protocol);
+
+    int setsockopt(int fd, int level, int option, long value, int length);
+
+    long kexecFileLoad(int kernelFd, int initrdFd, long commandLineLength, long commandLine, long flags);
+}

@@ -1,0 +1,174 @@
+package dev.kdirect.backend;
+
+import dev.kdirect.Binding;
+import dev.kdirect.Kernel;
+import dev.kdirect.KernelException;
+import java.lang.foreign.MemorySegment;
+
+/**
+ * The one {@link Kernel} implementation: calls a {@link Backend} and turns {@code -errno} into a
+ * {@link KernelException} with the arguments and a hint. Because every binding goes through here, the same
+ * failure reads the same on FFM, JNA and the simulated kernel.
+ */
+public final class BackendKernel implements Kernel {
+    private final Backend backend;
+
+    public BackendKernel(Backend backend) {
+        this.backend = backend;
+    }
+
+    @Override
+    public Binding binding() {
+        return backend.binding();
+    }
+
+    @Override
+    public long pageSize() {
+        return backend.pageSize();
+    }
+
+    @Override
+    public MemorySegment mmap(MemorySegment address, long length, int prot, int flags, int fd, long offset)
+            throws KernelException {
+        long r = backend.mmap(address.address(), length, prot, flags, fd, offset);
+        if (r < 0 && r > -4096) { // MAP_FAILED range: the kernel never maps the last page of the address space
+            throw fail(r, "mmap", () -> "addr=" + hex(address.address()) + ", length=" + length + ", prot="
+                    + FlagNames.prot(prot) + ", flags=" + FlagNames.map(flags) + ", fd=" + fd + ", offset=" + offset);
+        }
+        return MemorySegment.ofAddress(r).reinterpret(length);
+    }
+
+    @Override
+    public void munmap(MemorySegment address, long length) throws KernelException {
+        check(backend.munmap(address.address(), length), "munmap", () -> range(address, length));
+    }
+
+    @Override
+    public void mprotect(MemorySegment address, long length, int prot) throws KernelException {
+        check(backend.mprotect(address.address(), length, prot), "mprotect",
+                () -> range(address, length) + ", prot=" + FlagNames.prot(prot));
+    }
+
+    @Override
+    public void madvise(MemorySegment address, long length, int advice) throws KernelException {
+        check(backend.madvise(address.address(), length, advice), "madvise",
+                () -> range(address, length) + ", advice=" + FlagNames.advice(advice));
+    }
+
+    @Override
+    public int geteuid() {
+        return backend.geteuid();
+    }
+
+    @Override
+    public long effectiveCapabilities() throws KernelException {
+        return check(backend.effectiveCapabilities(), "capget", () -> "pid=0");
+    }
+
+    @Override
+    public int open(String path, int flags, int mode) throws KernelException {
+        return (int) check(backend.open(path, flags, mode), "open",
+                () -> "path=" + path + ", flags=" + FlagNames.open(flags) + ", mode=0" + Integer.toOctalString(mode));
+    }
+
+    @Override
+    public void close(int fd) throws KernelException {
+        check(backend.close(fd), "close", () -> "fd=" + fd);
+    }
+
+    @Override
+    public void ftruncate(int fd, long length) throws KernelException {
+        check(backend.ftruncate(fd, length), "ftruncate", () -> "fd=" + fd + ", length=" + length);
+    }
+
+    @Override
+    public void fallocate(int fd, int mode, long offset, long length) throws KernelException {
+        check(backend.fallocate(fd, mode, offset, length), "fallocate",
+                () -> "fd=" + fd + ", mode=" + mode + ", offset=" + offset + ", length=" + length);
+    }
+
+    @Override
+    public long pread(int fd, MemorySegment buffer, long offset) throws KernelException {
+        requireNative(buffer);
+        return check(backend.pread(fd, buffer.address(), buffer.byteSize(), offset), "pread",
+                () -> "fd=" + fd + ", count=" + buffer.byteSize() + ", offset=" + offset);
+    }
+
+    @Override
+    public long pwrite(int fd, MemorySegment buffer, long offset) throws KernelException {
+        requireNative(buffer);
+        return check(backend.pwrite(fd, buffer.address(), buffer.byteSize(), offset), "pwrite",
+                () -> "fd=" + fd + ", count=" + buffer.byteSize() + ", offset=" + offset);
+    }
+
+    @Override
+    public int pkeyAlloc(int flags, int accessRights) throws KernelException {
+        return (int) check(backend.pkeyAlloc(flags, accessRights), "pkey_alloc",
+                () -> "flags=" + flags + ", rights=" + accessRights);
+    }
+
+    @Override
+    public void pkeyFree(int pkey) throws KernelException {
+        check(backend.pkeyFree(pkey), "pkey_free", () -> "pkey=" + pkey);
+    }
+
+    @Override
+    public int socket(int domain, int type, int protocol) throws KernelException {
+        return (int) check(backend.socket(domain, type, protocol), "socket",
+                () -> "domain=" + domain + ", type=" + type + ", protocol=" + protocol);
+    }
+
+    @Override
+    public void setsockopt(int fd, int level, int option, MemorySegment value) throws KernelException {
+        requireNative(value);
+        check(backend.setsockopt(fd, level, option, value.address(), (int) value.byteSize()), "setsockopt",
+                () -> "fd=" + fd + ", level=" + level + ", option=" + option + ", length=" + value.byteSize());
+    }
+
+    @Override
+    public void kexecFileLoad(int kernelFd, int initrdFd, MemorySegment commandLine, long flags)
+            throws KernelException {
+        requireNative(commandLine);
+        check(backend.kexecFileLoad(kernelFd, initrdFd, commandLine.byteSize(), commandLine.address(), flags),
+                "kexec_file_load", () -> "kernel_fd=" + kernelFd + ", initrd_fd=" + initrdFd
+                        + ", cmdline_len=" + commandLine.byteSize() + ", flags=" + flags);
+    }
+
+    @Override
+    public String toString() {
+        return "Kernel[" + binding().id() + "]";
+    }
+
+    private long check(long result, String syscall, ArgumentText arguments) throws KernelException {
+        if (result < 0) {
+            throw fail(result, syscall, arguments);
+        }
+        return result;
+    }
+
+    private static KernelException fail(long negativeErrno, String syscall, ArgumentText arguments) {
+        int errno = (int) -negativeErrno;
+        return new KernelException(errno, syscall, arguments.text(), Hints.forFailure(syscall, errno));
+    }
+
+    private static void requireNative(MemorySegment buffer) {
+        if (!buffer.isNative()) {
+            throw new IllegalArgumentException("the kernel needs native memory: allocate the buffer with an Arena,"
+                    + " not a heap segment");
+        }
+    }
+
+    private static String range(MemorySegment address, long length) {
+        return "addr=" + hex(address.address()) + ", length=" + length;
+    }
+
+    private static String hex(long address) {
+        return "0x" + Long.toHexString(address);
+    }
+
+    /** Argument text is built only when a call fails: the success path stays allocation-free. */
+    @FunctionalInterface
+    private interface ArgumentText {
+        String text();
+    }
+}

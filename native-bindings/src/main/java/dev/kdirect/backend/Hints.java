@@ -1,0 +1,40 @@
+package dev.kdirect.backend;
+
+import dev.kdirect.ErrnoNames;
+
+/**
+ * What a person can do about a failed syscall, keyed by syscall and errno. Only failures with a clear remedy
+ * get a hint; the feature modules add context-specific ones of their own.
+ */
+final class Hints {
+    private Hints() {
+    }
+
+    static String forFailure(String syscall, int errno) {
+        String name = ErrnoNames.name(errno);
+        return switch (syscall + " " + name) {
+            case "mmap EOPNOTSUPP" -> "MAP_SYNC needs a file on a DAX file system: mount the fsdax namespace with -o dax";
+            case "mmap EACCES" -> "the fd was not opened for the access asked: open it O_RDWR for a shared writable map";
+            case "mmap EINVAL", "munmap EINVAL", "mprotect EINVAL", "madvise EINVAL" ->
+                "addresses and file offsets must be page aligned, lengths non-zero, flags and advice known to this kernel";
+            case "mprotect ENOMEM", "madvise ENOMEM" -> "part of the range is not mapped";
+            case "madvise EPERM" -> "memory-failure injection needs CAP_SYS_ADMIN: run with sudo";
+            case "pkey_alloc ENOSPC" -> "all protection keys are allocated (15 on x86-64): free one first";
+            case "pkey_alloc ENOSYS" -> "the kernel has no protection keys: it needs CONFIG_X86_INTEL_MEMORY_PROTECTION_KEYS";
+            case "pkey_free EINVAL" -> "the key is not allocated";
+            case "setsockopt EPERM" -> "TCP_REPAIR needs CAP_NET_ADMIN: run with sudo";
+            case "kexec_file_load ENOSYS" -> "the kernel lacks CONFIG_KEXEC_FILE: use a kernel with it, or the QEMU guest (ci/qemu/run)";
+            case "kexec_file_load EPERM" ->
+                "needs CAP_SYS_BOOT (run with sudo); also fails when kexec_load_disabled is 1 or lockdown forbids it";
+            case "kexec_file_load ENOEXEC" -> "the file is not a kernel image this kernel can load (x86-64 bzImage)";
+            case "kexec_file_load EKEYREJECTED" -> "the kernel requires a signed image: sign it or disable lockdown";
+            case "open ENOENT" -> "no such file: check the path";
+            case "open EACCES" -> "permission denied: check the file's mode or run with sudo";
+            default -> switch (name) {
+                case "EBADF" -> "the file descriptor is not open (or not open for this access)";
+                case "EPERM" -> "not permitted: run with sudo or grant the capability";
+                default -> "";
+            };
+        };
+    }
+}

@@ -1,0 +1,241 @@
+package dev.kdirect.backend.ffm;
+
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+
+import dev.kdirect.Binding;
+import dev.kdirect.backend.Backend;
+import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
+import java.lang.foreign.MemorySegment;
+import java.lang.invoke.MethodHandle;
+
+/**
+ * The real kernel through Panama FFM downcalls into glibc. Pointers travel as {@code long} (the x86-64 and
+ * AArch64 ABIs pass them like 64-bit integers), errno is captured by the linker right after the call and read
+ * only on failure, and every handle is a static final so the JIT can inline the downcall.
+ */
+public final class FfmBackend implements Backend {
+    private static final long SYS_KEXEC_FILE_LOAD = 320; // arch/x86/entry/syscalls/syscall_64.tbl
+
+    private static final MethodHandle MMAP = Downcalls.withErrno("mmap",
+            FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_LONG));
+    private static final MethodHandle MUNMAP = Downcalls.withErrno("munmap",
+            FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_LONG));
+    private static final MethodHandle MPROTECT = Downcalls.withErrno("mprotect",
+            FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_INT));
+    private static final MethodHandle MADVISE = Downcalls.withErrno("madvise",
+            FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_INT));
+    private static final MethodHandle GETEUID = Downcalls.critical("geteuid", FunctionDescriptor.of(JAVA_INT));
+    private static final MethodHandle CAPGET = Downcalls.withErrno("capget",
+            FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_LONG));
+    private static final MethodHandle OPEN = Downcalls.withErrnoVariadic("open",
+            FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_INT, JAVA_INT), 2);
+    private static final MethodHandle CLOSE = Downcalls.withErrno("close", FunctionDescriptor.of(JAVA_INT, JAVA_INT));
+    private static final MethodHandle FTRUNCATE = Downcalls.withErrno("ftruncate",
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG));
+    private static final MethodHandle FALLOCATE = Downcalls.withErrno("fallocate",
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_LONG));
+    private static final MethodHandle PREAD = Downcalls.withErrno("pread",
+            FunctionDescriptor.of(JAVA_LONG, JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_LONG));
+    private static final MethodHandle PWRITE = Downcalls.withErrno("pwrite",
+            FunctionDescriptor.of(JAVA_LONG, JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_LONG));
+    private static final MethodHandle PKEY_ALLOC = Downcalls.withErrno("pkey_alloc",
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT));
+    private static final MethodHandle PKEY_FREE = Downcalls.withErrno("pkey_free",
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT));
+    private static final MethodHandle SOCKET = Downcalls.withErrno("socket",
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT));
+    private static final MethodHandle SETSOCKOPT = Downcalls.withErrno("setsockopt",
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_INT));
+    private static final MethodHandle SYSCALL5 = Downcalls.withErrnoVariadic("syscall",
+            FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG), 1);
+
+    private static final long PAGE_SIZE = Downcalls.pageSize();
+
+    @Override
+    public Binding binding() {
+        return Binding.FFM;
+    }
+
+    @Override
+    public long pageSize() {
+        return PAGE_SIZE;
+    }
+
+    @Override
+    public long mmap(long address, long length, int prot, int flags, int fd, long offset) {
+        try {
+            MemorySegment errno = Downcalls.errnoSlot();
+            long r = (long) MMAP.invokeExact(errno, address, length, prot, flags, fd, offset);
+            return r == -1 ? -Downcalls.errno(errno) : r;
+        } catch (Throwable t) {
+            throw Downcalls.unexpected("mmap", t);
+        }
+    }
+
+    @Override
+    public int munmap(long address, long length) {
+        try {
+            MemorySegment errno = Downcalls.errnoSlot();
+            return Downcalls.result((int) MUNMAP.invokeExact(errno, address, length), errno);
+        } catch (Throwable t) {
+            throw Downcalls.unexpected("munmap", t);
+        }
+    }
+
+    @Override
+    public int mprotect(long address, long length, int prot) {
+        try {
+            MemorySegment errno = Downcalls.errnoSlot();
+            return Downcalls.result((int) MPROTECT.invokeExact(errno, address, length, prot), errno);
+        } catch (Throwable t) {
+            throw Downcalls.unexpected("mprotect", t);
+        }
+    }
+
+    @Override
+    public int madvise(long address, long length, int advice) {
+        try {
+            MemorySegment errno = Downcalls.errnoSlot();
+            return Downcalls.result((int) MADVISE.invokeExact(errno, address, length, advice), errno);
+        } catch (Throwable t) {
+            throw Downcalls.unexpected("madvise", t);
+        }
+    }
+
+    @Override
+    public int geteuid() {
+        try {
+            return (int) GETEUID.invokeExact();
+        } catch (Throwable t) {
+            throw Downcalls.unexpected("geteuid", t);
+        }
+    }
+
+    @Override
+    public long effectiveCapabilities() {
+        try (Arena arena = Arena.ofConfined()) {
+            CapabilityAbi abi = new CapabilityAbi(arena);
+            MemorySegment errno = Downcalls.errnoSlot();
+            int r = (int) CAPGET.invokeExact(errno, abi.header().address(), abi.data().address());
+            return r == -1 ? -Downcalls.errno(errno) : abi.effective();
+        } catch (Throwable t) {
+            throw Downcalls.unexpected("capget", t);
+        }
+    }
+
+    @Override
+    public int open(String path, int flags, int mode) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment cPath = arena.allocateFrom(path);
+            MemorySegment errno = Downcalls.errnoSlot();
+            return Downcalls.result((int) OPEN.invokeExact(errno, cPath.address(), flags, mode), errno);
+        } catch (Throwable t) {
+            throw Downcalls.unexpected("open", t);
+        }
+    }
+
+    @Override
+    public int close(int fd) {
+        try {
+            MemorySegment errno = Downcalls.errnoSlot();
+            return Downcalls.result((int) CLOSE.invokeExact(errno, fd), errno);
+        } catch (Throwable t) {
+            throw Downcalls.unexpected("close", t);
+        }
+    }
+
+    @Override
+    public int ftruncate(int fd, long length) {
+        try {
+            MemorySegment errno = Downcalls.errnoSlot();
+            return Downcalls.result((int) FTRUNCATE.invokeExact(errno, fd, length), errno);
+        } catch (Throwable t) {
+            throw Downcalls.unexpected("ftruncate", t);
+        }
+    }
+
+    @Override
+    public int fallocate(int fd, int mode, long offset, long length) {
+        try {
+            MemorySegment errno = Downcalls.errnoSlot();
+            return Downcalls.result((int) FALLOCATE.invokeExact(errno, fd, mode, offset, length), errno);
+        } catch (Throwable t) {
+            throw Downcalls.unexpected("fallocate", t);
+        }
+    }
+
+    @Override
+    public long pread(int fd, long buffer, long count, long offset) {
+        try {
+            MemorySegment errno = Downcalls.errnoSlot();
+            return Downcalls.result((long) PREAD.invokeExact(errno, fd, buffer, count, offset), errno);
+        } catch (Throwable t) {
+            throw Downcalls.unexpected("pread", t);
+        }
+    }
+
+    @Override
+    public long pwrite(int fd, long buffer, long count, long offset) {
+        try {
+            MemorySegment errno = Downcalls.errnoSlot();
+            return Downcalls.result((long) PWRITE.invokeExact(errno, fd, buffer, count, offset), errno);
+        } catch (Throwable t) {
+            throw Downcalls.unexpected("pwrite", t);
+        }
+    }
+
+    @Override
+    public int pkeyAlloc(int flags, int accessRights) {
+        try {
+            MemorySegment errno = Downcalls.errnoSlot();
+            return Downcalls.result((int) PKEY_ALLOC.invokeExact(errno, flags, accessRights), errno);
+        } catch (Throwable t) {
+            throw Downcalls.unexpected("pkey_alloc", t);
+        }
+    }
+
+    @Override
+    public int pkeyFree(int pkey) {
+        try {
+            MemorySegment errno = Downcalls.errnoSlot();
+            return Downcalls.result((int) PKEY_FREE.invokeExact(errno, pkey), errno);
+        } catch (Throwable t) {
+            throw Downcalls.unexpected("pkey_free", t);
+        }
+    }
+
+    @Override
+    public int socket(int domain, int type, int protocol) {
+        try {
+            MemorySegment errno = Downcalls.errnoSlot();
+            return Downcalls.result((int) SOCKET.invokeExact(errno, domain, type, protocol), errno);
+        } catch (Throwable t) {
+            throw Downcalls.unexpected("socket", t);
+        }
+    }
+
+    @Override
+    public int setsockopt(int fd, int level, int option, long value, int length) {
+        try {
+            MemorySegment errno = Downcalls.errnoSlot();
+            return Downcalls.result((int) SETSOCKOPT.invokeExact(errno, fd, level, option, value, length), errno);
+        } catch (Throwable t) {
+            throw Downcalls.unexpected("setsockopt", t);
+        }
+    }
+
+    @Override
+    public long kexecFileLoad(int kernelFd, int initrdFd, long commandLineLength, long commandLine, long flags) {
+        try {
+            MemorySegment errno = Downcalls.errnoSlot();
+            long r = (long) SYSCALL5.invokeExact(errno, SYS_KEXEC_FILE_LOAD, (long) kernelFd, (long) initrdFd,
+                    commandLineLength, commandLine, flags);
+            return r == -1 ? -Downcalls.errno(errno) : r;
+        } catch (Throwable t) {
+            throw Downcalls.unexpected("kexec_file_load", t);
+        }
+    }
+}

@@ -1,0 +1,137 @@
+package dev.kdirect.backend.jna;
+
+import com.sun.jna.LastErrorException;
+import com.sun.jna.Memory;
+import com.sun.jna.Pointer;
+import dev.kdirect.Binding;
+import dev.kdirect.backend.Backend;
+
+/**
+ * The real kernel through JNA direct mapping ({@link LibC}): the same glibc functions as the FFM backend, a
+ * cross-check of those bindings. JNA reports errno as a {@link LastErrorException}; this class turns it back
+ * into the kernel's {@code -errno}.
+ */
+public final class JnaBackend implements Backend {
+    private static final long SYS_KEXEC_FILE_LOAD = 320; // arch/x86/entry/syscalls/syscall_64.tbl
+    private static final int SC_PAGESIZE = 30; // bits/confname.h
+    private static final int LINUX_CAPABILITY_VERSION_3 = 0x20080522;
+    private static final long PAGE_SIZE = LibC.sysconf(SC_PAGESIZE);
+
+    /** A call that reports failure by throwing {@link LastErrorException}. */
+    @FunctionalInterface
+    private interface Call {
+        long run() throws LastErrorException;
+    }
+
+    private static long call(Call call) {
+        try {
+            return call.run();
+        } catch (LastErrorException e) {
+            return -e.getErrorCode();
+        }
+    }
+
+    @Override
+    public Binding binding() {
+        return Binding.JNA;
+    }
+
+    @Override
+    public long pageSize() {
+        return PAGE_SIZE;
+    }
+
+    @Override
+    public long mmap(long address, long length, int prot, int flags, int fd, long offset) {
+        return call(() -> LibC.mmap(address, length, prot, flags, fd, offset));
+    }
+
+    @Override
+    public int munmap(long address, long length) {
+        return (int) call(() -> LibC.munmap(address, length));
+    }
+
+    @Override
+    public int mprotect(long address, long length, int prot) {
+        return (int) call(() -> LibC.mprotect(address, length, prot));
+    }
+
+    @Override
+    public int madvise(long address, long length, int advice) {
+        return (int) call(() -> LibC.madvise(address, length, advice));
+    }
+
+    @Override
+    public int geteuid() {
+        return LibC.geteuid();
+    }
+
+    @Override
+    public long effectiveCapabilities() {
+        // capget(2) version 3: header {version, pid=0}, then two {effective, permitted, inheritable} words.
+        try (Memory header = new Memory(8); Memory data = new Memory(24)) {
+            header.setInt(0, LINUX_CAPABILITY_VERSION_3);
+            header.setInt(4, 0);
+            long r = call(() -> LibC.capget(Pointer.nativeValue(header), Pointer.nativeValue(data)));
+            if (r < 0) {
+                return r;
+            }
+            return Integer.toUnsignedLong(data.getInt(0)) | (Integer.toUnsignedLong(data.getInt(12)) << 32);
+        }
+    }
+
+    @Override
+    public int open(String path, int flags, int mode) {
+        return (int) call(() -> LibC.open(path, flags, mode));
+    }
+
+    @Override
+    public int close(int fd) {
+        return (int) call(() -> LibC.close(fd));
+    }
+
+    @Override
+    public int ftruncate(int fd, long length) {
+        return (int) call(() -> LibC.ftruncate(fd, length));
+    }
+
+    @Override
+    public int fallocate(int fd, int mode, long offset, long length) {
+        return (int) call(() -> LibC.fallocate(fd, mode, offset, length));
+    }
+
+    @Override
+    public long pread(int fd, long buffer, long count, long offset) {
+        return call(() -> LibC.pread(fd, buffer, count, offset));
+    }
+
+    @Override
+    public long pwrite(int fd, long buffer, long count, long offset) {
+        return call(() -> LibC.pwrite(fd, buffer, count, offset));
+    }
+
+    @Override
+    public int pkeyAlloc(int flags, int accessRights) {
+        return (int) call(() -> LibC.pkey_alloc(flags, accessRights));
+    }
+
+    @Override
+    public int pkeyFree(int pkey) {
+        return (int) call(() -> LibC.pkey_free(pkey));
+    }
+
+    @Override
+    public int socket(int domain, int type, int protocol) {
+        return (int) call(() -> LibC.socket(domain, type, protocol));
+    }
+
+    @Override
+    public int setsockopt(int fd, int level, int option, long value, int length) {
+        return (int) call(() -> LibC.setsockopt(fd, level, option, value, length));
+    }
+
+    @Override
+    public long kexecFileLoad(int kernelFd, int initrdFd, long commandLineLength, long commandLine, long flags) {
+        return call(() -> LibC.syscall(SYS_KEXEC_FILE_LOAD, kernelFd, initrdFd, commandLineLength, commandLine, flags));
+    }
+}

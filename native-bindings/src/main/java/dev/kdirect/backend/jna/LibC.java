@@ -1,0 +1,56 @@
+package dev.kdirect.backend.jna;
+
+import com.sun.jna.LastErrorException;
+import com.sun.jna.Native;
+import com.sun.jna.Platform;
+
+/**
+ * glibc functions bound once by JNA direct mapping. A failing call throws {@link LastErrorException} with errno.
+ * Pointers are passed as {@code long}, as in the FFM backend.
+ */
+final class LibC {
+    static {
+        Native.register(LibC.class, Platform.C_LIBRARY_NAME);
+    }
+
+    private LibC() {
+    }
+
+    static native long mmap(long address, long length, int prot, int flags, int fd, long offset)
+            throws LastErrorException;
+
+    static native int munmap(long address, long length) throws LastErrorException;
+
+    static native int mprotect(long address, long length, int prot) throws LastErrorException;
+
+    static native int madvise(long address, long length, int advice) throws LastErrorException;
+
+    static native int geteuid();
+
+    static native long sysconf(int name);
+
+    static native int capget(long header, long data) throws LastErrorException;
+
+    static native int open(String path, int flags, int mode) throws LastErrorException;
+
+    static native int close(int fd) throws LastErrorException;
+
+    static native int ftruncate(int fd, long length) throws LastErrorException;
+
+    static native int fallocate(int fd, int mode, long offset, long length) throws LastErrorException;
+
+    static native long pread(int fd, long buffer, long count, long offset) throws LastErrorException;
+
+    static native long pwrite(int fd, long buffer, long count, long offset) throws LastErrorException;
+
+    static native int pkey_alloc(int flags, int accessRights) throws LastErrorException;
+
+    static native int pkey_free(int pkey) throws LastErrorException;
+
+    static native int socket(int domain, int type, int protocol) throws LastErrorException;
+
+    static native int setsockopt(int fd, int level, int option, long value, int length) throws LastErrorException;
+
+    // glibc's syscall() is variadic; with integer arguments only, the x86-64 call is the same as a fixed one.
+    static native long syscall(long number, long a1, long a2, long a3, long a4, long a5) throws LastErrorException;
+}

@@ -1,0 +1,276 @@
+package dev.kdirect.backend.simulated;
+
+import dev.kdirect.Advice;
+import dev.kdirect.Prot;
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.channels.FileChannel;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+
+/**
+ * The simulated process's memory map (the kernel's mm_struct): page-aligned {@link Vma}s over real memory, with
+ * the walk orders of mm/mprotect.c and mm/madvise.c, so partial effects before an error match the kernel's.
+ * Every method runs under the one lock, like mmap_lock held for writing.
+ */
+final class AddressSpace {
+    private final long pageSize;
+    private final TreeMap<Long, Vma> vmas = new TreeMap<>();
+    private final Set<Long> poisonedPages = new HashSet<>();
+    private final Set<Long> populatedPages = new HashSet<>();
+
+    AddressSpace(long pageSize) {
+        this.pageSize = pageSize;
+    }
+
+    /**
+     * Creates a new mapping anywhere (the checks of do_mmap have passed) of {@code length} bytes, a whole number
+     * of pages. Returns the address.
+     */
+    synchronized long map(long length, int prot, boolean shared, OpenFile file, long offset, boolean populate)
+            throws IOException {
+        Arena arena = Arena.ofShared();
+        MemorySegment memory;
+        if (file == null) {
+            memory = arena.allocate(length, pageSize); // zero-filled, like fresh anonymous pages
+        } else {
+            long fileBytes = file.size() - offset;
+            if (length - fileBytes >= pageSize) {
+                arena.close(); // whole pages past EOF would SIGBUS on access: the model cannot represent them
+                throw new UnsupportedOperationException("the simulated kernel cannot map whole pages past the end of "
+                        + file.path + ": extend the file first (ftruncate or fallocate)");
+            }
+            FileChannel.MapMode mode = !shared ? FileChannel.MapMode.PRIVATE
+                    : file.canWrite() ? FileChannel.MapMode.READ_WRITE : FileChannel.MapMode.READ_ONLY;
+            memory = file.channel.map(mode, offset, Math.min(length, fileBytes), arena);
+        }
+        Backing backing = new Backing(arena, memory, length);
+        long start = backing.base();
+        Vma vma = new Vma(start, start + length, prot, shared, file == null, file == null || file.canWrite(), file,
+                offset, backing);
+        vmas.put(start, vma);
+        if (populate) {
+            markPopulated(start, start + length);
+        }
+        return start;
+    }
+
+    /** munmap of [start, end): pages not mapped are skipped (mm/vma.c do_vmi_munmap). */
+    synchronized void unmap(long start, long end) {
+        for (Vma vma : splitRange(start, end)) {
+            vmas.remove(vma.start);
+            vma.backing.unmapped(vma.length());
+            forEachPage(vma.start, vma.end, page -> {
+                poisonedPages.remove(page);
+                populatedPages.remove(page);
+            });
+        }
+    }
+
+    /**
+     * The VMA walk of do_mprotect_pkey (mm/mprotect.c): the first area must contain {@code start}; areas are
+     * changed one by one, so a hole or an EACCES stops the walk with the earlier areas already changed.
+     *
+     * @param pkey the new key, or -1 to keep each area's key (plain mprotect)
+     */
+    synchronized int protect(long start, long end, int prot, int pkey) {
+        Vma vma = firstEndingAfter(start);
+        if (vma == null || vma.start > start) {
+            return -Errno.ENOMEM;
+        }
+        long next = start;
+        while (true) {
+            if ((prot & Prot.WRITE) != 0 && vma.shared && !vma.mayWrite) {
+                return -Errno.EACCES; // VM_WRITE without VM_MAYWRITE: shared map of a read-only file
+            }
+            long until = Math.min(vma.end, end);
+            for (Vma part : splitRange(next, until)) {
+                part.prot = prot;
+                if (pkey != -1) {
+                    part.pkey = pkey;
+                }
+            }
+            next = until;
+            if (next >= end) {
+                return 0;
+            }
+            vma = vmas.get(next);
+            if (vma == null) {
+                return -Errno.ENOMEM;
+            }
+        }
+    }
+
+    /**
+     * The walk of madvise_walk_vmas (mm/madvise.c): holes are remembered and reported as ENOMEM after the mapped
+     * parts were advised; an area the advice does not apply to stops the walk with its error.
+     */
+    synchronized int advise(long start, long end, int advice) {
+        int unmappedError = 0;
+        long next = start;
+        Vma vma = firstEndingAfter(next);
+        while (true) {
+            if (vma == null) {
+                return -Errno.ENOMEM;
+            }
+            if (next < vma.start) {
+                unmappedError = -Errno.ENOMEM;
+                next = vma.start;
+                if (next >= end) {
+                    break;
+                }
+            }
+            long until = Math.min(vma.end, end);
+            int error = adviseArea(vma, next, until, advice);
+            if (error != 0) {
+                return error;
+            }
+            next = until;
+            if (next >= end) {
+                break;
+            }
+            vma = firstEndingAfter(next);
+        }
+        return unmappedError;
+    }
+
+    /**
+     * madvise_inject_error (mm/madvise.c) after the CAP_SYS_ADMIN check: each page must be mapped (EFAULT) and
+     * backed by a real page: untouched anonymous memory maps the shared zero page, which memory_failure()
+     * refuses with EBUSY. HWPOISON marks the page poisoned; SOFT_OFFLINE moves the data and leaves it usable.
+     */
+    synchronized int injectError(long start, long end, int advice) {
+        for (long page = start; page < end; page += pageSize) {
+            Vma vma = firstEndingAfter(page);
+            if (vma == null || vma.start > page) {
+                return -Errno.EFAULT;
+            }
+            if (!backedByRealPage(vma, page)) {
+                return -Errno.EBUSY;
+            }
+            if (advice == Advice.HWPOISON) {
+                poisonedPages.add(page);
+            }
+        }
+        return 0;
+    }
+
+    synchronized boolean isPoisoned(long address) {
+        return poisonedPages.contains(address & -pageSize);
+    }
+
+    /** The area containing {@code address}, or null. */
+    synchronized Vma areaAt(long address) {
+        Vma vma = firstEndingAfter(address);
+        return vma != null && vma.start <= address ? vma : null;
+    }
+
+    synchronized void markPopulated(long start, long end) {
+        forEachPage(start, end, populatedPages::add);
+    }
+
+    private int adviseArea(Vma vma, long start, long end, int advice) {
+        switch (advice) {
+            case Advice.DONTNEED -> dropPages(vma, start, end);
+            case Advice.FREE -> {
+                if (!vma.anonymous || vma.shared) {
+                    return -Errno.EINVAL; // only private anonymous memory can be freed lazily
+                }
+            }
+            case Advice.REMOVE -> {
+                if (vma.anonymous && !vma.shared) {
+                    return -Errno.EINVAL; // no file (not even shmem) to punch a hole in
+                }
+                if (!vma.shared || !vma.mayWrite) {
+                    return -Errno.EACCES;
+                }
+                vma.backing.slice(start, end - start).fill((byte) 0);
+            }
+            case Advice.WIPEONFORK -> {
+                if (!vma.anonymous || vma.shared) {
+                    return -Errno.EINVAL;
+                }
+            }
+            case Advice.POPULATE_READ, Advice.POPULATE_WRITE -> {
+                int needed = advice == Advice.POPULATE_WRITE ? Prot.WRITE : Prot.READ;
+                if ((vma.prot & needed) == 0) {
+                    return -Errno.EFAULT; // the fault would raise SIGSEGV
+                }
+                markPopulated(start, end);
+            }
+            default -> {
+                // NORMAL, RANDOM, SEQUENTIAL, WILLNEED, DONTFORK, DOFORK, ...: hints with no visible effect here
+            }
+        }
+        return 0;
+    }
+
+    /** MADV_DONTNEED: private pages are dropped; anonymous ones read back as zeros, file ones as the file. */
+    private void dropPages(Vma vma, long start, long end) {
+        if (vma.shared) {
+            return; // the data lives on in the page cache or shmem
+        }
+        MemorySegment pages = vma.backing.slice(start, end - start);
+        if (vma.anonymous) {
+            pages.fill((byte) 0);
+        } else {
+            try {
+                pages.fill((byte) 0);
+                vma.file.channel.read(pages.asByteBuffer(), vma.fileOffset + (start - vma.start));
+            } catch (IOException e) {
+                throw new IllegalStateException("re-reading " + vma.file.path + " for MADV_DONTNEED failed", e);
+            }
+        }
+        forEachPage(start, end, populatedPages::remove);
+    }
+
+    private boolean backedByRealPage(Vma vma, long page) {
+        if (!vma.anonymous || populatedPages.contains(page)) {
+            return true;
+        }
+        // Java code writes simulated memory directly, unseen by the model: a page holding data was written.
+        MemorySegment bytes = vma.backing.slice(page, pageSize);
+        for (long i = 0; i + Long.BYTES <= bytes.byteSize(); i += Long.BYTES) {
+            if (bytes.get(ValueLayout.JAVA_LONG_UNALIGNED, i) != 0) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private Vma firstEndingAfter(long address) {
+        Map.Entry<Long, Vma> below = vmas.floorEntry(address);
+        if (below != null && below.getValue().end > address) {
+            return below.getValue();
+        }
+        Map.Entry<Long, Vma> above = vmas.higherEntry(address);
+        return above == null ? null : above.getValue();
+    }
+
+    /** Splits areas so that {@code start} and {@code end} are boundaries; returns the areas inside, in order. */
+    private List<Vma> splitRange(long start, long end) {
+        splitAt(start);
+        splitAt(end);
+        return new ArrayList<>(vmas.subMap(start, true, end, false).values());
+    }
+
+    private void splitAt(long address) {
+        Map.Entry<Long, Vma> below = vmas.lowerEntry(address);
+        if (below != null && below.getValue().end > address) {
+            Vma upper = below.getValue().splitAt(address);
+            vmas.put(upper.start, upper);
+        }
+    }
+
+    private void forEachPage(long start, long end, java.util.function.LongConsumer action) {
+        for (long page = start; page < end; page += pageSize) {
+            action.accept(page);
+        }
+    }
+}

@@ -1,0 +1,59 @@
+package dev.kdirect.backend.simulated;
+
+import dev.kdirect.OpenFlags;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.channels.FileChannel;
+import java.nio.file.Path;
+
+/**
+ * An open regular file or directory of the host's file system, reached through NIO. Access mode bits decide
+ * FMODE_READ and FMODE_WRITE, as in fs/open.c. {@code dax} marks files on a simulated DAX mount, the only ones
+ * on which MAP_SYNC succeeds.
+ */
+final class OpenFile implements FileDescription {
+    final Path path;
+    final FileChannel channel; // null for a directory
+    final int flags;
+    final boolean dax;
+
+    OpenFile(Path path, FileChannel channel, int flags, boolean dax) {
+        this.path = path;
+        this.channel = channel;
+        this.flags = flags;
+        this.dax = dax;
+    }
+
+    boolean directory() {
+        return channel == null;
+    }
+
+    boolean canRead() {
+        int mode = flags & OpenFlags.ACCMODE;
+        return mode == OpenFlags.RDONLY || mode == OpenFlags.RDWR;
+    }
+
+    boolean canWrite() {
+        int mode = flags & OpenFlags.ACCMODE;
+        return mode == OpenFlags.WRONLY || mode == OpenFlags.RDWR;
+    }
+
+    long size() {
+        try {
+            return channel.size();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    @Override
+    public void release() {
+        if (channel != null) {
+            try {
+                channel.close();
+            } catch (IOException ignored) {
+                // close(2) of a regular file cannot fail in a way the model reports
+            }
+        }
+    }
+}

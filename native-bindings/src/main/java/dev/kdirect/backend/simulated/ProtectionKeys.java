@@ -1,0 +1,72 @@
+package dev.kdirect.backend.simulated;
+
+/**
+ * The x86-64 protection-key model: 16 keys in the mm's allocation map (key 0 set from the start, as
+ * mm_pkey_allocation_map is initialised in arch/x86/include/asm/mmu_context.h) and a PKRU register per thread.
+ *
+ * <p>PKRU is per thread and inherited at thread creation, like the register at clone(); a thread that never
+ * ran pkey code starts with the init value 0x55555554 (access disabled for keys 1..15,
+ * arch/x86/kernel/fpu/xstate.c). pkey_alloc writes the new key's rights into the CALLING thread only.
+ */
+final class ProtectionKeys {
+    static final int KEYS = 16;
+    static final int INIT_PKRU = 0x55555554;
+    static final int ACCESS_MASK = 0x3; // PKEY_DISABLE_ACCESS | PKEY_DISABLE_WRITE
+
+    private int allocationMap = 1;
+
+    // InheritableThreadLocal copies the creator's value when a Thread is constructed: the model of clone().
+    private final InheritableThreadLocal<int[]> pkru = new InheritableThreadLocal<>() {
+        @Override
+        protected int[] initialValue() {
+            return new int[] {INIT_PKRU};
+        }
+
+        @Override
+        protected int[] childValue(int[] parent) {
+            return new int[] {parent[0]};
+        }
+    };
+
+    /** pkey_alloc (mm/mprotect.c): flags, then rights, then a free key, then the caller's PKRU. */
+    synchronized int allocate(int flags, int rights) {
+        if (flags != 0 || (rights & ~ACCESS_MASK) != 0) {
+            return -Errno.EINVAL;
+        }
+        int key = Integer.numberOfTrailingZeros(~allocationMap);
+        if (key >= KEYS) {
+            return -Errno.ENOSPC;
+        }
+        allocationMap |= 1 << key;
+        setRights(key, rights);
+        return key;
+    }
+
+    /** pkey_free: only an allocated key may be freed; pages still tagged with it are not checked. */
+    synchronized int free(int key) {
+        if (!isAllocated(key)) {
+            return -Errno.EINVAL;
+        }
+        allocationMap &= ~(1 << key);
+        return 0;
+    }
+
+    synchronized boolean isAllocated(int key) {
+        return key >= 0 && key < KEYS && (allocationMap & (1 << key)) != 0;
+    }
+
+    /** The calling thread's PKRU. */
+    int pkru() {
+        return pkru.get()[0];
+    }
+
+    /** WRPKRU for the calling thread. */
+    void setPkru(int value) {
+        pkru.get()[0] = value;
+    }
+
+    private void setRights(int key, int rights) {
+        int shift = 2 * key;
+        setPkru((pkru() & ~(ACCESS_MASK << shift)) | (rights << shift));
+    }
+}

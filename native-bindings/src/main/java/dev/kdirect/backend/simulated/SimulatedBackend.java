@@ -1,0 +1,344 @@
+package dev.kdirect.backend.simulated;
+
+import dev.kdirect.Advice;
+import dev.kdirect.Binding;
+import dev.kdirect.Capability;
+import dev.kdirect.Credentials;
+import dev.kdirect.MapFlags;
+import dev.kdirect.Prot;
+import dev.kdirect.SocketConstants;
+import dev.kdirect.backend.Backend;
+import java.io.IOException;
+import java.lang.foreign.MemorySegment;
+import java.nio.file.Path;
+import java.util.List;
+
+/**
+ * The simulated kernel: a pure-Java model of the Linux x86-64 syscalls kdirect uses. Each syscall applies the
+ * kernel's checks in the kernel's order and returns the same {@code -errno}; state (memory map, descriptors,
+ * protection keys, sockets) lives in the model. Memory and files are real (off-heap memory, NIO channels), so
+ * callers read and write them as on the real kernel; what the model cannot see, such as plain stores, is
+ * enforced by the feature modules' accessors.
+ */
+public final class SimulatedBackend implements Backend {
+    static final long PAGE_SIZE = 4096;
+    private static final long TASK_SIZE = 0x7ffffffff000L; // 4-level paging user address space
+    private static final int PROT_SEM = 0x8;
+    private static final int PROT_GROWSDOWN = 0x01000000;
+    private static final int PROT_GROWSUP = 0x02000000;
+    // LEGACY_MAP_MASK (include/linux/mman.h): the flags plain MAP_SHARED accepts and silently keeps.
+    private static final int LEGACY_MAP_MASK = 0x01 | 0x02 | 0x10 | 0x20 | 0x800 | 0x1000 | 0x4000000 | 0x100
+            | 0x2000 | 0x4000 | 0x8000 | 0x10000 | 0x20000 | 0x40000;
+    private static final long KEXEC_FILE_UNLOAD = 1;
+    private static final long KEXEC_FILE_FLAGS = 1 | 2 | 4; // UNLOAD | ON_CRASH | NO_INITRAMFS
+
+    private final Credentials credentials;
+    private final AddressSpace memory = new AddressSpace(PAGE_SIZE);
+    private final FdTable fds = new FdTable();
+    private final ProtectionKeys pkeys = new ProtectionKeys();
+    private final SimulatedFiles files;
+
+    /**
+     * @param credentials who the simulated process is
+     * @param daxMounts directories that stand for file systems mounted with {@code -o dax}
+     */
+    public SimulatedBackend(Credentials credentials, List<Path> daxMounts) {
+        this.credentials = credentials;
+        this.files = new SimulatedFiles(credentials, fds, daxMounts);
+    }
+
+    @Override
+    public Binding binding() {
+        return Binding.SIMULATED;
+    }
+
+    @Override
+    public long pageSize() {
+        return PAGE_SIZE;
+    }
+
+    /** The model's ordering of do_mmap (mm/mmap.c) after the x86-64 entry's offset check. */
+    @Override
+    public long mmap(long address, long length, int prot, int flags, int fd, long offset) {
+        if ((offset & (PAGE_SIZE - 1)) != 0) {
+            return -Errno.EINVAL; // arch/x86/kernel/sys_x86_64.c
+        }
+        FileDescription description = null;
+        if ((flags & MapFlags.ANONYMOUS) == 0) {
+            description = fds.get(fd);
+            if (description == null) {
+                return -Errno.EBADF;
+            }
+        }
+        if (length == 0) {
+            return -Errno.EINVAL;
+        }
+        long rounded = pageAlign(length);
+        if (rounded == 0 || Long.compareUnsigned(rounded, TASK_SIZE) > 0) {
+            return -Errno.ENOMEM;
+        }
+        if ((flags & (MapFlags.FIXED | MapFlags.FIXED_NOREPLACE)) != 0) {
+            if ((flags & MapFlags.FIXED) != 0 && (address & (PAGE_SIZE - 1)) != 0) {
+                return -Errno.EINVAL;
+            }
+            throw new UnsupportedOperationException(
+                    "the simulated kernel places mappings itself: MAP_FIXED and MAP_FIXED_NOREPLACE are not modelled");
+        }
+        int type = flags & MapFlags.TYPE_MASK;
+        boolean shared = type == MapFlags.SHARED || type == MapFlags.SHARED_VALIDATE;
+        OpenFile file = null;
+        boolean sync = false;
+        if (description != null) {
+            if (type == MapFlags.SHARED_VALIDATE && (flags & ~(LEGACY_MAP_MASK | MapFlags.SYNC)) != 0) {
+                return -Errno.EOPNOTSUPP; // ext4 and xfs support MAP_SYNC; anything else is unknown
+            }
+            if (type != MapFlags.SHARED && type != MapFlags.SHARED_VALIDATE && type != MapFlags.PRIVATE) {
+                return -Errno.EINVAL;
+            }
+            if (!(description instanceof OpenFile open) || open.directory()) {
+                return -Errno.ENODEV; // no ->mmap: sockets and directories
+            }
+            if (shared && (prot & Prot.WRITE) != 0 && !open.canWrite()) {
+                return -Errno.EACCES;
+            }
+            if (!open.canRead()) {
+                return -Errno.EACCES;
+            }
+            file = open;
+            sync = type == MapFlags.SHARED_VALIDATE && (flags & MapFlags.SYNC) != 0;
+        } else if (type != MapFlags.SHARED && type != MapFlags.PRIVATE) {
+            return -Errno.EINVAL;
+        }
+        if (sync && !file.dax) {
+            return -Errno.EOPNOTSUPP; // ext4_file_mmap: MAP_SYNC needs a DAX mapping
+        }
+        try {
+            return memory.map(rounded, prot, shared, file, offset, (flags & MapFlags.POPULATE) != 0);
+        } catch (IOException | OutOfMemoryError e) {
+            return -Errno.ENOMEM;
+        }
+    }
+
+    /** __vm_munmap / do_vmi_munmap (mm/mmap.c). */
+    @Override
+    public int munmap(long address, long length) {
+        if ((address & (PAGE_SIZE - 1)) != 0 || Long.compareUnsigned(address, TASK_SIZE) > 0
+                || Long.compareUnsigned(length, TASK_SIZE - address) > 0) {
+            return -Errno.EINVAL;
+        }
+        long rounded = pageAlign(length);
+        if (rounded == 0) {
+            return -Errno.EINVAL;
+        }
+        memory.unmap(address, address + rounded);
+        return 0;
+    }
+
+    @Override
+    public int mprotect(long address, long length, int prot) {
+        return protect(address, length, prot, -1);
+    }
+
+    /** do_mprotect_pkey (mm/mprotect.c); {@code pkey} -1 is plain mprotect. */
+    int protect(long address, long length, int prot, int pkey) {
+        int grows = prot & (PROT_GROWSDOWN | PROT_GROWSUP);
+        int bits = prot & ~grows;
+        if (grows == (PROT_GROWSDOWN | PROT_GROWSUP)) {
+            return -Errno.EINVAL;
+        }
+        if ((address & (PAGE_SIZE - 1)) != 0) {
+            return -Errno.EINVAL;
+        }
+        if (length == 0) {
+            return 0;
+        }
+        long end = address + pageAlign(length);
+        if (Long.compareUnsigned(end, address) <= 0) {
+            return -Errno.ENOMEM;
+        }
+        if ((bits & ~(Prot.READ | Prot.WRITE | Prot.EXEC | PROT_SEM)) != 0) {
+            return -Errno.EINVAL; // arch_validate_prot
+        }
+        if (pkey != -1 && !pkeys.isAllocated(pkey)) {
+            return -Errno.EINVAL;
+        }
+        if (grows != 0) {
+            return -Errno.EINVAL; // no simulated area grows
+        }
+        return memory.protect(address, end, bits & ~PROT_SEM, pkey);
+    }
+
+    /** do_madvise (mm/madvise.c): the advice is validated before anything else. */
+    @Override
+    public int madvise(long address, long length, int advice) {
+        if (!SupportedAdvice.isValid(advice)) {
+            return -Errno.EINVAL;
+        }
+        if ((address & (PAGE_SIZE - 1)) != 0) {
+            return -Errno.EINVAL;
+        }
+        long rounded = pageAlign(length);
+        if (length != 0 && rounded == 0) {
+            return -Errno.EINVAL;
+        }
+        long end = address + rounded;
+        if (Long.compareUnsigned(end, address) < 0) {
+            return -Errno.EINVAL;
+        }
+        if (end == address) {
+            return 0;
+        }
+        if (advice == Advice.HWPOISON || advice == Advice.SOFT_OFFLINE) {
+            if (!credentials.capable(Capability.SYS_ADMIN)) {
+                return -Errno.EPERM;
+            }
+            return memory.injectError(address, address + length, advice);
+        }
+        return memory.advise(address, end, advice);
+    }
+
+    @Override
+    public int geteuid() {
+        return credentials.euid();
+    }
+
+    @Override
+    public long effectiveCapabilities() {
+        return credentials.effectiveCapabilities();
+    }
+
+    @Override
+    public int open(String path, int flags, int mode) {
+        return files.open(path, flags, mode);
+    }
+
+    @Override
+    public int close(int fd) {
+        FileDescription description = fds.remove(fd);
+        if (description == null) {
+            return -Errno.EBADF;
+        }
+        description.release();
+        return 0;
+    }
+
+    @Override
+    public int ftruncate(int fd, long length) {
+        return files.ftruncate(fd, length);
+    }
+
+    @Override
+    public int fallocate(int fd, int mode, long offset, long length) {
+        return files.fallocate(fd, mode, offset, length);
+    }
+
+    @Override
+    public long pread(int fd, long buffer, long count, long offset) {
+        return files.pread(fd, nativeBuffer(buffer, count), offset);
+    }
+
+    @Override
+    public long pwrite(int fd, long buffer, long count, long offset) {
+        return files.pwrite(fd, nativeBuffer(buffer, count), offset);
+    }
+
+    @Override
+    public int pkeyAlloc(int flags, int accessRights) {
+        return pkeys.allocate(flags, accessRights);
+    }
+
+    @Override
+    public int pkeyFree(int pkey) {
+        return pkeys.free(pkey);
+    }
+
+    /** __sys_socket (net/socket.c): flag bits, then family, then type. Only stream sockets are modelled. */
+    @Override
+    public int socket(int domain, int type, int protocol) {
+        int socketType = type & 0xf;
+        if ((type & ~(0xf | SocketConstants.SOCK_NONBLOCK | SocketConstants.SOCK_CLOEXEC)) != 0) {
+            return -Errno.EINVAL;
+        }
+        if (domain != SocketConstants.AF_UNIX && domain != SocketConstants.AF_INET
+                && domain != SocketConstants.AF_INET6) {
+            return -Errno.EAFNOSUPPORT;
+        }
+        if (socketType != SocketConstants.SOCK_STREAM) {
+            throw new UnsupportedOperationException("the simulated kernel models stream sockets only");
+        }
+        return fds.install(new SimulatedSocket(domain, socketType));
+    }
+
+    /** sock_setsockopt / do_tcp_setsockopt (net/ipv4/tcp.c). Only TCP_REPAIR is modelled so far. */
+    @Override
+    public int setsockopt(int fd, int level, int option, long value, int length) {
+        FileDescription description = fds.get(fd);
+        if (description == null) {
+            return -Errno.EBADF;
+        }
+        if (!(description instanceof SimulatedSocket socket)) {
+            return -Errno.ENOTSOCK;
+        }
+        if (length < 0) {
+            return -Errno.EINVAL;
+        }
+        if (level != SocketConstants.SOL_TCP || option != SocketConstants.TCP_REPAIR) {
+            throw new UnsupportedOperationException("the simulated kernel does not model socket option "
+                    + level + "/" + option + " yet");
+        }
+        if (socket.domain == SocketConstants.AF_UNIX) {
+            return -Errno.EOPNOTSUPP;
+        }
+        if (length < Integer.BYTES) {
+            return -Errno.EINVAL;
+        }
+        int on = nativeBuffer(value, Integer.BYTES).get(java.lang.foreign.ValueLayout.JAVA_INT, 0);
+        if (!credentials.capable(Capability.NET_ADMIN)) {
+            return -Errno.EPERM; // tcp_can_repair_sock
+        }
+        if (on < -1 || on > 1) {
+            return -Errno.EINVAL;
+        }
+        socket.repair = on == 1;
+        return 0;
+    }
+
+    /**
+     * kexec_file_load (kernel/kexec_file.c), the checks before any file is read: CAP_SYS_BOOT, then flags,
+     * then UNLOAD. Loading images is modelled by the kexec module's simulated kernel.
+     */
+    @Override
+    public long kexecFileLoad(int kernelFd, int initrdFd, long commandLineLength, long commandLine, long flags) {
+        if (!credentials.capable(Capability.SYS_BOOT)) {
+            return -Errno.EPERM;
+        }
+        if ((flags & ~KEXEC_FILE_FLAGS) != 0) {
+            return -Errno.EINVAL;
+        }
+        if ((flags & KEXEC_FILE_UNLOAD) != 0) {
+            return 0;
+        }
+        throw new UnsupportedOperationException("loading a kexec image is not modelled by the foundation yet");
+    }
+
+    /** The model's pkey_mprotect, exposed to the pkeys model in this package. */
+    int pkeyMprotect(long address, long length, int prot, int pkey) {
+        return protect(address, length, prot, pkey);
+    }
+
+    AddressSpace memory() {
+        return memory;
+    }
+
+    ProtectionKeys protectionKeys() {
+        return pkeys;
+    }
+
+    private static long pageAlign(long length) {
+        return (length + PAGE_SIZE - 1) & -PAGE_SIZE;
+    }
+
+    private static MemorySegment nativeBuffer(long address, long count) {
+        return MemorySegment.ofAddress(address).reinterpret(count);
+    }
+}

@@ -1,0 +1,309 @@
+package dev.kdirect.backend.simulated;
+
+import dev.kdirect.Credentials;
+import dev.kdirect.FallocateFlags;
+import dev.kdirect.OpenFlags;
+import java.io.IOException;
+import java.lang.foreign.MemorySegment;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.FileSystemException;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.OpenOption;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFilePermission;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.EnumSet;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * The file syscalls of the model over the host's real files (through NIO), with the kernel's order of checks
+ * from fs/open.c and fs/read_write.c. Permission checks use the simulated credentials: CAP_DAC_OVERRIDE
+ * bypasses the mode bits, otherwise the owner or "other" bits decide (group membership is not modelled).
+ */
+final class SimulatedFiles {
+    private static final int CAP_DAC_OVERRIDE = 1;
+    private static final int SUPPORTED_FALLOCATE = FallocateFlags.KEEP_SIZE | FallocateFlags.PUNCH_HOLE
+            | FallocateFlags.ZERO_RANGE;
+
+    private final Credentials credentials;
+    private final FdTable fds;
+    private final List<Path> daxMounts;
+
+    SimulatedFiles(Credentials credentials, FdTable fds, List<Path> daxMounts) {
+        this.credentials = credentials;
+        this.fds = fds;
+        this.daxMounts = daxMounts.stream().map(p -> p.toAbsolutePath().normalize()).toList();
+    }
+
+    int open(String name, int flags, int mode) {
+        if (name.isEmpty()) {
+            return -Errno.ENOENT;
+        }
+        Path path = Path.of(name).toAbsolutePath().normalize();
+        LinkOption[] follow = (flags & OpenFlags.NOFOLLOW) != 0
+                ? new LinkOption[] {LinkOption.NOFOLLOW_LINKS} : new LinkOption[0];
+        boolean exists = Files.exists(path, LinkOption.NOFOLLOW_LINKS) || Files.exists(path);
+        boolean create = (flags & OpenFlags.CREAT) != 0;
+        if (create && (flags & OpenFlags.EXCL) != 0 && exists) {
+            return -Errno.EEXIST;
+        }
+        if (!exists) {
+            Path parent = path.getParent();
+            if (!create || parent == null || !Files.exists(parent)) {
+                return -Errno.ENOENT;
+            }
+            if (!Files.isDirectory(parent)) {
+                return -Errno.ENOTDIR;
+            }
+            if (!permitted(parent, false, true)) {
+                return -Errno.EACCES;
+            }
+        }
+        boolean directory = exists && Files.isDirectory(path, follow);
+        int access = flags & OpenFlags.ACCMODE;
+        if ((flags & OpenFlags.DIRECTORY) != 0 && exists && !directory) {
+            return -Errno.ENOTDIR;
+        }
+        if (directory && (access != OpenFlags.RDONLY || create || (flags & OpenFlags.TRUNC) != 0)) {
+            return -Errno.EISDIR;
+        }
+        boolean read = access == OpenFlags.RDONLY || access == OpenFlags.RDWR;
+        boolean write = access == OpenFlags.WRONLY || access == OpenFlags.RDWR;
+        if (exists && !permitted(path, read, write)) {
+            return -Errno.EACCES;
+        }
+        try {
+            FileChannel channel = directory ? null : FileChannel.open(path, options(flags, exists),
+                    PosixFilePermissions.asFileAttribute(permissions(mode & ~credentials.umask())));
+            return fds.install(new OpenFile(path, channel, flags, onDaxMount(path)));
+        } catch (IOException e) {
+            return -errnoOf(e);
+        }
+    }
+
+    /** do_sys_ftruncate (fs/open.c): length, then descriptor, then a regular file open for writing. */
+    int ftruncate(int fd, long length) {
+        if (length < 0) {
+            return -Errno.EINVAL;
+        }
+        FileDescription description = fds.get(fd);
+        if (description == null) {
+            return -Errno.EBADF;
+        }
+        if (!(description instanceof OpenFile file) || file.directory() || !file.canWrite()) {
+            return -Errno.EINVAL;
+        }
+        try {
+            if (length < file.size()) {
+                file.channel.truncate(length);
+            } else if (length > file.size()) {
+                file.channel.write(ByteBuffer.allocate(1), length - 1);
+            }
+            return 0;
+        } catch (IOException e) {
+            return -errnoOf(e);
+        }
+    }
+
+    /** ksys_fallocate / vfs_fallocate (fs/open.c). */
+    int fallocate(int fd, int mode, long offset, long length) {
+        FileDescription description = fds.get(fd);
+        if (description == null) {
+            return -Errno.EBADF;
+        }
+        if (offset < 0 || length <= 0) {
+            return -Errno.EINVAL;
+        }
+        if ((mode & ~SUPPORTED_FALLOCATE) != 0) {
+            return -Errno.EOPNOTSUPP;
+        }
+        boolean keepSize = (mode & FallocateFlags.KEEP_SIZE) != 0;
+        if ((mode & FallocateFlags.PUNCH_HOLE) != 0 && (!keepSize || (mode & FallocateFlags.ZERO_RANGE) != 0)) {
+            return -Errno.EOPNOTSUPP; // a hole must keep the size and cannot also be a zero range
+        }
+        if (!(description instanceof OpenFile file)) {
+            return -Errno.ENODEV;
+        }
+        if (!file.canWrite()) {
+            return -Errno.EBADF;
+        }
+        if (file.directory()) {
+            return -Errno.EISDIR;
+        }
+        if (offset + length < 0) {
+            return -Errno.EFBIG;
+        }
+        try {
+            long size = file.size();
+            if ((mode & (FallocateFlags.PUNCH_HOLE | FallocateFlags.ZERO_RANGE)) != 0) {
+                long zeroEnd = Math.min(offset + length, keepSize ? size : offset + length);
+                writeZeros(file.channel, offset, Math.max(0, zeroEnd - offset));
+            }
+            if (!keepSize && offset + length > size) {
+                file.channel.write(ByteBuffer.allocate(1), offset + length - 1);
+            }
+            return 0;
+        } catch (IOException e) {
+            return -errnoOf(e);
+        }
+    }
+
+    /** ksys_pread64 / vfs_read (fs/read_write.c): offset, descriptor, seekability, read access, file type. */
+    long pread(int fd, MemorySegment buffer, long offset) {
+        Positional target = positionalFile(fd, offset, false);
+        if (target.file() == null) {
+            return -target.errno();
+        }
+        OpenFile file = target.file();
+        try {
+            ByteBuffer bytes = buffer.asByteBuffer();
+            long position = offset;
+            while (bytes.hasRemaining()) {
+                int n = file.channel.read(bytes, position);
+                if (n < 0) {
+                    break;
+                }
+                position += n;
+            }
+            return position - offset;
+        } catch (IOException e) {
+            return -errnoOf(e);
+        }
+    }
+
+    long pwrite(int fd, MemorySegment buffer, long offset) {
+        Positional target = positionalFile(fd, offset, true);
+        if (target.file() == null) {
+            return -target.errno();
+        }
+        OpenFile file = target.file();
+        try {
+            // Linux bug-compatibility: pwrite on an O_APPEND descriptor appends, whatever the offset (pwrite(2)).
+            long position = (file.flags & OpenFlags.APPEND) != 0 ? file.size() : offset;
+            ByteBuffer source = buffer.asByteBuffer();
+            long start = position;
+            while (source.hasRemaining()) {
+                position += file.channel.write(source, position);
+            }
+            return position - start;
+        } catch (IOException e) {
+            return -errnoOf(e);
+        }
+    }
+
+    /** A descriptor usable for pread/pwrite, or the errno that refuses it. */
+    private record Positional(OpenFile file, int errno) {
+        static Positional refused(int errno) {
+            return new Positional(null, errno);
+        }
+    }
+
+    private Positional positionalFile(int fd, long offset, boolean write) {
+        if (offset < 0) {
+            return Positional.refused(Errno.EINVAL);
+        }
+        FileDescription description = fds.get(fd);
+        if (description == null) {
+            return Positional.refused(Errno.EBADF);
+        }
+        if (!(description instanceof OpenFile file)) {
+            return Positional.refused(Errno.ESPIPE); // sockets have no FMODE_PREAD
+        }
+        if (write ? !file.canWrite() : !file.canRead()) {
+            return Positional.refused(Errno.EBADF);
+        }
+        if (file.directory()) {
+            return Positional.refused(Errno.EISDIR);
+        }
+        return new Positional(file, 0);
+    }
+
+    private boolean onDaxMount(Path path) {
+        return daxMounts.stream().anyMatch(path::startsWith);
+    }
+
+    private boolean permitted(Path path, boolean read, boolean write) {
+        if (credentials.capable(CAP_DAC_OVERRIDE)) {
+            return true;
+        }
+        try {
+            int owner = (Integer) Files.getAttribute(path, "unix:uid");
+            int mode = (Integer) Files.getAttribute(path, "unix:mode");
+            int bits = owner == credentials.euid() ? (mode >> 6) & 7 : mode & 7;
+            return (!read || (bits & 4) != 0) && (!write || (bits & 2) != 0);
+        } catch (IOException | UnsupportedOperationException e) {
+            return false;
+        }
+    }
+
+    private static Set<OpenOption> options(int flags, boolean exists) {
+        Set<OpenOption> options = new HashSet<>();
+        int access = flags & OpenFlags.ACCMODE;
+        if (access != OpenFlags.WRONLY) {
+            options.add(StandardOpenOption.READ);
+        }
+        if (access != OpenFlags.RDONLY) {
+            options.add(StandardOpenOption.WRITE);
+        }
+        if ((flags & OpenFlags.CREAT) != 0 && !exists) {
+            options.add(StandardOpenOption.CREATE_NEW);
+            options.add(StandardOpenOption.WRITE); // NIO cannot create without write; access checks use flags
+        }
+        if ((flags & OpenFlags.TRUNC) != 0 && access != OpenFlags.RDONLY) {
+            options.add(StandardOpenOption.TRUNCATE_EXISTING);
+        }
+        if ((flags & OpenFlags.NOFOLLOW) != 0) {
+            options.add(LinkOption.NOFOLLOW_LINKS);
+        }
+        return options;
+    }
+
+    private static Set<PosixFilePermission> permissions(int mode) {
+        Set<PosixFilePermission> set = EnumSet.noneOf(PosixFilePermission.class);
+        PosixFilePermission[] order = {
+            PosixFilePermission.OTHERS_EXECUTE, PosixFilePermission.OTHERS_WRITE, PosixFilePermission.OTHERS_READ,
+            PosixFilePermission.GROUP_EXECUTE, PosixFilePermission.GROUP_WRITE, PosixFilePermission.GROUP_READ,
+            PosixFilePermission.OWNER_EXECUTE, PosixFilePermission.OWNER_WRITE, PosixFilePermission.OWNER_READ};
+        for (int bit = 0; bit < order.length; bit++) {
+            if ((mode & (1 << bit)) != 0) {
+                set.add(order[bit]);
+            }
+        }
+        return set;
+    }
+
+    private static void writeZeros(FileChannel channel, long offset, long length) throws IOException {
+        ByteBuffer zeros = ByteBuffer.allocate((int) Math.min(length, 1 << 16));
+        for (long done = 0; done < length; ) {
+            zeros.clear().limit((int) Math.min(zeros.capacity(), length - done));
+            done += channel.write(zeros, offset + done);
+        }
+    }
+
+    private static int errnoOf(IOException e) {
+        if (e instanceof NoSuchFileException) {
+            return Errno.ENOENT;
+        }
+        if (e instanceof FileAlreadyExistsException) {
+            return Errno.EEXIST;
+        }
+        if (e instanceof AccessDeniedException) {
+            return Errno.EACCES;
+        }
+        String reason = e instanceof FileSystemException f && f.getReason() != null ? f.getReason() : "";
+        return switch (reason) {
+            case "Is a directory" -> Errno.EISDIR;
+            case "Not a directory" -> Errno.ENOTDIR;
+            case "No space left on device" -> Errno.ENOSPC;
+            default -> Errno.EIO;
+        };
+    }
+}

@@ -1,0 +1,44 @@
+package dev.kdirect.probe;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Optional;
+import java.util.stream.Stream;
+
+/** Small reads of /proc and /sys that explain why a probe failed. Missing files read as empty. */
+final class HostFacts {
+    private HostFacts() {
+    }
+
+    /** True when the first CPU's flags in /proc/cpuinfo include {@code flag}. */
+    static boolean cpuHasFlag(String flag) {
+        return read(Path.of("/proc/cpuinfo")).lines().filter(l -> l.startsWith("flags")).findFirst()
+                .map(l -> List.of(l.substring(l.indexOf(':') + 1).trim().split("\\s+")).contains(flag))
+                .orElse(false);
+    }
+
+    /** The trimmed content of a small file, or empty. */
+    static String read(Path path) {
+        try {
+            return Files.readString(path).trim();
+        } catch (IOException | RuntimeException e) {
+            return "";
+        }
+    }
+
+    static Optional<String> readIfPresent(Path path) {
+        String s = read(path);
+        return s.isEmpty() ? Optional.empty() : Optional.of(s);
+    }
+
+    /** The entries of a directory whose names start with {@code prefix}. */
+    static List<Path> list(Path dir, String prefix) {
+        try (Stream<Path> s = Files.list(dir)) {
+            return s.filter(p -> p.getFileName().toString().startsWith(prefix)).sorted().toList();
+        } catch (IOException | RuntimeException e) {
+            return List.of();
+        }
+    }
+}

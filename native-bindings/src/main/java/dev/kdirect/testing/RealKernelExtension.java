@@ -1,0 +1,62 @@
+package dev.kdirect.testing;
+
+import dev.kdirect.Binding;
+import dev.kdirect.Feature;
+import java.lang.reflect.AnnotatedElement;
+import java.util.ArrayList;
+import java.util.EnumSet;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import org.junit.jupiter.api.extension.BeforeEachCallback;
+import org.junit.jupiter.api.extension.ConditionEvaluationResult;
+import org.junit.jupiter.api.extension.ExecutionCondition;
+import org.junit.jupiter.api.extension.ExtensionContext;
+import org.junit.platform.commons.support.AnnotationSupport;
+
+/**
+ * Backs {@link RequiresRealKernel}: disables a test whose features are missing here, and fails (in
+ * {@link #beforeEach}) a test whose missing feature is required here.
+ */
+public final class RealKernelExtension implements ExecutionCondition, BeforeEachCallback {
+
+    @Override
+    public ConditionEvaluationResult evaluateExecutionCondition(ExtensionContext context) {
+        Set<Feature> needed = features(context);
+        Set<Feature> required = RequiredFeatures.get();
+        List<String> skipped = new ArrayList<>();
+        for (Feature f : needed) {
+            if (!f.isAvailable() && !required.contains(f)) {
+                skipped.add(f.id() + ": " + f.status().evidence() + " (" + f.status().action() + ")");
+            }
+        }
+        if (!skipped.isEmpty()) {
+            return ConditionEvaluationResult.disabled("not real here: " + String.join("; ", skipped));
+        }
+        if (!needed.isEmpty() && Binding.configured() == Binding.SIMULATED && !requiredAny(needed, required)) {
+            return ConditionEvaluationResult.disabled("the binding is forced to simulated (-Dkdirect.binding)");
+        }
+        return ConditionEvaluationResult.enabled("real here, or required here");
+    }
+
+    @Override
+    public void beforeEach(ExtensionContext context) {
+        features(context).forEach(Feature::ensureAvailable);
+    }
+
+    private static boolean requiredAny(Set<Feature> needed, Set<Feature> required) {
+        return needed.stream().anyMatch(required::contains);
+    }
+
+    private static Set<Feature> features(ExtensionContext context) {
+        EnumSet<Feature> features = EnumSet.noneOf(Feature.class);
+        collect(context.getTestClass(), features);
+        collect(context.getTestMethod(), features);
+        return features;
+    }
+
+    private static void collect(Optional<? extends AnnotatedElement> element, Set<Feature> into) {
+        element.flatMap(e -> AnnotationSupport.findAnnotation(e, RequiresRealKernel.class))
+                .ifPresent(a -> into.addAll(List.of(a.value())));
+    }
+}
