@@ -10,10 +10,17 @@ public final class ErrnoNames {
     private ErrnoNames() {
     }
 
-    /** The symbolic name of an errno value, e.g. 22 -> {@code "EINVAL"}; {@code "errno N"} when unknown. */
+    /**
+     * The symbolic name of an errno value, e.g. 22 -> {@code "EINVAL"}; {@code "errno N"} when unknown. Where
+     * POSIX has two names for one Linux value, the kernel's is used: 95 is EOPNOTSUPP (jnr-constants lists it
+     * as its alias ENOTSUP).
+     */
     public static String name(int errno) {
         Errno e = Errno.valueOf(errno);
-        return e != null && e.defined() ? e.name() : "errno " + errno;
+        if (e == null || !e.defined()) {
+            return "errno " + errno;
+        }
+        return e == Errno.ENOTSUP ? Errno.EOPNOTSUPP.name() : e.name();
     }
 
     /** The description of an errno value, e.g. 22 -> {@code "Invalid argument"}. */

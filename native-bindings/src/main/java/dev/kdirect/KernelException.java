@@ -62,9 +62,13 @@ public class KernelException extends IOException {
         return hint;
     }
 
-    /** True when the errno has this symbolic name (e.g. {@code "ENOSPC"}). */
+    /** True when the errno has this symbolic name (e.g. {@code "ENOSPC"}); aliases such as ENOTSUP match too. */
     public boolean is(String errnoName) {
-        return errnoName().equals(errnoName);
+        try {
+            return errno == ErrnoNames.value(errnoName);
+        } catch (IllegalArgumentException unknownName) {
+            return false;
+        }
     }
 
     private static String message(int errno, String syscall, String arguments, String hint) {

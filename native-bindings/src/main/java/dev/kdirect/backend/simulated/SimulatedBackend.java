@@ -105,12 +105,14 @@ public final class SimulatedBackend implements Backend {
                 return -Errno.EACCES;
             }
             file = open;
-            sync = type == MapFlags.SHARED_VALIDATE && (flags & MapFlags.SYNC) != 0;
+            // VM_SYNC comes from the flags before MAP_SHARED drops non-legacy ones (calc_vm_flag_bits in do_mmap),
+            // and ext4 refuses VM_SYNC on a file that is not DAX whatever the type: the model is ext4.
+            sync = (flags & MapFlags.SYNC) != 0;
         } else if (type != MapFlags.SHARED && type != MapFlags.PRIVATE) {
             return -Errno.EINVAL;
         }
         if (sync && !file.dax) {
-            return -Errno.EOPNOTSUPP; // ext4_file_mmap: MAP_SYNC needs a DAX mapping
+            return -Errno.EOPNOTSUPP; // ext4_file_mmap -> daxdev_mapping_supported
         }
         try {
             return memory.map(rounded, prot, shared, file, offset, (flags & MapFlags.POPULATE) != 0);

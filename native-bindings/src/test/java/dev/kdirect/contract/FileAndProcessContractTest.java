@@ -1,0 +1,155 @@
+package dev.kdirect.contract;
+
+import static dev.kdirect.contract.ContractKernels.assertErrno;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.kdirect.Binding;
+import dev.kdirect.FallocateFlags;
+import dev.kdirect.Kernel;
+import dev.kdirect.Kernels;
+import dev.kdirect.OpenFlags;
+import dev.kdirect.testing.RequiresRealKernel;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.Parameter;
+import org.junit.jupiter.params.ParameterizedClass;
+import org.junit.jupiter.params.provider.EnumSource;
+
+/** The file and process syscalls on every binding, with the kernel's order of checks. */
+@ParameterizedClass(name = "{0}")
+@EnumSource(Binding.class)
+@RequiresRealKernel
+class FileAndProcessContractTest {
+    private static final int BAD_FD = 99999;
+
+    @Parameter
+    Binding binding;
+
+    @TempDir
+    Path dir;
+
+    Kernel kernel;
+    Arena arena;
+
+    @BeforeEach
+    void setUp() {
+        kernel = ContractKernels.kernel(binding);
+        arena = Arena.ofConfined();
+    }
+
+    @AfterEach
+    void tearDown() {
+        arena.close();
+    }
+
+    @Test
+    void openReportsMissingExistingAndWrongKindsOfFiles() throws Exception {
+        Path file = Files.writeString(dir.resolve("f"), "x");
+        assertErrno("ENOENT", () -> kernel.open(dir.resolve("missing").toString(), OpenFlags.RDONLY, 0));
+        assertErrno("ENOENT", () -> kernel.open(dir.resolve("no/such/dir").toString(), OpenFlags.CREAT | OpenFlags.RDWR, 0600));
+        assertErrno("EEXIST", () -> kernel.open(file.toString(), OpenFlags.CREAT | OpenFlags.EXCL | OpenFlags.RDWR, 0600));
+        assertErrno("ENOTDIR", () -> kernel.open(file.toString(), OpenFlags.DIRECTORY, 0));
+        assertErrno("EISDIR", () -> kernel.open(dir.toString(), OpenFlags.RDWR, 0));
+        assertErrno("ENOENT", () -> kernel.open("", OpenFlags.RDONLY, 0));
+    }
+
+    @Test
+    void closeOfAClosedDescriptorIsEbadf() throws Exception {
+        int fd = kernel.open(dir.resolve("c").toString(), OpenFlags.CREAT | OpenFlags.RDWR | OpenFlags.CLOEXEC, 0600);
+        kernel.close(fd);
+        assertErrno("EBADF", () -> kernel.close(fd));
+    }
+
+    @Test
+    void pwriteThenPreadRoundTripsAndReadsZeroAtEndOfFile() throws Exception {
+        int fd = kernel.open(dir.resolve("rw").toString(), OpenFlags.CREAT | OpenFlags.RDWR | OpenFlags.CLOEXEC, 0600);
+        try {
+            MemorySegment out = arena.allocate(16);
+            out.set(JAVA_LONG, 0, 7L);
+            out.set(JAVA_LONG, 8, 8L);
+            assertThat(kernel.pwrite(fd, out, 100)).isEqualTo(16);
+            MemorySegment in = arena.allocate(16);
+            assertThat(kernel.pread(fd, in, 100)).isEqualTo(16);
+            assertThat(in.get(JAVA_LONG, 8)).isEqualTo(8L);
+            assertThat(kernel.pread(fd, in, 116)).isZero();
+            assertThat(Files.size(dir.resolve("rw"))).isEqualTo(116);
+        } finally {
+            kernel.close(fd);
+        }
+    }
+
+    @Test
+    void positionalIoChecksOffsetThenDescriptorThenAccessMode() throws Exception {
+        Path file = Files.writeString(dir.resolve("p"), "data");
+        MemorySegment buf = arena.allocate(4);
+        assertErrno("EINVAL", () -> kernel.pread(BAD_FD, buf, -1));
+        assertErrno("EBADF", () -> kernel.pread(BAD_FD, buf, 0));
+        int readOnly = kernel.open(file.toString(), OpenFlags.RDONLY | OpenFlags.CLOEXEC, 0);
+        int writeOnly = kernel.open(file.toString(), OpenFlags.WRONLY | OpenFlags.CLOEXEC, 0);
+        int directory = kernel.open(dir.toString(), OpenFlags.RDONLY | OpenFlags.DIRECTORY | OpenFlags.CLOEXEC, 0);
+        try {
+            assertErrno("EBADF", () -> kernel.pwrite(readOnly, buf, 0));
+            assertErrno("EBADF", () -> kernel.pread(writeOnly, buf, 0));
+            assertErrno("EISDIR", () -> kernel.pread(directory, buf, 0));
+        } finally {
+            kernel.close(readOnly);
+            kernel.close(writeOnly);
+            kernel.close(directory);
+        }
+    }
+
+    @Test
+    void ftruncateChecksLengthThenDescriptorThenWriteAccess() throws Exception {
+        Path file = Files.writeString(dir.resolve("t"), "0123456789");
+        assertErrno("EINVAL", () -> kernel.ftruncate(BAD_FD, -1));
+        assertErrno("EBADF", () -> kernel.ftruncate(BAD_FD, 0));
+        int readOnly = kernel.open(file.toString(), OpenFlags.RDONLY | OpenFlags.CLOEXEC, 0);
+        int readWrite = kernel.open(file.toString(), OpenFlags.RDWR | OpenFlags.CLOEXEC, 0);
+        try {
+            assertErrno("EINVAL", () -> kernel.ftruncate(readOnly, 4));
+            kernel.ftruncate(readWrite, 4);
+            assertThat(Files.readString(file)).isEqualTo("0123");
+            kernel.ftruncate(readWrite, 8192);
+            assertThat(Files.size(file)).isEqualTo(8192);
+        } finally {
+            kernel.close(readOnly);
+            kernel.close(readWrite);
+        }
+    }
+
+    @Test
+    void fallocateChecksDescriptorThenRangeThenModeThenWriteAccess() throws Exception {
+        Path file = Files.writeString(dir.resolve("a"), "abcdefgh");
+        assertErrno("EBADF", () -> kernel.fallocate(BAD_FD, 0, 0, 0));
+        int readOnly = kernel.open(file.toString(), OpenFlags.RDONLY | OpenFlags.CLOEXEC, 0);
+        int readWrite = kernel.open(file.toString(), OpenFlags.RDWR | OpenFlags.CLOEXEC, 0);
+        try {
+            assertErrno("EINVAL", () -> kernel.fallocate(readWrite, 0, 0, 0));
+            assertErrno("EINVAL", () -> kernel.fallocate(readWrite, 0, -1, 10));
+            assertErrno("EOPNOTSUPP", () -> kernel.fallocate(readWrite, FallocateFlags.PUNCH_HOLE, 0, 4));
+            assertErrno("EBADF", () -> kernel.fallocate(readOnly, 0, 0, 4096));
+            kernel.fallocate(readWrite, 0, 0, 4096);
+            assertThat(Files.size(file)).isEqualTo(4096);
+            kernel.fallocate(readWrite, FallocateFlags.KEEP_SIZE, 0, 8192);
+            assertThat(Files.size(file)).isEqualTo(4096);
+            kernel.fallocate(readWrite, FallocateFlags.PUNCH_HOLE | FallocateFlags.KEEP_SIZE, 0, 4);
+            assertThat(Files.readString(file).substring(0, 8)).isEqualTo("\0\0\0\0efgh");
+        } finally {
+            kernel.close(readOnly);
+            kernel.close(readWrite);
+        }
+    }
+
+    @Test
+    void identityMatchesTheRealProcess() throws Exception {
+        assertThat(kernel.geteuid()).isEqualTo(Kernels.ffm().geteuid());
+        assertThat(kernel.effectiveCapabilities()).isEqualTo(Kernels.ffm().effectiveCapabilities());
+    }
+}
