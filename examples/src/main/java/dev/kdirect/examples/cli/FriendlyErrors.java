@@ -1,0 +1,38 @@
+package dev.kdirect.examples.cli;
+
+import dev.kdirect.FeatureUnavailableException;
+import dev.kdirect.KernelException;
+import picocli.CommandLine;
+
+/**
+ * Turns an exception from a command into one message that says what went wrong and what to do. The stack
+ * trace is printed only with {@code KDIRECT_DEBUG=1}.
+ */
+final class FriendlyErrors implements CommandLine.IExecutionExceptionHandler {
+    static final int KERNEL_ERROR = 4;
+    static final int UNAVAILABLE = 3;
+    static final int BUG = 70; // EX_SOFTWARE
+
+    @Override
+    public int handleExecutionException(Exception e, CommandLine commandLine, CommandLine.ParseResult parsed) {
+        var err = commandLine.getErr();
+        String command = commandLine.getCommandName();
+        if ("1".equals(System.getenv("KDIRECT_DEBUG"))) {
+            e.printStackTrace(err);
+        }
+        if (e instanceof KernelException k) {
+            err.println(command + ": " + k.getMessage());
+            return KERNEL_ERROR;
+        }
+        if (e instanceof FeatureUnavailableException u) {
+            err.println(command + ": " + u.getMessage());
+            return UNAVAILABLE;
+        }
+        if (e instanceof IllegalArgumentException) {
+            err.println(command + ": " + e.getMessage());
+            return CommandLine.ExitCode.USAGE;
+        }
+        err.println(command + ": unexpected " + e + " (a kdirect bug: rerun with KDIRECT_DEBUG=1 and report it)");
+        return BUG;
+    }
+}

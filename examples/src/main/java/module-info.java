@@ -1,0 +1,10 @@
+/**
+ * The kdirect command line ({@code ./kdirect}): {@code doctor} and the example programs. Uses only the public
+ * API of kdirect's modules.
+ */
+module dev.kdirect.examples {
+    requires dev.kdirect;
+    requires info.picocli;
+
+    opens dev.kdirect.examples.cli to info.picocli;
+}
