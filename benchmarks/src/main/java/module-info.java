@@ -1,0 +1,8 @@
+/** kdirect's JMH benchmarks; run them with {@code benchmarks/run}. */
+module dev.kdirect.benchmarks {
+    requires dev.kdirect;
+    requires jmh.core;
+
+    exports dev.kdirect.benchmarks;
+    exports dev.kdirect.benchmarks.jmh_generated;
+}
