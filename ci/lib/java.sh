@@ -31,3 +31,11 @@ kdirect_find_jdk() {
        "(${JAVA_HOME:-unset}) or /usr/lib/jvm. Install one (e.g. Temurin 25) and set JAVA_HOME to it." >&2
   return 1
 }
+
+# Exports MAVEN_OPTS for running Maven on the JDK at $1: JDK 23+ warns about Maven's own use of sun.misc.Unsafe.
+kdirect_maven_env() {
+  local v; v=$(kdirect_jdk_version "$1")
+  if [ -n "$v" ] && [ "$v" -ge 23 ]; then
+    export MAVEN_OPTS="${MAVEN_OPTS:-} --sun-misc-unsafe-memory-access=allow"
+  fi
+}
