@@ -142,11 +142,39 @@ public interface Kernel {
     int pkeyAlloc(int flags, int accessRights) throws KernelException;
 
     /**
-     * pkey_free(2): frees a key. The kernel does not check whether pages still carry the key.
+     * pkey_free(2): frees a key. The kernel does not check whether pages still carry the key: they stay tagged,
+     * and the next pkey_alloc may hand the same number out again.
      *
      * @throws KernelException EINVAL (the key is not allocated)
      */
     void pkeyFree(int pkey) throws KernelException;
+
+    /**
+     * pkey_mprotect(2): mprotect that also tags the pages with {@code pkey}; -1 keeps each page's key, like
+     * mprotect. The checks are mprotect's, then the key must be allocated.
+     *
+     * @throws KernelException EINVAL (address not page aligned, unknown prot bits, key not allocated), ENOMEM
+     *     (part of the range is not mapped)
+     */
+    void pkeyMprotect(MemorySegment address, long length, int prot, int pkey) throws KernelException;
+
+    /**
+     * pkey_get(3): the calling thread's rights for {@code pkey}, read from its PKRU register: 0, or
+     * PKEY_DISABLE_ACCESS (1) | PKEY_DISABLE_WRITE (2). PKRU is per thread; it is not checked whether the key
+     * is allocated.
+     *
+     * @throws KernelException EINVAL (key outside 0..15), ENOSYS (the CPU or kernel has no PKU: glibc would
+     *     execute RDPKRU and die of SIGILL, so kdirect refuses first)
+     */
+    int pkeyGet(int pkey) throws KernelException;
+
+    /**
+     * pkey_set(3): sets the calling thread's rights for {@code pkey} in its PKRU register, no syscall. Other
+     * threads keep their own rights.
+     *
+     * @throws KernelException EINVAL (key outside 0..15, rights above 3), ENOSYS (no PKU, as for pkey_get)
+     */
+    void pkeySet(int pkey, int accessRights) throws KernelException;
 
     // ---- sockets (net/socket.c)
 

@@ -43,6 +43,13 @@ public interface Backend {
 
     int pkeyFree(int pkey);
 
+    int pkeyMprotect(long address, long length, int prot, int pkey);
+
+    /** The rights bits (0..3), or -errno. */
+    int pkeyGet(int pkey);
+
+    int pkeySet(int pkey, int accessRights);
+
     int socket(int domain, int type, int protocol);
 
     int setsockopt(int fd, int level, int option, long value, int length);

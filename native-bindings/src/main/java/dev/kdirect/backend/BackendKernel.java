@@ -113,6 +113,22 @@ public final class BackendKernel implements Kernel {
     }
 
     @Override
+    public void pkeyMprotect(MemorySegment address, long length, int prot, int pkey) throws KernelException {
+        check(backend.pkeyMprotect(address.address(), length, prot, pkey), "pkey_mprotect",
+                () -> range(address, length) + ", prot=" + FlagNames.prot(prot) + ", pkey=" + pkey);
+    }
+
+    @Override
+    public int pkeyGet(int pkey) throws KernelException {
+        return (int) check(backend.pkeyGet(pkey), "pkey_get", () -> "pkey=" + pkey);
+    }
+
+    @Override
+    public void pkeySet(int pkey, int accessRights) throws KernelException {
+        check(backend.pkeySet(pkey, accessRights), "pkey_set", () -> "pkey=" + pkey + ", rights=" + accessRights);
+    }
+
+    @Override
     public int socket(int domain, int type, int protocol) throws KernelException {
         return (int) check(backend.socket(domain, type, protocol), "socket",
                 () -> "domain=" + domain + ", type=" + type + ", protocol=" + protocol);

@@ -22,6 +22,11 @@ final class Hints {
             case "pkey_alloc ENOSPC" -> "all protection keys are allocated (15 on x86-64): free one first";
             case "pkey_alloc ENOSYS" -> "the kernel has no protection keys: it needs CONFIG_X86_INTEL_MEMORY_PROTECTION_KEYS";
             case "pkey_free EINVAL" -> "the key is not allocated";
+            case "pkey_mprotect EINVAL" ->
+                "the address must be page aligned, prot known, and the key allocated by this process (pkey_alloc)";
+            case "pkey_get EINVAL", "pkey_set EINVAL" -> "keys are 0..15 and rights 0..3 (DISABLE_ACCESS 1 | DISABLE_WRITE 2)";
+            case "pkey_get ENOSYS", "pkey_set ENOSYS" ->
+                "this CPU or kernel has no PKU ('ospke' missing in /proc/cpuinfo): use the simulated kernel or a PKU host";
             case "setsockopt EPERM" -> "TCP_REPAIR needs CAP_NET_ADMIN: run with sudo";
             case "kexec_file_load ENOSYS" -> "the kernel lacks CONFIG_KEXEC_FILE: use a kernel with it, or the QEMU guest (ci/qemu/run)";
             case "kexec_file_load EPERM" ->

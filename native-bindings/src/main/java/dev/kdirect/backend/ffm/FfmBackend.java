@@ -5,6 +5,7 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
 import dev.kdirect.Binding;
 import dev.kdirect.backend.Backend;
+import dev.kdirect.backend.PkuSupport;
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.Linker;
@@ -45,6 +46,14 @@ public final class FfmBackend implements Backend {
             FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT));
     private static final MethodHandle PKEY_FREE = Downcalls.withErrno("pkey_free",
             FunctionDescriptor.of(JAVA_INT, JAVA_INT));
+    private static final MethodHandle PKEY_MPROTECT = Downcalls.withErrno("pkey_mprotect",
+            FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_INT, JAVA_INT));
+    // pkey_get/pkey_set only read or write PKRU (no syscall) and fail only on argument checks, with EINVAL:
+    // critical downcalls without errno capture keep an access window at a few nanoseconds.
+    private static final MethodHandle PKEY_GET = Downcalls.critical("pkey_get",
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT));
+    private static final MethodHandle PKEY_SET = Downcalls.critical("pkey_set",
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT));
     private static final MethodHandle SOCKET = Downcalls.withErrno("socket",
             FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT));
     private static final MethodHandle SETSOCKOPT = Downcalls.withErrno("setsockopt",
@@ -204,6 +213,42 @@ public final class FfmBackend implements Backend {
             return Downcalls.result((int) PKEY_FREE.invokeExact(errno, pkey), errno);
         } catch (Throwable t) {
             throw Downcalls.unexpected("pkey_free", t);
+        }
+    }
+
+    @Override
+    public int pkeyMprotect(long address, long length, int prot, int pkey) {
+        try {
+            MemorySegment errno = Downcalls.errnoSlot();
+            return Downcalls.result((int) PKEY_MPROTECT.invokeExact(errno, address, length, prot, pkey), errno);
+        } catch (Throwable t) {
+            throw Downcalls.unexpected("pkey_mprotect", t);
+        }
+    }
+
+    @Override
+    public int pkeyGet(int pkey) {
+        if (!PkuSupport.enabledByOs()) {
+            return -Downcalls.ENOSYS;
+        }
+        try {
+            int r = (int) PKEY_GET.invokeExact(pkey);
+            return r == -1 ? -Downcalls.EINVAL : r;
+        } catch (Throwable t) {
+            throw Downcalls.unexpected("pkey_get", t);
+        }
+    }
+
+    @Override
+    public int pkeySet(int pkey, int accessRights) {
+        if (!PkuSupport.enabledByOs()) {
+            return -Downcalls.ENOSYS;
+        }
+        try {
+            int r = (int) PKEY_SET.invokeExact(pkey, accessRights);
+            return r == -1 ? -Downcalls.EINVAL : r;
+        } catch (Throwable t) {
+            throw Downcalls.unexpected("pkey_set", t);
         }
     }
 

@@ -47,6 +47,13 @@ final class LibC {
 
     static native int pkey_free(int pkey) throws LastErrorException;
 
+    static native int pkey_mprotect(long address, long length, int prot, int pkey) throws LastErrorException;
+
+    // glibc sets errno only for bad arguments (EINVAL); no LastErrorException, so no errno read on success.
+    static native int pkey_get(int pkey);
+
+    static native int pkey_set(int pkey, int accessRights);
+
     static native int socket(int domain, int type, int protocol) throws LastErrorException;
 
     static native int setsockopt(int fd, int level, int option, long value, int length) throws LastErrorException;

@@ -55,6 +55,23 @@ final class ProtectionKeys {
         return key >= 0 && key < KEYS && (allocationMap & (1 << key)) != 0;
     }
 
+    /** glibc's pkey_get (sysdeps/unix/sysv/linux/x86/pkey_get.c): only the key range is checked. */
+    int get(int key) {
+        if (key < 0 || key >= KEYS) {
+            return -Errno.EINVAL;
+        }
+        return (pkru() >>> (2 * key)) & ACCESS_MASK;
+    }
+
+    /** glibc's pkey_set: key range and rights (unsigned, so negative rights fail too), then WRPKRU. */
+    int set(int key, int rights) {
+        if (key < 0 || key >= KEYS || Integer.compareUnsigned(rights, ACCESS_MASK) > 0) {
+            return -Errno.EINVAL;
+        }
+        setRights(key, rights);
+        return 0;
+    }
+
     /** The calling thread's PKRU. */
     int pkru() {
         return pkru.get()[0];

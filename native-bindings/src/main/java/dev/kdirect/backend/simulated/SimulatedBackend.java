@@ -254,6 +254,21 @@ public final class SimulatedBackend implements Backend {
         return pkeys.free(pkey);
     }
 
+    @Override
+    public int pkeyMprotect(long address, long length, int prot, int pkey) {
+        return protect(address, length, prot, pkey);
+    }
+
+    @Override
+    public int pkeyGet(int pkey) {
+        return pkeys.get(pkey);
+    }
+
+    @Override
+    public int pkeySet(int pkey, int accessRights) {
+        return pkeys.set(pkey, accessRights);
+    }
+
     /** __sys_socket (net/socket.c): flag bits, then family, then type. Only stream sockets are modelled. */
     @Override
     public int socket(int domain, int type, int protocol) {
@@ -321,11 +336,6 @@ public final class SimulatedBackend implements Backend {
             return 0;
         }
         throw new UnsupportedOperationException("loading a kexec image is not modelled by the foundation yet");
-    }
-
-    /** The model's pkey_mprotect, exposed to the pkeys model in this package. */
-    int pkeyMprotect(long address, long length, int prot, int pkey) {
-        return protect(address, length, prot, pkey);
     }
 
     AddressSpace memory() {
