@@ -1,0 +1,188 @@
+package dev.kdirect.pkeys;
+
+import static dev.kdirect.contract.ContractKernels.assertErrno;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.kdirect.Binding;
+import dev.kdirect.Feature;
+import dev.kdirect.Kernel;
+import dev.kdirect.KernelException;
+import dev.kdirect.MapFlags;
+import dev.kdirect.Prot;
+import dev.kdirect.contract.ContractKernels;
+import dev.kdirect.testing.RequiresRealKernel;
+import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.Parameter;
+import org.junit.jupiter.params.ParameterizedClass;
+import org.junit.jupiter.params.provider.EnumSource;
+
+/**
+ * The protection-key calls (pkey_alloc, pkey_free, pkey_mprotect, pkey_get, pkey_set), bad input included, on
+ * every binding: the real kernel through FFM and JNA where PKU is real, and the simulated kernel everywhere, with
+ * the same results and errno.
+ */
+@ParameterizedClass(name = "{0}")
+@EnumSource(Binding.class)
+@RequiresRealKernel
+class PkeySyscallContractTest {
+    private static final int DISABLE_ACCESS = 1;
+    private static final int DISABLE_WRITE = 2;
+    private static final int X86_64_ALLOCATABLE_KEYS = 15; // 16 in PKRU, key 0 is the default key
+
+    @Parameter
+    Binding binding;
+
+    Kernel kernel;
+    long page;
+    final List<Integer> keys = new ArrayList<>();
+    MemorySegment mapping;
+
+    @BeforeEach
+    void setUp() throws KernelException {
+        kernel = ContractKernels.kernel(binding, Feature.PKEYS);
+        page = kernel.pageSize();
+        mapping = kernel.mmap(MemorySegment.NULL, 2 * page, Prot.READ_WRITE, MapFlags.PRIVATE | MapFlags.ANONYMOUS,
+                -1, 0);
+    }
+
+    @AfterEach
+    void freeKeys() throws KernelException {
+        if (kernel == null) {
+            return; // aborted in setUp: PKU is not real here
+        }
+        kernel.munmap(mapping, 2 * page);
+        for (int key : keys) {
+            kernel.pkeyFree(key);
+        }
+    }
+
+    private int allocate(int rights) throws KernelException {
+        int key = kernel.pkeyAlloc(0, rights);
+        keys.add(key);
+        return key;
+    }
+
+    private int allocatedThenFreedKey() throws KernelException {
+        int key = kernel.pkeyAlloc(0, 0);
+        kernel.pkeyFree(key);
+        return key;
+    }
+
+    @Test
+    void allocationRunsOutWithEnospcAfterTheSameCount() throws KernelException {
+        KernelException exhausted = null;
+        while (exhausted == null && keys.size() <= 16) {
+            try {
+                allocate(0);
+            } catch (KernelException e) {
+                exhausted = e;
+            }
+        }
+        assertThat(exhausted).isNotNull();
+        assertThat(exhausted.errnoName()).isEqualTo("ENOSPC");
+        assertThat(keys).hasSize(X86_64_ALLOCATABLE_KEYS).doesNotContain(0).allMatch(k -> k > 0 && k < 16);
+    }
+
+    @Test
+    void allocationGivesTheLowestFreeKeyAgain() throws KernelException {
+        int first = allocatedThenFreedKey();
+        assertThat(allocate(0)).isEqualTo(first);
+    }
+
+    @Test
+    void unknownRightsOrFlagsAreEinval() {
+        assertErrno("EINVAL", () -> allocate(4));
+        assertErrno("EINVAL", () -> allocate(-1));
+        assertErrno("EINVAL", () -> keys.add(kernel.pkeyAlloc(1, 0)));
+    }
+
+    @Test
+    void freeingAKeyThatIsNotAllocatedIsEinval() throws KernelException {
+        int freed = allocatedThenFreedKey();
+        assertErrno("EINVAL", () -> kernel.pkeyFree(freed));
+        assertErrno("EINVAL", () -> kernel.pkeyFree(16));
+        assertErrno("EINVAL", () -> kernel.pkeyFree(-1));
+    }
+
+    @Test
+    void pkeyMprotectTagsWithAnAllocatedKeyOnly() throws KernelException {
+        int key = allocate(0);
+        kernel.pkeyMprotect(mapping, 2 * page, Prot.READ_WRITE, key);
+        kernel.pkeyMprotect(mapping, page, Prot.READ, -1); // -1: plain mprotect, the key stays
+        int freed = allocatedThenFreedKey();
+        assertErrno("EINVAL", () -> kernel.pkeyMprotect(mapping, page, Prot.READ_WRITE, freed));
+        assertErrno("EINVAL", () -> kernel.pkeyMprotect(mapping, page, Prot.READ_WRITE, 16));
+        assertErrno("EINVAL", () -> kernel.pkeyMprotect(mapping, page, Prot.READ_WRITE, -2));
+    }
+
+    @Test
+    void pkeyMprotectChecksAlignmentAndLengthBeforeTheKey() throws KernelException {
+        int freed = allocatedThenFreedKey();
+        // mm/mprotect.c: a zero length returns 0 before the key is looked at; an unaligned start fails first
+        kernel.pkeyMprotect(mapping, 0, Prot.READ_WRITE, freed);
+        int key = allocate(0);
+        assertErrno("EINVAL", () -> kernel.pkeyMprotect(mapping.asSlice(1), page, Prot.READ_WRITE, key));
+        assertErrno("EINVAL", () -> kernel.pkeyMprotect(mapping, page, 0x10, key));
+    }
+
+    @Test
+    void pkeyMprotectOverAHoleIsEnomem() throws KernelException {
+        int key = allocate(0);
+        kernel.munmap(mapping.asSlice(page), page);
+        assertErrno("ENOMEM", () -> kernel.pkeyMprotect(mapping, 2 * page, Prot.READ_WRITE, key));
+    }
+
+    @Test
+    void pkeyGetAndSetCheckTheKeyRangeAndRights() throws KernelException {
+        int key = allocate(0);
+        assertErrno("EINVAL", () -> kernel.pkeyGet(16));
+        assertErrno("EINVAL", () -> kernel.pkeyGet(-1));
+        assertErrno("EINVAL", () -> kernel.pkeySet(16, 0));
+        assertErrno("EINVAL", () -> kernel.pkeySet(key, 4));
+        assertErrno("EINVAL", () -> kernel.pkeySet(key, -1));
+        for (int rights = 3; rights >= 0; rights--) {
+            kernel.pkeySet(key, rights);
+            assertThat(kernel.pkeyGet(key)).isEqualTo(rights);
+        }
+    }
+
+    @Test
+    void allocationRightsGoOnlyToTheCallingThreadAndThreadsItStartsLater() throws Exception {
+        // Leave DISABLE_ACCESS in this thread's PKRU for the key number the next allocation will return.
+        int key = kernel.pkeyAlloc(0, DISABLE_ACCESS);
+        kernel.pkeyFree(key);
+        CountDownLatch allocated = new CountDownLatch(1);
+        CompletableFuture<Integer> startedBefore = rightsSeenBy(allocated, key);
+
+        assertThat(allocate(DISABLE_WRITE)).isEqualTo(key);
+        assertThat(kernel.pkeyGet(key)).isEqualTo(DISABLE_WRITE);
+        CompletableFuture<Integer> startedAfter = rightsSeenBy(null, key);
+        allocated.countDown();
+
+        assertThat(startedBefore.get()).as("thread started before pkey_alloc").isEqualTo(DISABLE_ACCESS);
+        assertThat(startedAfter.get()).as("thread started after pkey_alloc").isEqualTo(DISABLE_WRITE);
+    }
+
+    /** Starts a platform thread now that reads its rights for {@code key} once {@code go} opens. */
+    private CompletableFuture<Integer> rightsSeenBy(CountDownLatch go, int key) {
+        CompletableFuture<Integer> seen = new CompletableFuture<>();
+        Thread.ofPlatform().start(() -> {
+            try {
+                if (go != null) {
+                    go.await();
+                }
+                seen.complete(kernel.pkeyGet(key));
+            } catch (Throwable t) {
+                seen.completeExceptionally(t);
+            }
+        });
+        return seen;
+    }
+}
