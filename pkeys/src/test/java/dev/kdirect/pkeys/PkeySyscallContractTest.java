@@ -8,10 +8,13 @@ import dev.kdirect.Feature;
 import dev.kdirect.Kernel;
 import dev.kdirect.KernelException;
 import dev.kdirect.MapFlags;
+import dev.kdirect.OpenFlags;
 import dev.kdirect.Prot;
 import dev.kdirect.contract.ContractKernels;
 import dev.kdirect.testing.RequiresRealKernel;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -19,6 +22,7 @@ import java.util.concurrent.CountDownLatch;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.Parameter;
 import org.junit.jupiter.params.ParameterizedClass;
 import org.junit.jupiter.params.provider.EnumSource;
@@ -38,6 +42,9 @@ class PkeySyscallContractTest {
 
     @Parameter
     Binding binding;
+
+    @TempDir
+    Path dir;
 
     Kernel kernel;
     long page;
@@ -168,6 +175,33 @@ class PkeySyscallContractTest {
 
         assertThat(startedBefore.get()).as("thread started before pkey_alloc").isEqualTo(DISABLE_ACCESS);
         assertThat(startedAfter.get()).as("thread started after pkey_alloc").isEqualTo(DISABLE_WRITE);
+    }
+
+    @Test
+    void syscallsCopyingUserMemoryStopAtThePageTheKeyForbids() throws Exception {
+        int key = allocate(DISABLE_ACCESS);
+        MemorySegment open = mapping.asSlice(0, page);
+        MemorySegment guarded = mapping.asSlice(page, page);
+        open.fill((byte) 'o');
+        guarded.fill((byte) 'g'); // still key 0: plain access
+        kernel.pkeyMprotect(guarded, page, Prot.READ_WRITE, key);
+        int fd = kernel.open(dir.resolve("out").toString(), OpenFlags.RDWR | OpenFlags.CREAT, 0600);
+        try {
+            // copy_from_user stops at the guarded page: a short write, then EFAULT for the guarded page alone
+            assertThat(kernel.pwrite(fd, mapping, 0)).isEqualTo(page);
+            assertErrno("EFAULT", () -> kernel.pwrite(fd, guarded, page));
+            // copy_to_user likewise, for a read of two pages of file data into the same buffer
+            assertThat(kernel.pwrite(fd, open, page)).isEqualTo(page);
+            assertThat(kernel.pread(fd, mapping, 0)).isEqualTo(page);
+            assertErrno("EFAULT", () -> kernel.pread(fd, guarded, 0));
+            // with the key's access granted to this thread, the same calls go through whole
+            kernel.pkeySet(key, 0);
+            assertThat(kernel.pwrite(fd, mapping, 0)).isEqualTo(2 * page);
+            assertThat(kernel.pread(fd, mapping, 0)).isEqualTo(2 * page);
+            assertThat(guarded.get(ValueLayout.JAVA_BYTE, 0)).isEqualTo((byte) 'g');
+        } finally {
+            kernel.close(fd);
+        }
     }
 
     /** Starts a platform thread now that reads its rights for {@code key} once {@code go} opens. */

@@ -161,6 +161,30 @@ final class AddressSpace {
         return 0;
     }
 
+    /**
+     * How many bytes from {@code address} the kernel can copy to ({@code kernelWrites}) or from user memory for
+     * the calling thread: up to the first page whose protection, or whose key under the thread's {@code pkru},
+     * forbids it. copy_to_user and copy_from_user fault there like the thread's own access would
+     * (arch/x86/mm/fault.c access_error and the pkey check of arch_vma_access_permitted). Memory outside every
+     * simulated mapping (Java heap and arena buffers, which the model does not manage) counts as accessible.
+     */
+    synchronized long userAccessible(long address, long length, boolean kernelWrites, int pkru) {
+        for (long page = address & -pageSize; Long.compareUnsigned(page, address + length) < 0; page += pageSize) {
+            Vma vma = areaAt(page);
+            if (vma != null && !allows(vma, kernelWrites, pkru)) {
+                return Math.max(0, page - address);
+            }
+        }
+        return length;
+    }
+
+    private static boolean allows(Vma vma, boolean write, int pkru) {
+        int rights = (pkru >>> (2 * vma.pkey)) & ProtectionKeys.ACCESS_MASK;
+        boolean pkeyAllows = (rights & ProtectionKeys.DISABLE_ACCESS) == 0
+                && !(write && (rights & ProtectionKeys.DISABLE_WRITE) != 0);
+        return pkeyAllows && (write ? vma.writable() : vma.readable());
+    }
+
     synchronized boolean isPoisoned(long address) {
         return poisonedPages.contains(address & -pageSize);
     }

@@ -11,7 +11,9 @@ package dev.kdirect.backend.simulated;
 final class ProtectionKeys {
     static final int KEYS = 16;
     static final int INIT_PKRU = 0x55555554;
-    static final int ACCESS_MASK = 0x3; // PKEY_DISABLE_ACCESS | PKEY_DISABLE_WRITE
+    static final int DISABLE_ACCESS = 0x1;
+    static final int DISABLE_WRITE = 0x2;
+    static final int ACCESS_MASK = DISABLE_ACCESS | DISABLE_WRITE;
 
     private int allocationMap = 1;
 

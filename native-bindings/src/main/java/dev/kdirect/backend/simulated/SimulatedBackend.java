@@ -236,12 +236,14 @@ public final class SimulatedBackend implements Backend {
 
     @Override
     public long pread(int fd, long buffer, long count, long offset) {
-        return files.pread(fd, nativeBuffer(buffer, count), offset);
+        return files.pread(fd, nativeBuffer(buffer, count), memory.userAccessible(buffer, count, true, pkeys.pkru()),
+                offset);
     }
 
     @Override
     public long pwrite(int fd, long buffer, long count, long offset) {
-        return files.pwrite(fd, nativeBuffer(buffer, count), offset);
+        return files.pwrite(fd, nativeBuffer(buffer, count), memory.userAccessible(buffer, count, false, pkeys.pkru()),
+                offset);
     }
 
     @Override

@@ -156,15 +156,22 @@ final class SimulatedFiles {
         }
     }
 
-    /** ksys_pread64 / vfs_read (fs/read_write.c): offset, descriptor, seekability, read access, file type. */
-    long pread(int fd, MemorySegment buffer, long offset) {
+    /**
+     * ksys_pread64 / vfs_read (fs/read_write.c): offset, descriptor, seekability, read access, file type. Only the
+     * first {@code writable} bytes of the buffer may be written by the kernel (copy_to_user): the read stops
+     * there, and fails with EFAULT when file data was due but no byte could be copied (mm/filemap.c filemap_read).
+     */
+    long pread(int fd, MemorySegment buffer, long writable, long offset) {
         Positional target = positionalFile(fd, offset, false);
         if (target.file() == null) {
             return -target.errno();
         }
         OpenFile file = target.file();
         try {
-            ByteBuffer bytes = buffer.asByteBuffer();
+            if (writable == 0 && buffer.byteSize() > 0 && offset < file.size()) {
+                return -Errno.EFAULT;
+            }
+            ByteBuffer bytes = buffer.asSlice(0, writable).asByteBuffer();
             long position = offset;
             while (bytes.hasRemaining()) {
                 int n = file.channel.read(bytes, position);
@@ -179,12 +186,20 @@ final class SimulatedFiles {
         }
     }
 
-    long pwrite(int fd, MemorySegment buffer, long offset) {
+    /**
+     * ksys_pwrite64 / vfs_write: as pread, then only the first {@code readable} bytes of the buffer can be copied
+     * from user memory: the write stops there, EFAULT if none (mm/filemap.c generic_perform_write).
+     */
+    long pwrite(int fd, MemorySegment buffer, long readable, long offset) {
         Positional target = positionalFile(fd, offset, true);
         if (target.file() == null) {
             return -target.errno();
         }
         OpenFile file = target.file();
+        if (readable == 0 && buffer.byteSize() > 0) {
+            return -Errno.EFAULT;
+        }
+        buffer = buffer.asSlice(0, readable);
         try {
             // Linux bug-compatibility: pwrite on an O_APPEND descriptor appends, whatever the offset (pwrite(2)).
             long position = (file.flags & OpenFlags.APPEND) != 0 ? file.size() : offset;
