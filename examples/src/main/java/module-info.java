@@ -4,6 +4,7 @@
  */
 module dev.kdirect.examples {
     requires dev.kdirect;
+    requires dev.kdirect.pkeys;
     requires info.picocli;
 
     opens dev.kdirect.examples.cli to info.picocli;
