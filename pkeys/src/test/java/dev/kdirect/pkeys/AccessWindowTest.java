@@ -104,30 +104,13 @@ class AccessWindowTest {
     @Test
     void aWindowBelongsToTheThreadThatOpenedIt() throws Exception {
         try (AccessWindow window = region.open(Access.READ_WRITE)) {
-            CompletableFuture<Throwable> fromOther = new CompletableFuture<>();
-            Thread.ofPlatform().start(() -> {
-                try {
-                    window.close();
-                    fromOther.complete(null);
-                } catch (Throwable t) {
-                    fromOther.complete(t);
-                }
-            });
-            assertThat(fromOther.get()).isInstanceOf(IllegalStateException.class).hasMessageContaining("per thread");
+            assertThat(OnThread.failureOf(Thread.ofPlatform(), window::close).get()).isInstanceOf(IllegalStateException.class).hasMessageContaining("per thread");
         }
     }
 
     @Test
     void aVirtualThreadIsRefused() throws Exception {
-        CompletableFuture<Throwable> refused = new CompletableFuture<>();
-        Thread.ofVirtual().start(() -> {
-            try (AccessWindow ignored = region.open(Access.READ)) {
-                refused.complete(null);
-            } catch (Throwable t) {
-                refused.complete(t);
-            }
-        });
-        assertThat(refused.get()).isInstanceOf(IllegalStateException.class).hasMessageContaining("platform thread");
+        assertThat(OnThread.failureOf(Thread.ofVirtual(), () -> region.open(Access.READ).close()).get()).isInstanceOf(IllegalStateException.class).hasMessageContaining("platform thread");
     }
 
     @Test

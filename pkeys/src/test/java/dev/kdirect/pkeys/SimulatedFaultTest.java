@@ -50,16 +50,10 @@ class SimulatedFaultTest {
         try (ProtectionKey key = ProtectionKey.allocate(ContractKernels.kernel(Binding.SIMULATED));
                 ProtectedRegion region = ProtectedRegion.allocate(key, 4096)) {
             CountDownLatch windowOpen = new CountDownLatch(1);
-            CompletableFuture<Throwable> fault = new CompletableFuture<>();
             // Started before the window: a thread started inside one would inherit its rights, as at clone().
-            Thread.ofPlatform().start(() -> {
-                try {
-                    windowOpen.await();
-                    region.getLong(0);
-                    fault.complete(null);
-                } catch (Throwable t) {
-                    fault.complete(t);
-                }
+            CompletableFuture<Throwable> fault = OnThread.failureOf(Thread.ofPlatform(), () -> {
+                windowOpen.await();
+                region.getLong(0);
             });
             try (AccessWindow ignored = region.open(Access.READ_WRITE)) {
                 region.setLong(0, 1L);
