@@ -11,5 +11,6 @@ module dev.kdirect {
     requires static org.junit.jupiter.api;
 
     exports dev.kdirect;
+    exports dev.kdirect.rules;
     exports dev.kdirect.testing;
 }

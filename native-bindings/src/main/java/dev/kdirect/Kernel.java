@@ -207,4 +207,20 @@ public interface Kernel {
      *     kernel image this kernel can load), EKEYREJECTED (signature)
      */
     void kexecFileLoad(int kernelFd, int initrdFd, MemorySegment commandLine, long flags) throws KernelException;
+
+    /**
+     * reboot(2) with LINUX_REBOOT_MAGIC1 and MAGIC2: for {@link #REBOOT_CMD_KEXEC} boots the kernel loaded by
+     * kexec_file_load. It neither syncs nor unmounts file systems: call {@link #sync()} first. On the real kernel
+     * a successful KEXEC does not return; the simulated kernel throws {@link SimulatedReboot} with the record of
+     * the boot it modelled.
+     *
+     * @throws KernelException EPERM (no CAP_SYS_BOOT), EINVAL (unknown command, or KEXEC with no kernel loaded)
+     */
+    void reboot(int command) throws KernelException;
+
+    /** sync(2): commits every file system's dirty data to storage. Never fails. */
+    void sync();
+
+    /** LINUX_REBOOT_CMD_KEXEC (include/uapi/linux/reboot.h): boot the kernel loaded with kexec. */
+    int REBOOT_CMD_KEXEC = 0x45584543;
 }

@@ -55,4 +55,8 @@ public interface Backend {
     int setsockopt(int fd, int level, int option, long value, int length);
 
     long kexecFileLoad(int kernelFd, int initrdFd, long commandLineLength, long commandLine, long flags);
+
+    int reboot(int command);
+
+    void sync();
 }

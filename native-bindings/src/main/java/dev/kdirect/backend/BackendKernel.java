@@ -151,6 +151,16 @@ public final class BackendKernel implements Kernel {
     }
 
     @Override
+    public void reboot(int command) throws KernelException {
+        check(backend.reboot(command), "reboot", () -> "cmd=0x" + Integer.toHexString(command));
+    }
+
+    @Override
+    public void sync() {
+        backend.sync();
+    }
+
+    @Override
     public String toString() {
         return "Kernel[" + binding().id() + "]";
     }

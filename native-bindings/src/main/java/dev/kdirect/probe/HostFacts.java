@@ -1,5 +1,6 @@
 package dev.kdirect.probe;
 
+import dev.kdirect.backend.CpuFlags;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -14,9 +15,7 @@ final class HostFacts {
 
     /** True when the first CPU's flags in /proc/cpuinfo include {@code flag}. */
     static boolean cpuHasFlag(String flag) {
-        return read(Path.of("/proc/cpuinfo")).lines().filter(l -> l.startsWith("flags")).findFirst()
-                .map(l -> List.of(l.substring(l.indexOf(':') + 1).trim().split("\\s+")).contains(flag))
-                .orElse(false);
+        return CpuFlags.has(flag);
     }
 
     /** The trimmed content of a small file, or empty. */

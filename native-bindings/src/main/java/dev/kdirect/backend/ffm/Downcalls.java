@@ -43,6 +43,11 @@ final class Downcalls {
                 Linker.Option.firstVariadicArg(firstVariadic));
     }
 
+    /** A handle for a call that cannot fail (errno is not captured). */
+    static MethodHandle plain(String name, FunctionDescriptor descriptor) {
+        return LINKER.downcallHandle(symbol(name), descriptor);
+    }
+
     /**
      * A critical handle: no thread-state transition, for short calls that cannot block, fail or call back
      * (e.g. geteuid). Heap access stays off: kdirect passes only native memory.

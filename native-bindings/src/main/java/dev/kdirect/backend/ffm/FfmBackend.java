@@ -58,6 +58,9 @@ public final class FfmBackend implements Backend {
             FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT));
     private static final MethodHandle SETSOCKOPT = Downcalls.withErrno("setsockopt",
             FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_INT));
+    private static final MethodHandle REBOOT = Downcalls.withErrno("reboot",
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT));
+    private static final MethodHandle SYNC = Downcalls.plain("sync", FunctionDescriptor.ofVoid());
     private static final MethodHandle SYSCALL5 = Downcalls.withErrnoVariadic("syscall",
             FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG), 1);
 
@@ -281,6 +284,25 @@ public final class FfmBackend implements Backend {
             return r == -1 ? -Downcalls.errno(errno) : r;
         } catch (Throwable t) {
             throw Downcalls.unexpected("kexec_file_load", t);
+        }
+    }
+
+    @Override
+    public int reboot(int command) {
+        try {
+            MemorySegment errno = Downcalls.errnoSlot();
+            return Downcalls.result((int) REBOOT.invokeExact(errno, command), errno);
+        } catch (Throwable t) {
+            throw Downcalls.unexpected("reboot", t);
+        }
+    }
+
+    @Override
+    public void sync() {
+        try {
+            SYNC.invokeExact();
+        } catch (Throwable t) {
+            throw Downcalls.unexpected("sync", t);
         }
     }
 }

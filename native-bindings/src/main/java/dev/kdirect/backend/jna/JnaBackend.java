@@ -161,4 +161,14 @@ public final class JnaBackend implements Backend {
     public long kexecFileLoad(int kernelFd, int initrdFd, long commandLineLength, long commandLine, long flags) {
         return call(() -> LibC.syscall(SYS_KEXEC_FILE_LOAD, kernelFd, initrdFd, commandLineLength, commandLine, flags));
     }
+
+    @Override
+    public int reboot(int command) {
+        return (int) call(() -> LibC.reboot(command));
+    }
+
+    @Override
+    public void sync() {
+        LibC.sync();
+    }
 }

@@ -58,6 +58,11 @@ final class LibC {
 
     static native int setsockopt(int fd, int level, int option, long value, int length) throws LastErrorException;
 
+    // glibc's reboot(cmd) passes LINUX_REBOOT_MAGIC1 and MAGIC2 itself.
+    static native int reboot(int command) throws LastErrorException;
+
+    static native void sync();
+
     // glibc's syscall() is variadic; with integer arguments only, the x86-64 call is the same as a fixed one.
     static native long syscall(long number, long a1, long a2, long a3, long a4, long a5) throws LastErrorException;
 }

@@ -31,6 +31,11 @@ final class FdTable {
         return open.get(fd);
     }
 
+    /** True when some open descriptor matches: the model's view of a file's other openers. */
+    synchronized boolean anyMatch(java.util.function.Predicate<FileDescription> test) {
+        return open.values().stream().anyMatch(test);
+    }
+
     synchronized FileDescription remove(int fd) {
         return open.remove(fd);
     }

@@ -29,14 +29,16 @@ public final class SimulatedBackend implements Backend {
     // LEGACY_MAP_MASK (include/linux/mman.h): the flags plain MAP_SHARED accepts and silently keeps.
     private static final int LEGACY_MAP_MASK = 0x01 | 0x02 | 0x10 | 0x20 | 0x800 | 0x1000 | 0x4000000 | 0x100
             | 0x2000 | 0x4000 | 0x8000 | 0x10000 | 0x20000 | 0x40000;
-    private static final long KEXEC_FILE_UNLOAD = 1;
-    private static final long KEXEC_FILE_FLAGS = 1 | 2 | 4; // UNLOAD | ON_CRASH | NO_INITRAMFS
+    // include/uapi/linux/reboot.h: RESTART, HALT, CAD_ON, CAD_OFF, POWER_OFF, RESTART2, SW_SUSPEND
+    private static final java.util.Set<Integer> KNOWN_REBOOT_COMMANDS = java.util.Set.of(0x01234567, 0xCDEF0123,
+            0x89ABCDEF, 0x00000000, 0x4321FEDC, 0xA1B2C3D4, 0xD000FCE2);
 
     private final Credentials credentials;
     private final AddressSpace memory = new AddressSpace(PAGE_SIZE);
     private final FdTable fds = new FdTable();
     private final ProtectionKeys pkeys = new ProtectionKeys();
     private final SimulatedFiles files;
+    private final KexecModel kexec;
 
     /**
      * @param credentials who the simulated process is
@@ -45,6 +47,7 @@ public final class SimulatedBackend implements Backend {
     public SimulatedBackend(Credentials credentials, List<Path> daxMounts) {
         this.credentials = credentials;
         this.files = new SimulatedFiles(credentials, fds, daxMounts);
+        this.kexec = new KexecModel(credentials, fds, files);
     }
 
     @Override
@@ -322,22 +325,38 @@ public final class SimulatedBackend implements Backend {
         return 0;
     }
 
-    /**
-     * kexec_file_load (kernel/kexec_file.c), the checks before any file is read: CAP_SYS_BOOT, then flags,
-     * then UNLOAD. Loading images is modelled by the kexec module's simulated kernel.
-     */
+    /** kexec_file_load: see {@link KexecModel}. */
     @Override
     public long kexecFileLoad(int kernelFd, int initrdFd, long commandLineLength, long commandLine, long flags) {
+        return kexec.load(kernelFd, initrdFd, nativeBuffer(commandLine, commandLineLength), flags);
+    }
+
+    /**
+     * reboot (kernel/reboot.c): CAP_SYS_BOOT, then the command. Only LINUX_REBOOT_CMD_KEXEC is modelled; it ends
+     * with {@link dev.kdirect.SimulatedReboot} (kernel_kexec), or EINVAL with nothing loaded.
+     */
+    @Override
+    public int reboot(int command) {
         if (!credentials.capable(Capability.SYS_BOOT)) {
             return -Errno.EPERM;
         }
-        if ((flags & ~KEXEC_FILE_FLAGS) != 0) {
+        if (command != dev.kdirect.Kernel.REBOOT_CMD_KEXEC) {
+            if (KNOWN_REBOOT_COMMANDS.contains(command)) {
+                throw new UnsupportedOperationException("the simulated kernel models only LINUX_REBOOT_CMD_KEXEC");
+            }
             return -Errno.EINVAL;
         }
-        if ((flags & KEXEC_FILE_UNLOAD) != 0) {
-            return 0;
-        }
-        throw new UnsupportedOperationException("loading a kexec image is not modelled by the foundation yet");
+        return kexec.reboot();
+    }
+
+    /** The model's files are the host's; their dirty data is the host kernel's to write back. */
+    @Override
+    public void sync() {
+    }
+
+    /** Test support: changes the loaded kexec kernel after load, so that purgatory's check fails at reboot. */
+    public void corruptLoadedKexecKernel() {
+        kexec.corruptLoadedKernel();
     }
 
     AddressSpace memory() {

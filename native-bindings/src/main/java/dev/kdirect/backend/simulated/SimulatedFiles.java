@@ -21,6 +21,9 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.util.EnumSet;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Supplier;
 import java.util.Set;
 
 /**
@@ -36,6 +39,7 @@ final class SimulatedFiles {
     private final Credentials credentials;
     private final FdTable fds;
     private final List<Path> daxMounts;
+    private final Map<Path, Supplier<String>> virtualFiles = new ConcurrentHashMap<>();
 
     SimulatedFiles(Credentials credentials, FdTable fds, List<Path> daxMounts) {
         this.credentials = credentials;
@@ -43,11 +47,23 @@ final class SimulatedFiles {
         this.daxMounts = daxMounts.stream().map(p -> p.toAbsolutePath().normalize()).toList();
     }
 
+    /**
+     * Serves {@code path} from the model instead of the host, as sysfs serves a kernel attribute: each open reads
+     * {@code content} once (a show() call), and the descriptor reads that snapshot.
+     */
+    void addVirtualFile(Path path, Supplier<String> content) {
+        virtualFiles.put(path, content);
+    }
+
     int open(String name, int flags, int mode) {
         if (name.isEmpty()) {
             return -Errno.ENOENT;
         }
         Path path = Path.of(name).toAbsolutePath().normalize();
+        Supplier<String> virtual = virtualFiles.get(path);
+        if (virtual != null) {
+            return openSnapshot(path, virtual.get(), flags);
+        }
         LinkOption[] follow = (flags & OpenFlags.NOFOLLOW) != 0
                 ? new LinkOption[] {LinkOption.NOFOLLOW_LINKS} : new LinkOption[0];
         boolean exists = Files.exists(path, LinkOption.NOFOLLOW_LINKS) || Files.exists(path);
@@ -211,6 +227,20 @@ final class SimulatedFiles {
             return position - start;
         } catch (IOException e) {
             return -errnoOf(e);
+        }
+    }
+
+    private int openSnapshot(Path path, String content, int flags) {
+        if ((flags & OpenFlags.ACCMODE) != OpenFlags.RDONLY) {
+            return -Errno.EACCES; // the modelled attributes are read-only (0444)
+        }
+        try {
+            Path snapshot = Files.createTempFile("kdirect-sysfs", ".txt");
+            Files.writeString(snapshot, content);
+            FileChannel channel = FileChannel.open(snapshot, StandardOpenOption.READ, StandardOpenOption.DELETE_ON_CLOSE);
+            return fds.install(new OpenFile(path, channel, flags, false));
+        } catch (IOException e) {
+            return -Errno.EIO;
         }
     }
 

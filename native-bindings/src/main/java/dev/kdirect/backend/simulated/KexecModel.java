@@ -1,0 +1,199 @@
+package dev.kdirect.backend.simulated;
+
+import dev.kdirect.Capability;
+import dev.kdirect.Credentials;
+import dev.kdirect.SimulatedReboot;
+import dev.kdirect.rules.BzImageRules;
+import dev.kdirect.rules.Refusal;
+import java.io.IOException;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
+import java.util.Optional;
+
+/**
+ * kexec_file_load and the kexec reboot of Linux 6.1 (kernel/kexec_file.c, kernel/kexec_core.c,
+ * fs/kernel_read_file.c, arch/x86/kernel/kexec-bzimage64.c): the two image slots, the order of checks that
+ * decides which errno wins, and purgatory's SHA-256 over the loaded segments, checked at reboot. The machine has
+ * no crashkernel= reservation, like the QEMU guest: a crash load fails with EADDRNOTAVAIL. Exposed through
+ * /sys/kernel/kexec_loaded, kexec_crash_loaded and kexec_crash_size (kernel/ksysfs.c).
+ */
+final class KexecModel {
+    static final long UNLOAD = 1;
+    static final long ON_CRASH = 2;
+    static final long NO_INITRAMFS = 4;
+    private static final long KNOWN_FLAGS = UNLOAD | ON_CRASH | NO_INITRAMFS;
+    private static final long FILE_SIZE_MAX = 4L << 30; // KEXEC_FILE_SIZE_MAX
+
+    private final Credentials credentials;
+    private final FdTable fds;
+    private final boolean fiveLevelPaging = BzImageRules.runningKernelUsesFiveLevelPaging();
+    private Image image;
+    private Image crashImage;
+
+    /** A loaded image: its segments as purgatory will hash them, and the digest taken at load. */
+    private record Image(byte[] kernel, byte[] initrd, byte[] commandLine, byte[] digest) {
+        String kernelVersion() {
+            return BzImageRules.kernelVersion(ByteBuffer.wrap(kernel)).orElse("");
+        }
+    }
+
+    KexecModel(Credentials credentials, FdTable fds, SimulatedFiles files) {
+        this.credentials = credentials;
+        this.fds = fds;
+        files.addVirtualFile(Path.of("/sys/kernel/kexec_loaded"), () -> flag(image));
+        files.addVirtualFile(Path.of("/sys/kernel/kexec_crash_loaded"), () -> flag(crashImage));
+        files.addVirtualFile(Path.of("/sys/kernel/kexec_crash_size"), () -> "0\n");
+    }
+
+    /** SYSCALL_DEFINE5(kexec_file_load) with kimage_file_prepare_segments and bzImage64_load's checks. */
+    synchronized long load(int kernelFd, int initrdFd, MemorySegment commandLine, long flags) {
+        if (!credentials.capable(Capability.SYS_BOOT)) {
+            return -Errno.EPERM; // kexec_load_disabled is 0 in the model
+        }
+        if ((flags & ~KNOWN_FLAGS) != 0) {
+            return -Errno.EINVAL;
+        }
+        boolean crash = (flags & ON_CRASH) != 0;
+        if ((flags & UNLOAD) != 0) {
+            setSlot(crash, null); // returns 0 whether or not anything was loaded
+            return 0;
+        }
+        if (crash) {
+            crashImage = null; // the old crash image is freed before the new load is tried
+        }
+        FileRead kernel = readWholeFile(kernelFd);
+        if (kernel.errno != 0) {
+            return -kernel.errno;
+        }
+        Optional<Refusal> refusal = BzImageRules.probe(ByteBuffer.wrap(kernel.bytes), kernel.bytes.length,
+                fiveLevelPaging);
+        if (refusal.isPresent()) {
+            return -Errno.ENOEXEC;
+        }
+        byte[] initrd = new byte[0];
+        if ((flags & NO_INITRAMFS) == 0) {
+            FileRead read = readWholeFile(initrdFd);
+            if (read.errno != 0) {
+                return -read.errno;
+            }
+            initrd = read.bytes;
+        }
+        if (commandLine.byteSize() > 0 && commandLine.address() == 0) {
+            return -Errno.EFAULT; // memdup_user of a NULL pointer
+        }
+        byte[] cmdline = commandLine.toArray(ValueLayout.JAVA_BYTE);
+        if (cmdline.length > 0 && cmdline[cmdline.length - 1] != 0) {
+            return -Errno.EINVAL;
+        }
+        refusal = BzImageRules.load(ByteBuffer.wrap(kernel.bytes), kernel.bytes.length, cmdline.length);
+        if (refusal.isPresent()) {
+            return -errnoValue(refusal.get().errno());
+        }
+        if (crash) {
+            return -Errno.EADDRNOTAVAIL; // no crashkernel= memory: kexec_locate_mem_hole finds none
+        }
+        setSlot(false, new Image(kernel.bytes, initrd, cmdline, digest(kernel.bytes, initrd, cmdline)));
+        return 0;
+    }
+
+    /**
+     * kernel_kexec: EINVAL without a loaded image (a crash image does not count); otherwise purgatory hashes the
+     * segments and boots, or hangs on a mismatch.
+     */
+    synchronized int reboot() {
+        Image loaded = image;
+        if (loaded == null) {
+            return -Errno.EINVAL;
+        }
+        boolean intact = MessageDigest.isEqual(loaded.digest,
+                digest(loaded.kernel, loaded.initrd, loaded.commandLine));
+        String cmdline = new String(loaded.commandLine, StandardCharsets.US_ASCII).replace("\0", "");
+        String initrdDigest = loaded.initrd.length == 0 ? "" : HexFormat.of().formatHex(sha256().digest(loaded.initrd));
+        throw new SimulatedReboot(loaded.kernelVersion(), cmdline, initrdDigest, !intact);
+    }
+
+    /** Changes one byte of the loaded kernel segment, as a stray DMA or a bug would after load. */
+    synchronized void corruptLoadedKernel() {
+        if (image == null) {
+            throw new IllegalStateException("no kexec image is loaded in the simulated kernel");
+        }
+        image.kernel[image.kernel.length / 2] ^= 1;
+    }
+
+    private void setSlot(boolean crash, Image loaded) {
+        if (crash) {
+            crashImage = loaded;
+        } else {
+            image = loaded;
+        }
+    }
+
+    private record FileRead(byte[] bytes, int errno) {
+        static FileRead refused(int errno) {
+            return new FileRead(null, errno);
+        }
+    }
+
+    /** kernel_read_file_from_fd then kernel_read_file (fs/kernel_read_file.c), in their order. */
+    private FileRead readWholeFile(int fd) {
+        FileDescription description = fds.get(fd);
+        if (description == null || description instanceof OpenFile opened && !opened.canRead()) {
+            return FileRead.refused(Errno.EBADF); // no file, or no FMODE_READ
+        }
+        if (!(description instanceof OpenFile file) || file.directory()) {
+            return FileRead.refused(Errno.EINVAL); // not S_ISREG (sockets have FMODE_READ and fail here)
+        }
+        if (fds.anyMatch(d -> d instanceof OpenFile other && other.canWrite() && other.path.equals(file.path))) {
+            return FileRead.refused(Errno.ETXTBSY); // deny_write_access: open for writing (this fd included)
+        }
+        long size = file.size();
+        if (size <= 0) {
+            return FileRead.refused(Errno.EINVAL);
+        }
+        if (size > FILE_SIZE_MAX) {
+            return FileRead.refused(Errno.EFBIG);
+        }
+        if (size > Integer.MAX_VALUE - 16) {
+            throw new UnsupportedOperationException("the simulated kernel reads kexec files of up to 2 GiB");
+        }
+        try {
+            ByteBuffer bytes = ByteBuffer.allocate((int) size);
+            while (bytes.hasRemaining() && file.channel.read(bytes, bytes.position()) >= 0) {
+                // read the whole file, as kernel_read_file does
+            }
+            return bytes.hasRemaining() ? FileRead.refused(Errno.EIO) : new FileRead(bytes.array(), 0);
+        } catch (IOException e) {
+            return FileRead.refused(Errno.EIO);
+        }
+    }
+
+    private static byte[] digest(byte[] kernel, byte[] initrd, byte[] commandLine) {
+        MessageDigest sha = sha256();
+        sha.update(kernel);
+        sha.update(initrd);
+        sha.update(commandLine);
+        return sha.digest();
+    }
+
+    private static MessageDigest sha256() {
+        try {
+            return MessageDigest.getInstance("SHA-256");
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("every JDK has SHA-256", e);
+        }
+    }
+
+    private static String flag(Image slot) {
+        return slot == null ? "0\n" : "1\n";
+    }
+
+    private static int errnoValue(String name) {
+        return dev.kdirect.ErrnoNames.value(name);
+    }
+}
