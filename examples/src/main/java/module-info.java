@@ -5,6 +5,7 @@
 module dev.kdirect.examples {
     requires dev.kdirect;
     requires dev.kdirect.pkeys;
+    requires dev.kdirect.kexec;
     requires info.picocli;
 
     opens dev.kdirect.examples.cli to info.picocli;
