@@ -3,9 +3,6 @@ package dev.kdirect.examples.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.kdirect.Feature;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
@@ -13,28 +10,13 @@ import org.junit.jupiter.api.Test;
 /** {@code kdirect doctor}: the report agrees with the probes, in text and JSON, and --require sets the exit. */
 class DoctorCommandTest {
 
-    private record Result(int exit, String out, String err) {
-    }
-
-    private static Result run(String... args) {
-        PrintStream oldOut = System.out;
-        PrintStream oldErr = System.err;
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
-        try {
-            System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
-            System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
-            int exit = Main.run(args);
-            return new Result(exit, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
-        } finally {
-            System.setOut(oldOut);
-            System.setErr(oldErr);
-        }
+    private static CliRun run(String... args) {
+        return CliRun.of(args);
     }
 
     @Test
     void jsonReportsEveryFeatureWithTheModeItsProbeFound() {
-        Result r = run("doctor", "--json");
+        CliRun r = run("doctor", "--json");
         assertThat(r.exit()).isZero();
         for (Feature f : Feature.values()) {
             Matcher m = Pattern.compile("\"" + f.id() + "\": \\{[^}]*\"mode\": \"(real|simulated)\"").matcher(r.out());
@@ -47,7 +29,7 @@ class DoctorCommandTest {
 
     @Test
     void textNamesTheActionForEverySimulatedFeature() {
-        Result r = run("doctor");
+        CliRun r = run("doctor");
         for (Feature f : Feature.values()) {
             assertThat(r.out()).contains(f.id());
             if (!f.isAvailable()) {
@@ -60,12 +42,12 @@ class DoctorCommandTest {
     void requireFailsWithExit3WhenAFeatureIsNotRealAndRejectsUnknownNames() {
         boolean allReal = java.util.Arrays.stream(Feature.values()).allMatch(Feature::isAvailable)
                 && dev.kdirect.Binding.configured().isReal();
-        Result all = run("doctor", "--require", "all");
+        CliRun all = run("doctor", "--require", "all");
         assertThat(all.exit()).isEqualTo(allReal ? 0 : 3);
         if (!allReal) {
             assertThat(all.err()).contains("required but not real here");
         }
-        Result bogus = run("doctor", "--require", "bogus");
+        CliRun bogus = run("doctor", "--require", "bogus");
         assertThat(bogus.exit()).isEqualTo(2);
         assertThat(bogus.err()).contains("unknown feature 'bogus'").doesNotContain("Exception");
     }

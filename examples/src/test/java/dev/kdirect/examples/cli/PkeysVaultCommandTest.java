@@ -5,9 +5,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.kdirect.Feature;
 import dev.kdirect.Kernels;
 import dev.kdirect.testing.RequiresRealKernel;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -18,20 +15,12 @@ import org.junit.jupiter.api.Test;
 class PkeysVaultCommandTest {
 
     private static String run(int expectedExit, String... args) {
-        PrintStream oldOut = System.out;
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        try {
-            System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
-            String[] all = new String[args.length + 1];
-            all[0] = "pkeys-vault";
-            System.arraycopy(args, 0, all, 1, args.length);
-            int exit = Main.run(all);
-            String text = out.toString(StandardCharsets.UTF_8);
-            assertThat(exit).as(text).isEqualTo(expectedExit);
-            return text;
-        } finally {
-            System.setOut(oldOut);
-        }
+        String[] all = new String[args.length + 1];
+        all[0] = "pkeys-vault";
+        System.arraycopy(args, 0, all, 1, args.length);
+        CliRun r = CliRun.of(all);
+        assertThat(r.exit()).as(r.out() + r.err()).isEqualTo(expectedExit);
+        return r.out();
     }
 
     @Test
