@@ -216,6 +216,13 @@ class KexecContractTest {
     }
 
     @Test
+    void aKexecRebootWithNothingLoadedAndAnUnknownRebootCommandAreEinval() {
+        // kernel_kexec: no kexec_image (a crash kernel would not count) -> EINVAL; nothing reboots
+        assertErrno("EINVAL", () -> kernel.reboot(Kernel.REBOOT_CMD_KEXEC));
+        assertErrno("EINVAL", () -> kernel.reboot(0x12345678));
+    }
+
+    @Test
     void theValidatorsErrorNamesTheKernelsMessage() throws Exception {
         Path file = TestImages.write(dir, "image", TestImages.withU16(image, 0x206, 0x020b));
         KernelException e = org.assertj.core.api.Assertions.catchThrowableOfType(KernelException.class,

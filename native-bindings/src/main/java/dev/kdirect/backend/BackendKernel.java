@@ -17,6 +17,11 @@ public final class BackendKernel implements Kernel {
         this.backend = backend;
     }
 
+    /** The backend behind this kernel (for the test support in dev.kdirect.testing). */
+    public Backend backend() {
+        return backend;
+    }
+
     @Override
     public Binding binding() {
         return backend.binding();
