@@ -1,6 +1,7 @@
 /** kdirect's JMH benchmarks; run them with {@code benchmarks/run}. */
 module dev.kdirect.benchmarks {
     requires dev.kdirect;
+    requires dev.kdirect.kexec;
     requires dev.kdirect.pkeys;
     requires jmh.core;
 
