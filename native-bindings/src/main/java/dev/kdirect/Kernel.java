@@ -221,6 +221,31 @@ public interface Kernel {
     /** sync(2): commits every file system's dirty data to storage. Never fails. */
     void sync();
 
+    /**
+     * msync(2): writes the dirty pages of a shared file mapping in the range back to the file; with
+     * {@link #MS_SYNC} it waits for them. The page-granular way to persist a mapping that is not DAX.
+     *
+     * @throws KernelException EINVAL (address not page aligned, unknown flags, or both MS_SYNC and MS_ASYNC),
+     *     ENOMEM (part of the range is not mapped), EIO (write-back failed)
+     */
+    void msync(MemorySegment address, long length, int flags) throws KernelException;
+
+    /**
+     * Writes back the CPU cache lines covering the range (clwb, else clflushopt, else clflush: libpmem's
+     * pmem_flush), without waiting: on a MAP_SYNC mapping of persistent memory, the data reaches the persistence
+     * domain after {@link #storeFence()}. Not a syscall: no privilege, no errno. Real bindings need libpmem
+     * (Debian's libpmem1).
+     *
+     * @throws UnsupportedOperationException when libpmem is not installed, naming the package
+     */
+    void cacheLineWriteback(MemorySegment range);
+
+    /** sfence (libpmem's pmem_drain): waits until the cache lines written back before it are persistent. */
+    void storeFence();
+
+    /** msync flag: write back and wait. */
+    int MS_SYNC = 4;
+
     /** LINUX_REBOOT_CMD_KEXEC (include/uapi/linux/reboot.h): boot the kernel loaded with kexec. */
     int REBOOT_CMD_KEXEC = 0x45584543;
 }

@@ -59,4 +59,10 @@ public interface Backend {
     int reboot(int command);
 
     void sync();
+
+    int msync(long address, long length, int flags);
+
+    void cacheLineWriteback(long address, long length);
+
+    void storeFence();
 }

@@ -166,6 +166,23 @@ public final class BackendKernel implements Kernel {
     }
 
     @Override
+    public void msync(MemorySegment address, long length, int flags) throws KernelException {
+        check(backend.msync(address.address(), length, flags), "msync", () -> range(address, length)
+                + ", flags=" + flags);
+    }
+
+    @Override
+    public void cacheLineWriteback(MemorySegment range) {
+        requireNative(range);
+        backend.cacheLineWriteback(range.address(), range.byteSize());
+    }
+
+    @Override
+    public void storeFence() {
+        backend.storeFence();
+    }
+
+    @Override
     public String toString() {
         return "Kernel[" + binding().id() + "]";
     }

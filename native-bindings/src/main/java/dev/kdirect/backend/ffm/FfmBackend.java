@@ -61,6 +61,8 @@ public final class FfmBackend implements Backend {
     private static final MethodHandle REBOOT = Downcalls.withErrno("reboot",
             FunctionDescriptor.of(JAVA_INT, JAVA_INT));
     private static final MethodHandle SYNC = Downcalls.plain("sync", FunctionDescriptor.ofVoid());
+    private static final MethodHandle MSYNC = Downcalls.withErrno("msync",
+            FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_INT));
     private static final MethodHandle SYSCALL5 = Downcalls.withErrnoVariadic("syscall",
             FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG), 1);
 
@@ -303,6 +305,34 @@ public final class FfmBackend implements Backend {
             SYNC.invokeExact();
         } catch (Throwable t) {
             throw Downcalls.unexpected("sync", t);
+        }
+    }
+
+    @Override
+    public int msync(long address, long length, int flags) {
+        try {
+            MemorySegment errno = Downcalls.errnoSlot();
+            return Downcalls.result((int) MSYNC.invokeExact(errno, address, length, flags), errno);
+        } catch (Throwable t) {
+            throw Downcalls.unexpected("msync", t);
+        }
+    }
+
+    @Override
+    public void cacheLineWriteback(long address, long length) {
+        try {
+            LibPmem.FLUSH.invokeExact(address, length);
+        } catch (Throwable t) {
+            throw Downcalls.unexpected("pmem_flush", t);
+        }
+    }
+
+    @Override
+    public void storeFence() {
+        try {
+            LibPmem.DRAIN.invokeExact();
+        } catch (Throwable t) {
+            throw Downcalls.unexpected("pmem_drain", t);
         }
     }
 }

@@ -171,4 +171,19 @@ public final class JnaBackend implements Backend {
     public void sync() {
         LibC.sync();
     }
+
+    @Override
+    public int msync(long address, long length, int flags) {
+        return (int) call(() -> LibC.msync(address, length, flags));
+    }
+
+    @Override
+    public void cacheLineWriteback(long address, long length) {
+        LibPmem.pmem_flush(address, length);
+    }
+
+    @Override
+    public void storeFence() {
+        LibPmem.pmem_drain();
+    }
 }

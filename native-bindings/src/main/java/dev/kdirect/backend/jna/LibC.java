@@ -58,6 +58,8 @@ final class LibC {
 
     static native int setsockopt(int fd, int level, int option, long value, int length) throws LastErrorException;
 
+    static native int msync(long address, long length, int flags) throws LastErrorException;
+
     // glibc's reboot(cmd) passes LINUX_REBOOT_MAGIC1 and MAGIC2 itself.
     static native int reboot(int command) throws LastErrorException;
 

@@ -185,6 +185,37 @@ final class AddressSpace {
         return pkeyAllows && (write ? vma.writable() : vma.readable());
     }
 
+    /**
+     * The VMA walk of msync (mm/msync.c): holes are skipped and reported as ENOMEM at the end; with
+     * {@code wait} (MS_SYNC) shared file mappings are written back to their file.
+     */
+    synchronized int sync(long start, long end, boolean wait) {
+        int unmappedError = 0;
+        long next = start;
+        while (next < end) {
+            Vma vma = firstEndingAfter(next);
+            if (vma == null) {
+                return -Errno.ENOMEM;
+            }
+            if (next < vma.start) {
+                unmappedError = -Errno.ENOMEM;
+                next = vma.start;
+                if (next >= end) {
+                    break;
+                }
+            }
+            long until = Math.min(vma.end, end);
+            if (wait && vma.shared && vma.file != null) {
+                MemorySegment pages = vma.backing.slice(next, until - next);
+                if (pages.byteSize() > 0) {
+                    pages.force();
+                }
+            }
+            next = until;
+        }
+        return unmappedError;
+    }
+
     synchronized boolean isPoisoned(long address) {
         return poisonedPages.contains(address & -pageSize);
     }

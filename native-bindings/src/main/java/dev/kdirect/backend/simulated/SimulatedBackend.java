@@ -349,6 +349,35 @@ public final class SimulatedBackend implements Backend {
         return kexec.reboot();
     }
 
+    /** msync (mm/msync.c): flags, alignment, MS_ASYNC with MS_SYNC, then the walk. */
+    @Override
+    public int msync(long address, long length, int flags) {
+        int async = 1;
+        int invalidate = 2;
+        if ((flags & ~(async | invalidate | dev.kdirect.Kernel.MS_SYNC)) != 0 || (address & (PAGE_SIZE - 1)) != 0
+                || (flags & async) != 0 && (flags & dev.kdirect.Kernel.MS_SYNC) != 0) {
+            return -Errno.EINVAL;
+        }
+        long end = address + pageAlign(length);
+        if (Long.compareUnsigned(end, address) < 0) {
+            return -Errno.ENOMEM;
+        }
+        return end == address ? 0 : memory.sync(address, end, (flags & dev.kdirect.Kernel.MS_SYNC) != 0);
+    }
+
+    /**
+     * The model has no CPU caches: what reaches persistent memory is modelled by the pmem module's accessors,
+     * which see every store (kdirect's design: memory the model must see is reached through the feature's own
+     * accessors).
+     */
+    @Override
+    public void cacheLineWriteback(long address, long length) {
+    }
+
+    @Override
+    public void storeFence() {
+    }
+
     /** The model's files are the host's; their dirty data is the host kernel's to write back. */
     @Override
     public void sync() {

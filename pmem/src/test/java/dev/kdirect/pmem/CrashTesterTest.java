@@ -1,0 +1,110 @@
+package dev.kdirect.pmem;
+
+import static java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.lang.foreign.MemorySegment;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The crash tester on small programs whose right and wrong answers are known: a value published through a
+ * commit word, with the flushes in the right order, in the wrong order, missing, and repeated.
+ */
+class CrashTesterTest {
+    private static final long DATA = 0;
+    private static final long COMMIT = 64; // its own cache line
+
+    /** Recovery: a committed value must be there whole, and what was acknowledged must be committed. */
+    private static void recover(MemorySegment image, List<Object> acknowledged) {
+        long committed = image.get(JAVA_LONG_UNALIGNED, COMMIT);
+        if (committed != 0) {
+            assertThat(image.get(JAVA_LONG_UNALIGNED, DATA)).as("committed data").isEqualTo(committed);
+            assertThat(image.get(JAVA_LONG_UNALIGNED, DATA + 8)).as("its second word").isEqualTo(~committed);
+        }
+        if (acknowledged.contains("v")) {
+            assertThat(committed).as("acknowledged value").isEqualTo(0x1234L);
+        }
+    }
+
+    @Test
+    void dataPersistedBeforeItsCommitWordSurvivesEveryCrash() throws Exception {
+        CrashReport report = CrashTester.forRegion(4096).run((region, acks) -> {
+            region.putLong(DATA, 0x1234L);
+            region.putLong(DATA + 8, ~0x1234L);
+            region.persist(DATA, 16);
+            region.putLongAtomic(COMMIT, 0x1234L);
+            region.persist(COMMIT, 8);
+            acks.add("v");
+        }, CrashTesterTest::recover);
+        report.assertConsistent();
+        // two words uncertain before the first drain (2 x 2 images), one before the second (2), plus the end (1)
+        assertThat(report.crashPoints()).isEqualTo(3);
+        assertThat(report.images()).isEqualTo(4 + 2 + 1);
+        assertThat(report.redundantFlushes()).isEmpty();
+    }
+
+    @Test
+    void committingBeforeTheDataIsPersistentIsCaughtWithTheWordsToFlush() throws Exception {
+        CrashReport report = CrashTester.forRegion(4096).run((region, acks) -> {
+            region.putLong(DATA, 0x1234L);
+            region.putLong(DATA + 8, ~0x1234L);
+            region.putLongAtomic(COMMIT, 0x1234L); // published before the data is written back
+            region.persist(COMMIT, 8);
+            region.persist(DATA, 16);
+            acks.add("v");
+        }, CrashTesterTest::recover);
+        assertThat(report.consistent()).isFalse();
+        assertThat(report.missingFlushes()).contains(DATA, DATA + 8);
+        assertThatThrownBy(report::assertConsistent).isInstanceOf(AssertionError.class)
+                .hasMessageContaining("0x0").hasMessageContaining("never flushed");
+    }
+
+    @Test
+    void anAcknowledgementWithoutAFenceIsCaught() throws Exception {
+        CrashReport report = CrashTester.forRegion(4096).run((region, acks) -> {
+            region.putLong(DATA, 0x1234L);
+            region.putLong(DATA + 8, ~0x1234L);
+            region.persist(DATA, 16);
+            region.putLongAtomic(COMMIT, 0x1234L);
+            region.flush(COMMIT, 8); // written back but never fenced
+            acks.add("v");
+        }, CrashTesterTest::recover);
+        assertThat(report.consistent()).isFalse();
+        assertThat(report.failures().get(0).image()).contains("flushed, not fenced");
+    }
+
+    @Test
+    void aSecondFlushOfACleanLineIsReportedAsRedundant() throws Exception {
+        CrashReport report = CrashTester.forRegion(4096).run((region, acks) -> {
+            region.putLongAtomic(COMMIT, 7L);
+            region.persist(COMMIT, 8);
+            region.persist(COMMIT, 8);
+        }, (image, acknowledged) -> { });
+        report.assertConsistent();
+        assertThat(report.redundantFlushes()).containsExactly(COMMIT);
+    }
+
+    @Test
+    void beyondTwelveUncertainWordsImagesAreSampled() throws Exception {
+        CrashReport report = CrashTester.forRegion(4096).samplesPerPoint(100).run((region, acks) -> {
+            for (int i = 0; i < 40; i++) {
+                region.putLong(8L * i, i + 1);
+            }
+            region.persist(0, 320);
+        }, (image, acknowledged) -> { });
+        assertThat(report.images()).isEqualTo(100 + 1);
+    }
+
+    @Test
+    void unalignedAtomicStoresAndBadRegionSizesAreRefused() {
+        assertThatThrownBy(() -> CrashTester.forRegion(100)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("multiple of 64");
+        assertThatThrownBy(() -> CrashTester.forRegion(4096).run((region, acks) -> region.putLongAtomic(4, 1L),
+                (image, acknowledged) -> { })).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("multiple of 8");
+        assertThatThrownBy(() -> CrashTester.forRegion(4096).run((region, acks) -> region.flush(4090, 16),
+                (image, acknowledged) -> { })).isInstanceOf(IndexOutOfBoundsException.class);
+    }
+}
