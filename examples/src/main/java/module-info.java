@@ -6,6 +6,7 @@ module dev.kdirect.examples {
     requires dev.kdirect;
     requires dev.kdirect.pkeys;
     requires dev.kdirect.kexec;
+    requires dev.kdirect.pmem;
     requires info.picocli;
 
     opens dev.kdirect.examples.cli to info.picocli;
