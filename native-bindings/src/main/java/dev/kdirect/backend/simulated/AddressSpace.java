@@ -107,11 +107,16 @@ final class AddressSpace {
         }
     }
 
-    /**
-     * The walk of madvise_walk_vmas (mm/madvise.c): holes are remembered and reported as ENOMEM after the mapped
-     * parts were advised; an area the advice does not apply to stops the walk with its error.
-     */
+    /** madvise's walk (madvise_walk_vmas, mm/madvise.c): an area the advice does not apply to stops it. */
     synchronized int advise(long start, long end, int advice) {
+        return walkMappedParts(start, end, (vma, from, to) -> adviseArea(vma, from, to, advice));
+    }
+
+    /**
+     * The walk both madvise and msync make (mm/madvise.c, mm/msync.c): holes are remembered and reported as
+     * ENOMEM after the mapped parts were handled; an action's error stops the walk at once.
+     */
+    private int walkMappedParts(long start, long end, AreaAction action) {
         int unmappedError = 0;
         long next = start;
         Vma vma = firstEndingAfter(next);
@@ -127,7 +132,7 @@ final class AddressSpace {
                 }
             }
             long until = Math.min(vma.end, end);
-            int error = adviseArea(vma, next, until, advice);
+            int error = action.apply(vma, next, until);
             if (error != 0) {
                 return error;
             }
@@ -138,6 +143,12 @@ final class AddressSpace {
             vma = firstEndingAfter(next);
         }
         return unmappedError;
+    }
+
+    @FunctionalInterface
+    private interface AreaAction {
+        /** Handles [from, to) of {@code vma}; 0 or -errno. */
+        int apply(Vma vma, long from, long to);
     }
 
     /**
@@ -185,35 +196,15 @@ final class AddressSpace {
         return pkeyAllows && (write ? vma.writable() : vma.readable());
     }
 
-    /**
-     * The VMA walk of msync (mm/msync.c): holes are skipped and reported as ENOMEM at the end; with
-     * {@code wait} (MS_SYNC) shared file mappings are written back to their file.
-     */
+    /** msync's walk: with {@code wait} (MS_SYNC) shared file mappings are written back to their file. */
     synchronized int sync(long start, long end, boolean wait) {
-        int unmappedError = 0;
-        long next = start;
-        while (next < end) {
-            Vma vma = firstEndingAfter(next);
-            if (vma == null) {
-                return -Errno.ENOMEM;
+        return walkMappedParts(start, end, (vma, from, to) -> {
+            MemorySegment pages = vma.backing.slice(from, to - from);
+            if (wait && vma.shared && vma.file != null && pages.byteSize() > 0) {
+                pages.force();
             }
-            if (next < vma.start) {
-                unmappedError = -Errno.ENOMEM;
-                next = vma.start;
-                if (next >= end) {
-                    break;
-                }
-            }
-            long until = Math.min(vma.end, end);
-            if (wait && vma.shared && vma.file != null) {
-                MemorySegment pages = vma.backing.slice(next, until - next);
-                if (pages.byteSize() > 0) {
-                    pages.force();
-                }
-            }
-            next = until;
-        }
-        return unmappedError;
+            return 0;
+        });
     }
 
     synchronized boolean isPoisoned(long address) {
