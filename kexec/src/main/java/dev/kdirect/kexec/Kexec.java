@@ -100,9 +100,9 @@ public final class Kexec {
     /** What sysfs and procfs say, read through this kexec's kernel. */
     public KexecState state() {
         String lockdown = read("/sys/kernel/security/lockdown").map(Kexec::activeLockdown).orElse("unknown");
-        return new KexecState(flag("/sys/kernel/kexec_loaded"), flag("/sys/kernel/kexec_crash_loaded"),
-                read("/sys/kernel/kexec_crash_size").map(Long::parseLong).orElse(0L),
-                flag("/proc/sys/kernel/kexec_load_disabled"), lockdown);
+        return new KexecState(sysfsFlag("loaded"), sysfsFlag("crash_loaded"),
+                sysfs("crash_size").map(Long::parseLong).orElse(0L),
+                read("/proc/sys/kernel/kexec_load_disabled").map(v -> !v.equals("0")).orElse(false), lockdown);
     }
 
     /**
@@ -132,8 +132,13 @@ public final class Kexec {
                         + (request.crash() ? ", flags=ON_CRASH" : ""), hint + " (checked before the syscall)");
     }
 
-    private boolean flag(String path) {
-        return read(path).map(v -> !v.equals("0")).orElse(false);
+    /** /sys/kernel/kexec_NAME (kernel/ksysfs.c), or /sys/kernel/kexec/NAME where newer kernels moved it. */
+    private Optional<String> sysfs(String name) {
+        return read("/sys/kernel/kexec_" + name).or(() -> read("/sys/kernel/kexec/" + name));
+    }
+
+    private boolean sysfsFlag(String name) {
+        return sysfs(name).map(v -> !v.equals("0")).orElse(false);
     }
 
     private Optional<String> read(String path) {
