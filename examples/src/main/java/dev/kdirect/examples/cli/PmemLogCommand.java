@@ -49,6 +49,10 @@ final class PmemLogCommand implements Callable<Integer> {
     @Option(names = "--json", description = "Print the outcome as JSON.")
     boolean json;
 
+    @Option(names = "--print-acks", description = "Print \"acknowledged N\" after each durable append (for power-cut"
+            + " tests: every record printed must survive).")
+    boolean printAcks;
+
     @Override
     public Integer call() throws Exception {
         return crashImages != null ? crashTest() : appendAndRecover();
@@ -63,8 +67,13 @@ final class PmemLogCommand implements Callable<Integer> {
             int before = PmemLog.recover(region.readOnlyView()).size();
             PrintWriter err = spec.commandLine().getErr();
             long started = System.nanoTime();
+            PrintWriter out = spec.commandLine().getOut();
             for (int i = 0; i < records; i++) {
                 log.append(("record " + (before + i) + " of kdirect pmem-log").getBytes(StandardCharsets.US_ASCII));
+                if (printAcks) {
+                    out.println("acknowledged " + (before + i + 1));
+                    out.flush();
+                }
                 if (records >= 10_000 && (i + 1) % (records / 10) == 0) {
                     err.printf("pmem-log: %d of %d records appended%n", i + 1, records);
                     err.flush();
