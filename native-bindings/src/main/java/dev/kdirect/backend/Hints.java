@@ -33,6 +33,13 @@ final class Hints {
                 "needs CAP_SYS_BOOT (run with sudo); also fails when kexec_load_disabled is 1 or lockdown forbids it";
             case "kexec_file_load ENOEXEC" -> "the file is not a kernel image this kernel can load (x86-64 bzImage)";
             case "kexec_file_load EKEYREJECTED" -> "the kernel requires a signed image: sign it or disable lockdown";
+            case "kexec_file_load ETXTBSY" -> "the image is open for writing (by this or another process): close it first";
+            case "kexec_file_load EADDRNOTAVAIL" ->
+                "no memory fits the segments; for a crash kernel, reserve memory at boot with crashkernel=256M";
+            case "kexec_file_load EBUSY" -> "another kexec load, unload or reboot is in progress: try again";
+            case "reboot EINVAL" -> "nothing is loaded for kexec (or the command is unknown): load a kernel first";
+            case "msync EINVAL" -> "the address must be page aligned, and MS_SYNC and MS_ASYNC exclude each other";
+            case "msync ENOMEM" -> "part of the range is not mapped";
             case "open ENOENT" -> "no such file: check the path";
             case "open EACCES" -> "permission denied: check the file's mode or run with sudo";
             default -> switch (name) {
