@@ -3,6 +3,7 @@ module dev.kdirect.benchmarks {
     requires dev.kdirect;
     requires dev.kdirect.kexec;
     requires dev.kdirect.pkeys;
+    requires dev.kdirect.pmem;
     requires jmh.core;
 
     exports dev.kdirect.benchmarks;
