@@ -243,6 +243,14 @@ public interface Kernel {
     /** sfence (libpmem's pmem_drain): waits until the cache lines written back before it are persistent. */
     void storeFence();
 
+    /**
+     * {@link #cacheLineWriteback} then {@link #storeFence} in one call (libpmem's pmem_persist): the common case
+     * costs one downcall instead of two.
+     *
+     * @throws UnsupportedOperationException when libpmem is not installed, naming the package
+     */
+    void cacheLinePersist(MemorySegment range);
+
     /** msync flag: write back and wait. */
     int MS_SYNC = 4;
 

@@ -65,4 +65,6 @@ public interface Backend {
     void cacheLineWriteback(long address, long length);
 
     void storeFence();
+
+    void cacheLinePersist(long address, long length);
 }

@@ -183,6 +183,12 @@ public final class BackendKernel implements Kernel {
     }
 
     @Override
+    public void cacheLinePersist(MemorySegment range) {
+        requireNative(range);
+        backend.cacheLinePersist(range.address(), range.byteSize());
+    }
+
+    @Override
     public String toString() {
         return "Kernel[" + binding().id() + "]";
     }

@@ -194,11 +194,7 @@ public final class PmemRegion implements AutoCloseable {
             return;
         }
         switch (granularity) {
-            case CACHE_LINE -> {
-                long start = offset & -LINE;
-                kernel.cacheLineWriteback(memory.asSlice(start, Math.min(memory.byteSize(),
-                        (offset + length + LINE - 1) & -LINE) - start));
-            }
+            case CACHE_LINE -> kernel.cacheLineWriteback(lines(offset, length));
             case PAGE -> {
                 long page = kernel.pageSize();
                 long start = offset & -page;
@@ -226,8 +222,13 @@ public final class PmemRegion implements AutoCloseable {
         }
     }
 
-    /** {@link #flush} then {@link #drain}. */
+    /** {@link #flush} then {@link #drain}; one libpmem call (pmem_persist) on real cache-line granularity. */
     public void persist(long offset, long length) throws KernelException {
+        if (granularity == Granularity.CACHE_LINE && model == null) {
+            Objects.checkFromIndexSize(offset, length, memory.byteSize());
+            kernel.cacheLinePersist(lines(offset, length));
+            return;
+        }
         flush(offset, length);
         drain();
     }
@@ -245,6 +246,12 @@ public final class PmemRegion implements AutoCloseable {
             kernel.munmap(memory, memory.byteSize());
         }
         closed = true;
+    }
+
+    /** The whole cache lines covering the range (inside the region). */
+    private MemorySegment lines(long offset, long length) {
+        long start = offset & -LINE;
+        return memory.asSlice(start, Math.min(memory.byteSize(), (offset + length + LINE - 1) & -LINE) - start);
     }
 
     private void stored(long offset, long length) {

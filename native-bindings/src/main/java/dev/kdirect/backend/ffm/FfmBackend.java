@@ -335,4 +335,13 @@ public final class FfmBackend implements Backend {
             throw Downcalls.unexpected("pmem_drain", t);
         }
     }
+
+    @Override
+    public void cacheLinePersist(long address, long length) {
+        try {
+            LibPmem.PERSIST.invokeExact(address, length);
+        } catch (Throwable t) {
+            throw Downcalls.unexpected("pmem_persist", t);
+        }
+    }
 }

@@ -10,13 +10,14 @@ import java.lang.invoke.MethodHandle;
 
 /**
  * PMDK's libpmem, for the cache-line instructions FFM cannot emit itself: pmem_flush picks clwb, clflushopt or
- * clflush from CPUID at library load (and nothing on eADR platforms), pmem_drain is sfence. Loaded on first use;
- * both calls are critical downcalls (no syscall, no errno, no blocking).
+ * clflush from CPUID at library load (and nothing on eADR platforms), pmem_drain is sfence, pmem_persist both.
+ * Loaded on first use; all are critical downcalls (no syscall, no errno, no blocking).
  */
 final class LibPmem {
     static final String LIBRARY = "libpmem.so.1";
     static final MethodHandle FLUSH;
     static final MethodHandle DRAIN;
+    static final MethodHandle PERSIST;
 
     static {
         SymbolLookup lib;
@@ -31,6 +32,8 @@ final class LibPmem {
                 FunctionDescriptor.ofVoid(JAVA_LONG, JAVA_LONG), Linker.Option.critical(false));
         DRAIN = linker.downcallHandle(lib.find("pmem_drain").orElseThrow(), FunctionDescriptor.ofVoid(),
                 Linker.Option.critical(false));
+        PERSIST = linker.downcallHandle(lib.find("pmem_persist").orElseThrow(),
+                FunctionDescriptor.ofVoid(JAVA_LONG, JAVA_LONG), Linker.Option.critical(false));
     }
 
     private LibPmem() {

@@ -186,4 +186,9 @@ public final class JnaBackend implements Backend {
     public void storeFence() {
         LibPmem.pmem_drain();
     }
+
+    @Override
+    public void cacheLinePersist(long address, long length) {
+        LibPmem.pmem_persist(address, length);
+    }
 }

@@ -2,7 +2,7 @@ package dev.kdirect.backend.jna;
 
 import com.sun.jna.Native;
 
-/** PMDK's libpmem through JNA direct mapping: pmem_flush and pmem_drain, as in the FFM backend. */
+/** PMDK's libpmem through JNA direct mapping: pmem_flush, pmem_drain and pmem_persist, as in the FFM backend. */
 final class LibPmem {
     static {
         try {
@@ -19,4 +19,6 @@ final class LibPmem {
     static native void pmem_flush(long address, long length);
 
     static native void pmem_drain();
+
+    static native void pmem_persist(long address, long length);
 }

@@ -378,6 +378,10 @@ public final class SimulatedBackend implements Backend {
     public void storeFence() {
     }
 
+    @Override
+    public void cacheLinePersist(long address, long length) {
+    }
+
     /** The model's files are the host's; their dirty data is the host kernel's to write back. */
     @Override
     public void sync() {
