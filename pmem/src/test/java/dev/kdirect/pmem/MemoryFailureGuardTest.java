@@ -12,8 +12,11 @@ import dev.kdirect.OpenFlags;
 import dev.kdirect.Prot;
 import dev.kdirect.testing.RequiresRealKernel;
 import java.lang.foreign.MemorySegment;
+import java.lang.reflect.InvocationTargetException;
+import java.lang.reflect.Proxy;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.Parameter;
@@ -55,6 +58,60 @@ class MemoryFailureGuardTest {
             kernel.munmap(m, 2 * page);
             kernel.close(fd);
         }
+    }
+
+    @Test
+    void theGuardCatchesTheFaultAlsoWhenC2HasInlinedTheAccess() throws Exception {
+        // HotSpot raises the InternalError at the next safepoint poll; with the access inlined into a C2-compiled
+        // guard that poll would be the guard's return, outside its try (see MemoryFailure.deliverPendingFault).
+        // A kernel that counts calls shows whether the guard caught the fault: it looks for poisoned pages then.
+        Kernel real = Kernels.of(binding);
+        AtomicInteger calls = new AtomicInteger();
+        Kernel counting = (Kernel) Proxy.newProxyInstance(Kernel.class.getClassLoader(), new Class<?>[] {Kernel.class},
+                (proxy, method, args) -> {
+                    if (!method.getName().equals("binding") && !method.getName().equals("pageSize")) {
+                        calls.incrementAndGet();
+                    }
+                    try {
+                        return method.invoke(real, args);
+                    } catch (InvocationTargetException e) {
+                        throw e.getCause();
+                    }
+                });
+        long page = real.pageSize();
+        Path file = Files.createTempFile(dir, "warm", ".bin");
+        Files.write(file, new byte[(int) (2 * page)]);
+        int fd = real.open(file.toString(), OpenFlags.RDWR | OpenFlags.CLOEXEC, 0);
+        MemorySegment m = real.mmap(MemorySegment.NULL, 2 * page, Prot.READ_WRITE, MapFlags.SHARED, fd, 0);
+        try {
+            MemoryFailure failures = MemoryFailure.on(counting);
+            long sum = 0;
+            // 300,000 calls get C2 to compile it; with C1 only (the guest's -XX:TieredStopAtLevel=1) fewer will do
+            int warmUp = System.getProperty("java.vm.info", "").contains("emulated-client") ? 20_000 : 300_000;
+            for (int i = 0; i < warmUp; i++) {
+                sum += read(failures, m, (i & 511) * 8L, page);
+            }
+            assertThat(sum).isZero();
+            real.ftruncate(fd, 0);
+            int before = calls.get();
+            for (int i = 0; i < 100; i++) {
+                long offset = (i & 511) * 8L;
+                Throwable t = catchThrowable(() -> read(failures, m, offset, page));
+                assertThat(t).isInstanceOf(InternalError.class);
+                assertThat(calls.get()).as("fault %d was caught by the guard, which looked for poisoned pages", i)
+                        .isGreaterThan(before);
+                before = calls.get();
+            }
+        } finally {
+            real.munmap(m, 2 * page);
+            real.close(fd);
+        }
+    }
+
+    /** One guarded read, in a method of its own, so that C2 compiles the guard with the access inlined. */
+    private static long read(MemoryFailure failures, MemorySegment m, long offset, long page)
+            throws PoisonedPageException {
+        return failures.guard(m, () -> m.get(JAVA_LONG, offset) + m.get(JAVA_LONG, page + offset));
     }
 
     @Test

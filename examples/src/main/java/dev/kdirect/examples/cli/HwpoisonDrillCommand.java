@@ -163,10 +163,15 @@ final class HwpoisonDrillCommand implements Callable<Integer> {
         return c.getValue();
     }
 
+    /**
+     * Copies the segment to the heap first: MemorySegment.copy turns a fault into an InternalError, whereas
+     * CRC32C.update(ByteBuffer) over a mapped buffer reads it in a JVM stub, where a SIGBUS kills the JVM (seen in
+     * the guest: SIGBUS in StubRoutines::updateBytesCRC32C).
+     */
     private static long crc(MemorySegment data) {
-        CRC32C c = new CRC32C();
-        c.update(data.asByteBuffer());
-        return c.getValue();
+        byte[] copy = new byte[(int) data.byteSize()];
+        MemorySegment.copy(data, JAVA_BYTE, 0, copy, 0, copy.length);
+        return crc(copy);
     }
 
     private static String release() {
