@@ -20,9 +20,21 @@ public final class Advice {
     public static final int KEEPONFORK = 19;
     public static final int COLD = 20;
     public static final int PAGEOUT = 21;
+    /**
+     * Fault the pages in for reading, without a signal (Linux 5.14): fails with EHWPOISON at a poisoned page,
+     * EINVAL where the pages are not readable. Private anonymous memory never written maps the shared zero page.
+     */
     public static final int POPULATE_READ = 22;
+    /**
+     * Fault the pages in for writing, without changing their data (Linux 5.14): every page gets its own frame (no
+     * zero page, no copy-on-write share left). Fails with EHWPOISON at a poisoned page, EINVAL where the pages are
+     * not writable.
+     */
     public static final int POPULATE_WRITE = 23;
-    /** Inject a hardware memory error into the pages (CAP_SYS_ADMIN, CONFIG_MEMORY_FAILURE). */
+    /**
+     * Inject a hardware memory error into the pages (CAP_SYS_ADMIN, CONFIG_MEMORY_FAILURE): a dirty anonymous page
+     * is unmapped and its next access gets SIGBUS (BUS_MCEERR_AR). See {@link Kernel#madvise} for the errors.
+     */
     public static final int HWPOISON = 100;
     /** Soft-offline the pages: migrate the data and retire the frames (CAP_SYS_ADMIN, CONFIG_MEMORY_FAILURE). */
     public static final int SOFT_OFFLINE = 101;

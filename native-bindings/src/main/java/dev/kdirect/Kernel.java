@@ -61,8 +61,17 @@ public interface Kernel {
      * madvise(2): gives {@link Advice} for the range. The advice is validated first, so an unknown advice fails
      * even for length 0; a valid advice with length 0 succeeds and does nothing.
      *
-     * @throws KernelException EINVAL (unknown or unsupported advice, address not page aligned), ENOMEM (part of
-     *     the range is not mapped), EPERM (HWPOISON or SOFT_OFFLINE without CAP_SYS_ADMIN)
+     * <p>{@link Advice#HWPOISON} and {@link Advice#SOFT_OFFLINE} work page by page and fail at the first page they
+     * cannot handle, with the pages before it already done. Into private anonymous memory that was never written
+     * (the shared zero page) HWPOISON fails with EBUSY the first time and marks the zero page poisoned for the whole
+     * machine, EHWPOISON after that: write-fault the pages first ({@link Advice#POPULATE_WRITE}).
+     *
+     * @throws KernelException EINVAL (unknown or unsupported advice, address not page aligned, POPULATE_READ or
+     *     POPULATE_WRITE on pages without that access), ENOMEM (part of the range is not mapped, for every advice
+     *     but HWPOISON and SOFT_OFFLINE), EPERM (HWPOISON or SOFT_OFFLINE without CAP_SYS_ADMIN), EFAULT
+     *     (HWPOISON or SOFT_OFFLINE: a page is not mapped, not readable, or already poisoned), EBUSY / EHWPOISON
+     *     (HWPOISON of the zero page, see above), EHWPOISON (POPULATE_READ or POPULATE_WRITE reached a poisoned
+     *     page)
      */
     void madvise(MemorySegment address, long length, int advice) throws KernelException;
 

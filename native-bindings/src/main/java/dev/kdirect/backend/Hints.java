@@ -19,6 +19,12 @@ final class Hints {
                 "addresses and file offsets must be page aligned, lengths non-zero, flags and advice known to this kernel";
             case "mprotect ENOMEM", "madvise ENOMEM" -> "part of the range is not mapped";
             case "madvise EPERM" -> "memory-failure injection needs CAP_SYS_ADMIN: run with sudo";
+            case "madvise EBUSY" -> "HWPOISON of a page never written hits the shared zero page, which the kernel"
+                + " refuses (and marks poisoned): write-fault the pages first with MADV_POPULATE_WRITE";
+            case "madvise EFAULT" -> "a page of the range is not mapped, not readable, or already poisoned";
+            case "madvise EHWPOISON" -> "a page of the range is poisoned (a memory failure): its data is lost; unmap"
+                + " it (or MADV_DONTNEED private anonymous memory) and write the data again. From HWPOISON of a page"
+                + " never written: that is the shared zero page, poisoned by an earlier injection; write-fault first";
             case "pkey_alloc ENOSPC" -> "all protection keys are allocated (15 on x86-64): free one first";
             case "pkey_alloc ENOSYS" -> "the kernel has no protection keys: it needs CONFIG_X86_INTEL_MEMORY_PROTECTION_KEYS";
             case "pkey_free EINVAL" -> "the key is not allocated";

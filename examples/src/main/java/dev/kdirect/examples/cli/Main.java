@@ -7,7 +7,8 @@ import picocli.CommandLine.Command;
 @Command(name = "kdirect", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "Direct, safe bindings to Linux kernel features, real or simulated.%n"
                 + "Backend: KDIRECT_BINDING=ffm|jna|simulated (default ffm).",
-        subcommands = {DoctorCommand.class, PkeysVaultCommand.class, KexecCommand.class, PmemLogCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {DoctorCommand.class, PkeysVaultCommand.class, KexecCommand.class, PmemLogCommand.class,
+            HwpoisonDrillCommand.class, CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
 
     @CommandLine.Spec

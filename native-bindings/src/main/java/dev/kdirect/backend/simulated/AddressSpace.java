@@ -24,6 +24,8 @@ final class AddressSpace {
     private final TreeMap<Long, Vma> vmas = new TreeMap<>();
     private final Set<Long> poisonedPages = new HashSet<>();
     private final Set<Long> populatedPages = new HashSet<>();
+    /** The shared zero page is one frame of the machine: once poisoned, it stays so (one machine per model). */
+    private boolean zeroPagePoisoned;
 
     AddressSpace(long pageSize) {
         this.pageSize = pageSize;
@@ -152,18 +154,47 @@ final class AddressSpace {
     }
 
     /**
-     * madvise_inject_error (mm/madvise.c) after the CAP_SYS_ADMIN check: each page must be mapped (EFAULT) and
-     * backed by a real page: untouched anonymous memory maps the shared zero page, which memory_failure()
-     * refuses with EBUSY. HWPOISON marks the page poisoned; SOFT_OFFLINE moves the data and leaves it usable.
+     * madvise_inject_error (mm/madvise.c) after the CAP_SYS_ADMIN check, page by page from {@code start} up to
+     * {@code end} (the unrounded length, as the kernel loops): get_user_pages_fast for reading must find the page,
+     * then memory_failure() or soft_offline_page() acts on it. Verified in the guest (Debian 6.1):
+     * <ul>
+     * <li>not mapped, or not readable (PROT_NONE, or a protection key that denies access): EFAULT;
+     * <li>already poisoned: EFAULT (the hwpoison entry fails the lookup: VM_FAULT_HWPOISON without FOLL_HWPOISON);
+     * <li>private anonymous memory never written maps the shared zero page: memory_failure() marks that page
+     *     poisoned (for the whole machine), ignores it as a reserved kernel page and returns EBUSY; from then on
+     *     it answers EHWPOISON ("already hardware poisoned"). SOFT_OFFLINE of the poisoned zero page returns 0;
+     *     of a clean zero page it was not observed, so it is not modelled;
+     * <li>shared anonymous memory: the lookup allocates a shmem page, so even an untouched page can be poisoned.
+     * </ul>
+     * HWPOISON unmaps the page: the next access gets SIGBUS (BUS_MCEERR_AR), and {@link #isPoisoned} says so.
+     * SOFT_OFFLINE migrates the data to another frame and retires the old one: the process keeps its data. File
+     * mappings are not modelled: what a poisoned page-cache page does depends on the file system and on whether
+     * the page is dirty.
      */
-    synchronized int injectError(long start, long end, int advice) {
+    synchronized int injectError(long start, long end, int advice, int pkru) {
         for (long page = start; page < end; page += pageSize) {
-            Vma vma = firstEndingAfter(page);
-            if (vma == null || vma.start > page) {
+            Vma vma = areaAt(page);
+            if (vma == null || !allows(vma, false, pkru) || poisonedPages.contains(page)) {
                 return -Errno.EFAULT;
             }
+            if (!vma.anonymous) {
+                throw new UnsupportedOperationException("the simulated kernel does not model memory failures of"
+                        + " file pages (" + vma.file.path + "): what they do depends on the file system and on"
+                        + " whether the page is dirty; inject into anonymous memory");
+            }
             if (!backedByRealPage(vma, page)) {
-                return -Errno.EBUSY;
+                if (advice == Advice.HWPOISON) {
+                    if (!zeroPagePoisoned) {
+                        zeroPagePoisoned = true;
+                        return -Errno.EBUSY; // "recovery action for reserved kernel page: Ignored"
+                    }
+                    return -Errno.EHWPOISON; // "already hardware poisoned"
+                }
+                if (!zeroPagePoisoned) {
+                    throw new UnsupportedOperationException("the simulated kernel does not model SOFT_OFFLINE of"
+                            + " the shared zero page while that page is not poisoned: write the page first");
+                }
+                continue; // soft_offline_page: "page already poisoned", 0
             }
             if (advice == Advice.HWPOISON) {
                 poisonedPages.add(page);
@@ -175,14 +206,16 @@ final class AddressSpace {
     /**
      * How many bytes from {@code address} the kernel can copy to ({@code kernelWrites}) or from user memory for
      * the calling thread: up to the first page whose protection, or whose key under the thread's {@code pkru},
-     * forbids it. copy_to_user and copy_from_user fault there like the thread's own access would
-     * (arch/x86/mm/fault.c access_error and the pkey check of arch_vma_access_permitted). Memory outside every
+     * forbids it, or that is poisoned. copy_to_user and copy_from_user fault there like the thread's own access
+     * would (arch/x86/mm/fault.c access_error and the pkey check of arch_vma_access_permitted); on a poisoned page
+     * the kernel-mode fault is fixed up without a signal (verified in the guest: pread into, and pwrite from, a
+     * poisoned page fail with EFAULT, or stop short before it). Memory outside every
      * simulated mapping (Java heap and arena buffers, which the model does not manage) counts as accessible.
      */
     synchronized long userAccessible(long address, long length, boolean kernelWrites, int pkru) {
         for (long page = address & -pageSize; Long.compareUnsigned(page, address + length) < 0; page += pageSize) {
             Vma vma = areaAt(page);
-            if (vma != null && !allows(vma, kernelWrites, pkru)) {
+            if (vma != null && (!allows(vma, kernelWrites, pkru) || poisonedPages.contains(page))) {
                 return Math.max(0, page - address);
             }
         }
@@ -244,11 +277,18 @@ final class AddressSpace {
                 }
             }
             case Advice.POPULATE_READ, Advice.POPULATE_WRITE -> {
-                int needed = advice == Advice.POPULATE_WRITE ? Prot.WRITE : Prot.READ;
-                if ((vma.prot & needed) == 0) {
-                    return -Errno.EFAULT; // the fault would raise SIGSEGV
+                boolean write = advice == Advice.POPULATE_WRITE;
+                if ((vma.prot & (write ? Prot.WRITE : Prot.READ)) == 0) {
+                    return -Errno.EINVAL; // faultin_vma_page_range: check_vma_flags fails (verified in the guest)
                 }
-                markPopulated(start, end);
+                for (long page = start; page < end; page += pageSize) {
+                    if (poisonedPages.contains(page)) {
+                        return -Errno.EHWPOISON; // FOLL_HWPOISON; the pages before stay populated
+                    }
+                    if (write || !vma.anonymous || vma.shared) {
+                        populatedPages.add(page); // a read of private anonymous memory maps the zero page
+                    }
+                }
             }
             default -> {
                 // NORMAL, RANDOM, SEQUENTIAL, WILLNEED, DONTFORK, DOFORK, ...: hints with no visible effect here
@@ -257,11 +297,16 @@ final class AddressSpace {
         return 0;
     }
 
-    /** MADV_DONTNEED: private pages are dropped; anonymous ones read back as zeros, file ones as the file. */
+    /**
+     * MADV_DONTNEED: private pages are dropped; anonymous ones read back as zeros, file ones as the file. A
+     * poisoned private page goes too (zap_pte_range clears the hwpoison entry; verified in the guest): the address
+     * works again, as a fresh page. A poisoned shmem page stays poisoned.
+     */
     private void dropPages(Vma vma, long start, long end) {
         if (vma.shared) {
             return; // the data lives on in the page cache or shmem
         }
+        forEachPage(start, end, poisonedPages::remove);
         MemorySegment pages = vma.backing.slice(start, end - start);
         if (vma.anonymous) {
             pages.fill((byte) 0);
@@ -277,7 +322,7 @@ final class AddressSpace {
     }
 
     private boolean backedByRealPage(Vma vma, long page) {
-        if (!vma.anonymous || populatedPages.contains(page)) {
+        if (!vma.anonymous || vma.shared || populatedPages.contains(page)) {
             return true;
         }
         // Java code writes simulated memory directly, unseen by the model: a page holding data was written.

@@ -30,6 +30,7 @@ final class Errno {
     static final int ETXTBSY = ErrnoNames.value("ETXTBSY");
     static final int EADDRNOTAVAIL = ErrnoNames.value("EADDRNOTAVAIL");
     static final int ENOEXEC = ErrnoNames.value("ENOEXEC");
+    static final int EHWPOISON = ErrnoNames.value("EHWPOISON");
 
     private Errno() {
     }

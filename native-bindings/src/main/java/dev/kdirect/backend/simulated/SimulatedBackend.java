@@ -197,7 +197,7 @@ public final class SimulatedBackend implements Backend {
             if (!credentials.capable(Capability.SYS_ADMIN)) {
                 return -Errno.EPERM;
             }
-            return memory.injectError(address, address + length, advice);
+            return memory.injectError(address, address + length, advice, pkeys.pkru());
         }
         return memory.advise(address, end, advice);
     }
