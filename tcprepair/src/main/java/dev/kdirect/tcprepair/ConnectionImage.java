@@ -1,0 +1,196 @@
+package dev.kdirect.tcprepair;
+
+import dev.kdirect.tcprepair.InvalidImageException.Reason;
+import java.net.InetSocketAddress;
+import java.nio.BufferUnderflowException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.util.zip.CRC32C;
+
+/**
+ * The binary image of a {@link ConnectionState}, version 1, big-endian (network order):
+ *
+ * <pre>
+ *  offset  size  field
+ *   0       8    magic "KDTCPIMG"
+ *   8       2    format version (1)
+ *  10       2    reserved, 0
+ *  12       4    total length of the image, checksum included
+ *  16       1    IP version (4 or 6)
+ *  17     4|16   local address, then 2: local port
+ *   ..    4|16   remote address, then 2: remote port
+ *   ..      4    send sequence (TCP_QUEUE_SEQ, send queue)        4: receive sequence (rcv_nxt)
+ *   ..      2    MSS clamp   1: send wscale   1: receive wscale   1: option bits (1 SACK, 2 timestamps)
+ *   ..      4    timestamp (TCP_TIMESTAMP)
+ *   ..     20    repair window: snd_wl1, snd_wnd, max_window, rcv_wnd, rcv_wup
+ *   ..      4    SO_SNDBUF   4: SO_RCVBUF   1: flag bits (1 SO_REUSEADDR, 2 TCP_NODELAY, 4 SO_KEEPALIVE)
+ *   ..   4 + n   receive queue (length, bytes); the same for sent-but-unacknowledged, then unsent
+ *  end-4    4    CRC-32C of every byte before it
+ * </pre>
+ *
+ * {@link #read} checks, in this order, the length of the header, the magic, the version, the declared length
+ * against the bytes given, the checksum, then every field, and builds nothing from an image that fails.
+ */
+public final class ConnectionImage {
+    /** The format version this kdirect writes and reads. */
+    public static final int VERSION = 1;
+    static final byte[] MAGIC = "KDTCPIMG".getBytes(StandardCharsets.US_ASCII);
+    static final int HEADER = 16;
+    private static final int CHECKSUM = 4;
+    private static final int SACK = 1;
+    private static final int TIMESTAMPS = 2;
+    private static final int REUSE_ADDRESS = 1;
+    private static final int NO_DELAY = 2;
+    private static final int KEEP_ALIVE = 4;
+
+    private ConnectionImage() {
+    }
+
+    /** The image of a state. */
+    public static byte[] write(ConnectionState s) {
+        int addressBytes = s.ipVersion() == 4 ? 4 : 16;
+        int length = HEADER + 1 + 2 * (addressBytes + 2) + 8 + 5 + 4 + 20 + 9
+                + 12 + s.receiveQueue().length + s.sentUnacknowledged().length + s.unsent().length + CHECKSUM;
+        ByteBuffer b = ByteBuffer.allocate(length).order(ByteOrder.BIG_ENDIAN);
+        b.put(MAGIC).putShort((short) VERSION).putShort((short) 0).putInt(length);
+        b.put((byte) s.ipVersion());
+        putAddress(b, s.local());
+        putAddress(b, s.remote());
+        b.putInt(s.sendSequence()).putInt(s.receiveSequence());
+        ConnectionState.TcpOptions o = s.options();
+        b.putShort((short) o.mssClamp()).put((byte) o.sendWindowScale()).put((byte) o.receiveWindowScale())
+                .put((byte) ((o.sackPermitted() ? SACK : 0) | (o.timestamps() ? TIMESTAMPS : 0))).putInt(o.timestamp());
+        ConnectionState.RepairWindow w = s.window();
+        b.putInt(w.sendWl1()).putInt(w.sendWindow()).putInt(w.maxWindow()).putInt(w.receiveWindow())
+                .putInt(w.receiveWup());
+        ConnectionState.SocketOptions so = s.socketOptions();
+        b.putInt(so.sendBuffer()).putInt(so.receiveBuffer()).put((byte) ((so.reuseAddress() ? REUSE_ADDRESS : 0)
+                | (so.noDelay() ? NO_DELAY : 0) | (so.keepAlive() ? KEEP_ALIVE : 0)));
+        putBytes(b, s.receiveQueue());
+        putBytes(b, s.sentUnacknowledged());
+        putBytes(b, s.unsent());
+        b.putInt(checksum(b.array(), length - CHECKSUM));
+        return b.array();
+    }
+
+    /**
+     * The state an image holds.
+     *
+     * @throws InvalidImageException naming what is wrong (truncated, corrupted, foreign, a future version, or a
+     *     field out of range)
+     */
+    public static ConnectionState read(byte[] image) throws InvalidImageException {
+        if (image.length < MAGIC.length || !java.util.Arrays.equals(image, 0, MAGIC.length, MAGIC, 0, MAGIC.length)) {
+            if (image.length < MAGIC.length && java.util.Arrays.equals(image, 0, image.length, MAGIC, 0, image.length)) {
+                throw new InvalidImageException(Reason.TRUNCATED, "the image ends after " + image.length + " bytes,"
+                        + " inside its magic: it was cut off");
+            }
+            throw new InvalidImageException(Reason.FOREIGN, "not a kdirect TCP connection image (no \"KDTCPIMG\""
+                    + " magic at offset 0): check that the right file or message was passed");
+        }
+        if (image.length < HEADER) {
+            throw new InvalidImageException(Reason.TRUNCATED, "the image ends after " + image.length + " bytes, inside"
+                    + " its " + HEADER + "-byte header: it was cut off");
+        }
+        ByteBuffer b = ByteBuffer.wrap(image).order(ByteOrder.BIG_ENDIAN);
+        int version = b.getShort(8) & 0xffff;
+        if (version > VERSION) {
+            throw new InvalidImageException(Reason.FUTURE_VERSION, "the image has format version " + version
+                    + ", written by a newer kdirect; this one reads version " + VERSION + ": restore it with that"
+                    + " kdirect or newer");
+        }
+        if (version < 1) {
+            throw new InvalidImageException(Reason.CORRUPTED, "the image's format version is 0, which no kdirect"
+                    + " writes: it was changed after it was written");
+        }
+        long declared = Integer.toUnsignedLong(b.getInt(12));
+        if (declared > image.length) {
+            throw new InvalidImageException(Reason.TRUNCATED, "the image declares " + declared + " bytes but only "
+                    + image.length + " arrived: it was cut off");
+        }
+        if (declared < image.length) {
+            throw new InvalidImageException(Reason.CORRUPTED, "the image declares " + declared + " bytes but "
+                    + image.length + " were given: extra bytes follow it, or its length field was changed");
+        }
+        if (declared < HEADER + CHECKSUM || checksum(image, image.length - CHECKSUM) != b.getInt(image.length - 4)) {
+            throw new InvalidImageException(Reason.CORRUPTED, "the image's CRC-32C does not match its bytes: it was"
+                    + " changed after it was written; take a new checkpoint");
+        }
+        try {
+            return fields(b.position(HEADER).limit(image.length - CHECKSUM));
+        } catch (BufferUnderflowException | IllegalArgumentException e) {
+            throw new InvalidImageException(Reason.INVALID_FIELD, "the image is intact but holds no valid connection: "
+                    + (e.getMessage() == null ? "a field runs past its end" : e.getMessage()));
+        }
+    }
+
+    private static ConnectionState fields(ByteBuffer b) throws InvalidImageException {
+        int ipVersion = b.get();
+        if (ipVersion != 4 && ipVersion != 6) {
+            throw new IllegalArgumentException("IP version " + ipVersion + " (4 or 6)");
+        }
+        int addressBytes = ipVersion == 4 ? 4 : 16;
+        InetSocketAddress local = getAddress(b, addressBytes);
+        InetSocketAddress remote = getAddress(b, addressBytes);
+        int sendSequence = b.getInt();
+        int receiveSequence = b.getInt();
+        int mss = b.getShort() & 0xffff;
+        int sendScale = b.get();
+        int receiveScale = b.get();
+        int optionBits = b.get();
+        if ((optionBits & ~(SACK | TIMESTAMPS)) != 0) {
+            throw new IllegalArgumentException("unknown option bits 0x" + Integer.toHexString(optionBits & 0xff));
+        }
+        var options = new ConnectionState.TcpOptions(mss, sendScale, receiveScale, (optionBits & SACK) != 0,
+                (optionBits & TIMESTAMPS) != 0, b.getInt());
+        var window = new ConnectionState.RepairWindow(b.getInt(), b.getInt(), b.getInt(), b.getInt(), b.getInt());
+        int sendBuffer = b.getInt();
+        int receiveBuffer = b.getInt();
+        int flags = b.get();
+        if ((flags & ~(REUSE_ADDRESS | NO_DELAY | KEEP_ALIVE)) != 0) {
+            throw new IllegalArgumentException("unknown socket flag bits 0x" + Integer.toHexString(flags & 0xff));
+        }
+        var socketOptions = new ConnectionState.SocketOptions(sendBuffer, receiveBuffer, (flags & REUSE_ADDRESS) != 0,
+                (flags & NO_DELAY) != 0, (flags & KEEP_ALIVE) != 0);
+        byte[] receiveQueue = getBytes(b, "receive queue");
+        byte[] sent = getBytes(b, "sent-unacknowledged queue");
+        byte[] unsent = getBytes(b, "unsent queue");
+        if (b.hasRemaining()) {
+            throw new IllegalArgumentException(b.remaining() + " bytes after the last queue");
+        }
+        return new ConnectionState(local, remote, sendSequence, receiveSequence, receiveQueue, sent, unsent, options,
+                window, socketOptions);
+    }
+
+    private static void putAddress(ByteBuffer b, InetSocketAddress address) {
+        b.put(address.getAddress().getAddress()).putShort((short) address.getPort());
+    }
+
+    private static InetSocketAddress getAddress(ByteBuffer b, int bytes) {
+        byte[] raw = new byte[bytes];
+        b.get(raw);
+        return new InetSocketAddress(ConnectionState.addressOf(raw), b.getShort() & 0xffff);
+    }
+
+    private static void putBytes(ByteBuffer b, byte[] bytes) {
+        b.putInt(bytes.length).put(bytes);
+    }
+
+    private static byte[] getBytes(ByteBuffer b, String what) {
+        int length = b.getInt();
+        if (length < 0 || length > b.remaining()) {
+            throw new IllegalArgumentException("the " + what + " claims " + Integer.toUnsignedString(length)
+                    + " bytes; " + b.remaining() + " remain");
+        }
+        byte[] bytes = new byte[length];
+        b.get(bytes);
+        return bytes;
+    }
+
+    private static int checksum(byte[] bytes, int length) {
+        CRC32C crc = new CRC32C();
+        crc.update(bytes, 0, length);
+        return (int) crc.getValue();
+    }
+}
