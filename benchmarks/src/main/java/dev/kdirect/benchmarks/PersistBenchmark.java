@@ -97,10 +97,7 @@ public class PersistBenchmark {
             file = daxDirectory().resolve("persist-kdirect-" + ProcessHandle.current().pid());
             region = PmemRegion.map(Kernels.ffm(), file, REGION, true);
             requireCacheLineOrByte(region);
-            for (long offset = 0; offset < REGION; offset += 4096) {
-                region.putByte(offset, (byte) 1);
-            }
-            region.persist(0, REGION);
+            populate(region);
         }
 
         @TearDown(Level.Trial)
@@ -205,10 +202,7 @@ public class PersistBenchmark {
                 throw new IllegalStateException(file + " should not be on DAX, but its region's granularity is "
                         + region.granularity() + ": " + region.granularityReason());
             }
-            for (long offset = 0; offset < REGION; offset += 4096) {
-                region.putByte(offset, (byte) 1);
-            }
-            region.persist(0, REGION);
+            populate(region);
         }
 
         @TearDown(Level.Trial)
@@ -256,6 +250,14 @@ public class PersistBenchmark {
                     + " -Dkdirect.pmem.dir (ci/qemu/run sets KDIRECT_PMEM_DIR=/mnt/pmem in the guest)");
         }
         return Path.of(dir);
+    }
+
+    /** Faults every page in and persists it, so no op pays for a first touch. */
+    static void populate(PmemRegion region) throws KernelException {
+        for (long offset = 0; offset < REGION; offset += 4096) {
+            region.putByte(offset, (byte) 1);
+        }
+        region.persist(0, REGION);
     }
 
     static void requireCacheLineOrByte(PmemRegion region) {
