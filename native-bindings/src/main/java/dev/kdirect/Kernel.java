@@ -203,6 +203,37 @@ public interface Kernel {
      */
     void setsockopt(int fd, int level, int option, MemorySegment value) throws KernelException;
 
+    /**
+     * getsockopt(2): reads an option into {@code value}.
+     *
+     * @return the option's length, at most {@code value.byteSize()}
+     * @throws KernelException EBADF, ENOTSOCK, ENOPROTOOPT, EINVAL, EPERM
+     */
+    int getsockopt(int fd, int level, int option, MemorySegment value) throws KernelException;
+
+    /**
+     * ioctl(2) with an int result, for SIOCINQ, SIOCOUTQ and SIOCOUTQNSD on a socket.
+     *
+     * @throws KernelException EBADF, ENOTTY, EINVAL (e.g. SIOCINQ on a listening socket)
+     */
+    int ioctlInt(int fd, long request) throws KernelException;
+
+    /**
+     * recv(2) into {@code buffer} with MSG_* flags.
+     *
+     * @return the bytes received; 0 at end of stream
+     * @throws KernelException EAGAIN (nothing to read without blocking), EBADF, ENOTSOCK, ...
+     */
+    long recv(int fd, MemorySegment buffer, int flags) throws KernelException;
+
+    /**
+     * send(2) of {@code buffer} with MSG_* flags; in repair mode it fills the selected queue without sending.
+     *
+     * @return the bytes queued
+     * @throws KernelException EAGAIN, EPIPE, EBADF, ENOTSOCK, ...
+     */
+    long send(int fd, MemorySegment buffer, int flags) throws KernelException;
+
     // ---- kexec (kernel/kexec_file.c)
 
     /**

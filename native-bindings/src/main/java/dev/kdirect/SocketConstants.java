@@ -13,6 +13,35 @@ public final class SocketConstants {
     public static final int SOL_TCP = 6;
     /** TCP_REPAIR: 1 enters repair mode, 0 leaves it, -1 leaves it without sending a window probe. */
     public static final int TCP_REPAIR = 19;
+    /** The maximum segment size; in repair mode getsockopt returns the MSS clamp. */
+    public static final int TCP_MAXSEG = 2;
+    /** struct tcp_info: tcpi_state at byte 0, tcpi_options at 5, the window scales at 6. */
+    public static final int TCP_INFO = 11;
+    /** Selects the queue (TCP_RECV_QUEUE 1, TCP_SEND_QUEUE 2) the next TCP_QUEUE_SEQ and recv/send act on. */
+    public static final int TCP_REPAIR_QUEUE = 20;
+    /** The selected queue's sequence number. */
+    public static final int TCP_QUEUE_SEQ = 21;
+    /** struct tcp_repair_opt[]: the options negotiated at the handshake. */
+    public static final int TCP_REPAIR_OPTIONS = 22;
+    /** The timestamp clock (u32). */
+    public static final int TCP_TIMESTAMP = 24;
+    /** struct tcp_repair_window (20 bytes). */
+    public static final int TCP_REPAIR_WINDOW = 29;
+    public static final int TCP_NODELAY = 1;
+    public static final int TCP_RECV_QUEUE = 1;
+    public static final int TCP_SEND_QUEUE = 2;
+    public static final int SO_REUSEADDR = 2;
+    public static final int SO_SNDBUF = 7;
+    public static final int SO_RCVBUF = 8;
+    public static final int SO_KEEPALIVE = 9;
+    /** ioctl: bytes in the receive queue not yet read. */
+    public static final int SIOCINQ = 0x541B;
+    /** ioctl: bytes in the send queue, sent or not. */
+    public static final int SIOCOUTQ = 0x5411;
+    /** ioctl: bytes in the send queue never sent. */
+    public static final int SIOCOUTQNSD = 0x894B;
+    public static final int MSG_PEEK = 0x2;
+    public static final int MSG_DONTWAIT = 0x40;
 
     private SocketConstants() {
     }

@@ -54,6 +54,15 @@ public interface Backend {
 
     int setsockopt(int fd, int level, int option, long value, int length);
 
+    /** The option's length (non-negative), or -errno. */
+    int getsockopt(int fd, int level, int option, long value, int capacity);
+
+    int ioctlInt(int fd, long request);
+
+    long recv(int fd, long buffer, long length, int flags);
+
+    long send(int fd, long buffer, long length, int flags);
+
     long kexecFileLoad(int kernelFd, int initrdFd, long commandLineLength, long commandLine, long flags);
 
     int reboot(int command);

@@ -147,6 +147,33 @@ public final class BackendKernel implements Kernel {
     }
 
     @Override
+    public int getsockopt(int fd, int level, int option, MemorySegment value) throws KernelException {
+        requireNative(value);
+        return (int) check(backend.getsockopt(fd, level, option, value.address(), (int) value.byteSize()),
+                "getsockopt", () -> "fd=" + fd + ", level=" + level + ", option=" + option);
+    }
+
+    @Override
+    public int ioctlInt(int fd, long request) throws KernelException {
+        return (int) check(backend.ioctlInt(fd, request), "ioctl",
+                () -> "fd=" + fd + ", request=0x" + Long.toHexString(request));
+    }
+
+    @Override
+    public long recv(int fd, MemorySegment buffer, int flags) throws KernelException {
+        requireNative(buffer);
+        return check(backend.recv(fd, buffer.address(), buffer.byteSize(), flags), "recv",
+                () -> "fd=" + fd + ", length=" + buffer.byteSize() + ", flags=0x" + Integer.toHexString(flags));
+    }
+
+    @Override
+    public long send(int fd, MemorySegment buffer, int flags) throws KernelException {
+        requireNative(buffer);
+        return check(backend.send(fd, buffer.address(), buffer.byteSize(), flags), "send",
+                () -> "fd=" + fd + ", length=" + buffer.byteSize() + ", flags=0x" + Integer.toHexString(flags));
+    }
+
+    @Override
     public void kexecFileLoad(int kernelFd, int initrdFd, MemorySegment commandLine, long flags)
             throws KernelException {
         requireNative(commandLine);

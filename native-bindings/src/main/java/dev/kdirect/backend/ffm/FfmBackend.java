@@ -63,6 +63,14 @@ public final class FfmBackend implements Backend {
     private static final MethodHandle SYNC = Downcalls.plain("sync", FunctionDescriptor.ofVoid());
     private static final MethodHandle MSYNC = Downcalls.withErrno("msync",
             FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_INT));
+    private static final MethodHandle GETSOCKOPT = Downcalls.withErrno("getsockopt",
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_LONG));
+    private static final MethodHandle IOCTL = Downcalls.withErrnoVariadic("ioctl",
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_LONG), 2);
+    private static final MethodHandle RECV = Downcalls.withErrno("recv",
+            FunctionDescriptor.of(JAVA_LONG, JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_INT));
+    private static final MethodHandle SEND = Downcalls.withErrno("send",
+            FunctionDescriptor.of(JAVA_LONG, JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_INT));
     private static final MethodHandle SYSCALL5 = Downcalls.withErrnoVariadic("syscall",
             FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG), 1);
 
@@ -274,6 +282,50 @@ public final class FfmBackend implements Backend {
             return Downcalls.result((int) SETSOCKOPT.invokeExact(errno, fd, level, option, value, length), errno);
         } catch (Throwable t) {
             throw Downcalls.unexpected("setsockopt", t);
+        }
+    }
+
+    @Override
+    public int getsockopt(int fd, int level, int option, long value, int capacity) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment length = arena.allocateFrom(JAVA_INT, capacity);
+            MemorySegment errno = Downcalls.errnoSlot();
+            int r = (int) GETSOCKOPT.invokeExact(errno, fd, level, option, value, length.address());
+            return r == -1 ? -Downcalls.errno(errno) : length.get(JAVA_INT, 0);
+        } catch (Throwable t) {
+            throw Downcalls.unexpected("getsockopt", t);
+        }
+    }
+
+    @Override
+    public int ioctlInt(int fd, long request) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment result = arena.allocate(JAVA_INT);
+            MemorySegment errno = Downcalls.errnoSlot();
+            int r = (int) IOCTL.invokeExact(errno, fd, request, result.address());
+            return r == -1 ? -Downcalls.errno(errno) : result.get(JAVA_INT, 0);
+        } catch (Throwable t) {
+            throw Downcalls.unexpected("ioctl", t);
+        }
+    }
+
+    @Override
+    public long recv(int fd, long buffer, long length, int flags) {
+        try {
+            MemorySegment errno = Downcalls.errnoSlot();
+            return Downcalls.result((long) RECV.invokeExact(errno, fd, buffer, length, flags), errno);
+        } catch (Throwable t) {
+            throw Downcalls.unexpected("recv", t);
+        }
+    }
+
+    @Override
+    public long send(int fd, long buffer, long length, int flags) {
+        try {
+            MemorySegment errno = Downcalls.errnoSlot();
+            return Downcalls.result((long) SEND.invokeExact(errno, fd, buffer, length, flags), errno);
+        } catch (Throwable t) {
+            throw Downcalls.unexpected("send", t);
         }
     }
 

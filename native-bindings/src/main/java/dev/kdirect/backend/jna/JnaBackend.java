@@ -158,6 +158,33 @@ public final class JnaBackend implements Backend {
     }
 
     @Override
+    public int getsockopt(int fd, int level, int option, long value, int capacity) {
+        try (Memory length = new Memory(4)) {
+            length.setInt(0, capacity);
+            long r = call(() -> LibC.getsockopt(fd, level, option, value, Pointer.nativeValue(length)));
+            return r < 0 ? (int) r : length.getInt(0);
+        }
+    }
+
+    @Override
+    public int ioctlInt(int fd, long request) {
+        try (Memory result = new Memory(4)) {
+            long r = call(() -> LibC.ioctl(fd, request, Pointer.nativeValue(result)));
+            return r < 0 ? (int) r : result.getInt(0);
+        }
+    }
+
+    @Override
+    public long recv(int fd, long buffer, long length, int flags) {
+        return call(() -> LibC.recv(fd, buffer, length, flags));
+    }
+
+    @Override
+    public long send(int fd, long buffer, long length, int flags) {
+        return call(() -> LibC.send(fd, buffer, length, flags));
+    }
+
+    @Override
     public long kexecFileLoad(int kernelFd, int initrdFd, long commandLineLength, long commandLine, long flags) {
         return call(() -> LibC.syscall(SYS_KEXEC_FILE_LOAD, kernelFd, initrdFd, commandLineLength, commandLine, flags));
     }

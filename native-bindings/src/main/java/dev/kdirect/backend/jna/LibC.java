@@ -56,6 +56,15 @@ final class LibC {
 
     static native int socket(int domain, int type, int protocol) throws LastErrorException;
 
+    static native int getsockopt(int fd, int level, int option, long value, long length) throws LastErrorException;
+
+    // ioctl is variadic; with integer and pointer arguments only, the x86-64 call is the same as a fixed one.
+    static native int ioctl(int fd, long request, long argument) throws LastErrorException;
+
+    static native long recv(int fd, long buffer, long length, int flags) throws LastErrorException;
+
+    static native long send(int fd, long buffer, long length, int flags) throws LastErrorException;
+
     static native int setsockopt(int fd, int level, int option, long value, int length) throws LastErrorException;
 
     static native int msync(long address, long length, int flags) throws LastErrorException;

@@ -1,0 +1,91 @@
+package dev.kdirect.tcprepair;
+
+import java.io.IOException;
+import java.net.Inet4Address;
+import java.net.InetSocketAddress;
+import java.nio.channels.SocketChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HexFormat;
+import java.util.Locale;
+import java.util.stream.Stream;
+
+/**
+ * The file descriptor behind a connected JDK {@link SocketChannel}, found without JDK internals: the connection's
+ * socket inode from /proc/net/tcp or tcp6 (matched by both addresses), then the descriptor of this process whose
+ * /proc/self/fd link names that inode ("socket:[N]").
+ */
+final class SocketDescriptor {
+    private SocketDescriptor() {
+    }
+
+    /**
+     * @throws IOException when the channel is not connected, or its socket is not found (e.g. /proc not mounted)
+     */
+    static int of(SocketChannel channel) throws IOException {
+        InetSocketAddress local = (InetSocketAddress) channel.getLocalAddress();
+        InetSocketAddress remote = (InetSocketAddress) channel.getRemoteAddress();
+        if (local == null || remote == null) {
+            throw new IOException("the channel is not connected: only an ESTABLISHED connection can be checkpointed");
+        }
+        String inode = inode(Path.of("/proc/net/tcp6"), procAddress(mapped(local)), procAddress(mapped(remote)));
+        if (inode == null && local.getAddress() instanceof Inet4Address) {
+            inode = inode(Path.of("/proc/net/tcp"), procAddress(local), procAddress(remote));
+        }
+        if (inode == null) {
+            throw new IOException("no socket " + local + " -> " + remote + " in /proc/net/tcp or tcp6");
+        }
+        String link = "socket:[" + inode + "]";
+        try (Stream<Path> fds = Files.list(Path.of("/proc/self/fd"))) {
+            for (Path fd : fds.toList()) {
+                try {
+                    if (Files.readSymbolicLink(fd).toString().equals(link)) {
+                        return Integer.parseInt(fd.getFileName().toString());
+                    }
+                } catch (IOException closedMeanwhile) {
+                    // a descriptor closed while listing: not ours
+                }
+            }
+        }
+        throw new IOException("the socket " + link + " of " + local + " -> " + remote + " is not open in this process");
+    }
+
+    /** The inode of the socket with these addresses in one of the tables, or null. */
+    private static String inode(Path table, String local, String remote) throws IOException {
+        for (String line : Files.readAllLines(table)) {
+            String[] f = line.trim().split("\\s+");
+            if (f.length > 9 && f[1].equals(local) && f[2].equals(remote)) {
+                return f[9];
+            }
+        }
+        return null;
+    }
+
+    /**
+     * The address as an AF_INET6 socket sees it: the JDK opens dual-stack IPv6 sockets, so an IPv4 connection
+     * is usually listed in tcp6 with its IPv4-mapped address (::ffff:a.b.c.d).
+     */
+    private static InetSocketAddress mapped(InetSocketAddress address) throws IOException {
+        byte[] raw = address.getAddress().getAddress();
+        if (raw.length == 16) {
+            return address;
+        }
+        byte[] v6 = new byte[16];
+        v6[10] = (byte) 0xff;
+        v6[11] = (byte) 0xff;
+        System.arraycopy(raw, 0, v6, 12, 4);
+        return new InetSocketAddress(java.net.Inet6Address.getByAddress(null, v6, -1), address.getPort());
+    }
+
+    /** An address as /proc/net/tcp prints it: each 32-bit word of the address in host (little-endian) order. */
+    static String procAddress(InetSocketAddress address) {
+        byte[] raw = address.getAddress().getAddress();
+        StringBuilder hex = new StringBuilder();
+        for (int word = 0; word < raw.length; word += 4) {
+            for (int i = 3; i >= 0; i--) {
+                hex.append(HexFormat.of().toHexDigits(raw[word + i]));
+            }
+        }
+        return hex.toString().toUpperCase(Locale.ROOT) + ":" + String.format("%04X", address.getPort());
+    }
+}
