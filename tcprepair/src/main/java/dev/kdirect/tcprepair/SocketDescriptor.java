@@ -50,6 +50,44 @@ final class SocketDescriptor {
         throw new IOException("the socket " + link + " of " + local + " -> " + remote + " is not open in this process");
     }
 
+    /**
+     * Opens a new SocketChannel and returns it with its descriptor, found as the one socket descriptor that
+     * appeared in /proc/self/fd across the open (an unconnected socket is in no /proc/net table). A socket that
+     * another thread opens at the same moment makes the answer ambiguous: that is reported, never guessed.
+     */
+    static Opened openChannel() throws IOException {
+        java.util.Set<Integer> before = socketDescriptors();
+        SocketChannel channel = SocketChannel.open();
+        java.util.Set<Integer> added = socketDescriptors();
+        added.removeAll(before);
+        if (added.size() != 1) {
+            channel.close();
+            throw new IOException("could not tell the new channel's descriptor from " + added + ": another thread"
+                    + " opened sockets at the same time; retry");
+        }
+        return new Opened(channel, added.iterator().next());
+    }
+
+    /** A new channel and its descriptor. */
+    record Opened(SocketChannel channel, int fd) {
+    }
+
+    private static java.util.Set<Integer> socketDescriptors() throws IOException {
+        java.util.Set<Integer> sockets = new java.util.HashSet<>();
+        try (Stream<Path> fds = Files.list(Path.of("/proc/self/fd"))) {
+            for (Path fd : fds.toList()) {
+                try {
+                    if (Files.readSymbolicLink(fd).toString().startsWith("socket:[")) {
+                        sockets.add(Integer.parseInt(fd.getFileName().toString()));
+                    }
+                } catch (IOException closedMeanwhile) {
+                    // gone while listing
+                }
+            }
+        }
+        return sockets;
+    }
+
     /** The inode of the socket with these addresses in one of the tables, or null. */
     private static String inode(Path table, String local, String remote) throws IOException {
         for (String line : Files.readAllLines(table)) {

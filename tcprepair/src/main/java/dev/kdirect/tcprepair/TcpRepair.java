@@ -25,8 +25,10 @@ import java.util.Arrays;
  * window, each queue's sequence number and bytes (peeked, not consumed), the socket options, repair mode off.
  * The connection keeps working: nothing is read from it and nothing is sent while it is in repair mode.
  *
- * <p>Needs CAP_NET_ADMIN (only TCP_REPAIR on and off check it). Restore and migration are the next steps of
- * this module; the simulated kernel does not model TCP connections yet, so this runs on the real bindings only.
+ * <p>{@link #detach} checkpoints and closes in repair mode; {@link #restore} rebuilds the connection in a new
+ * channel. Needs CAP_NET_ADMIN (only TCP_REPAIR on and off check it). The network lock and migration between
+ * processes are the next steps of this module; the simulated kernel does not model TCP connections yet, so this
+ * runs on the real bindings only.
  */
 public final class TcpRepair {
     private static final int TCP_ESTABLISHED = 1;
@@ -36,6 +38,10 @@ public final class TcpRepair {
     private static final int REPAIR_ON = 1;
     private static final int REPAIR_OFF = 0;
     private static final int NO_QUEUE = 0;
+    private static final int TCPOPT_MAXSEG = 2;
+    private static final int TCPOPT_WINDOW = 3;
+    private static final int TCPOPT_SACK_PERM = 4;
+    private static final int TCPOPT_TIMESTAMP = 8;
 
     private final Kernel kernel;
 
@@ -75,6 +81,134 @@ public final class TcpRepair {
                 setInt(arena, fd, SOL_TCP, SocketConstants.TCP_REPAIR, REPAIR_OFF);
             }
         }
+    }
+
+    /**
+     * Checkpoints the channel and closes it in repair mode, which sends nothing: no FIN, no RST. The peer sees a
+     * quiet connection until {@link #restore} brings it back (here or in another process). Lock the 4-tuple
+     * around it when the peer may send meanwhile.
+     */
+    public ConnectionState detach(SocketChannel channel) throws IOException {
+        int fd = SocketDescriptor.of(channel);
+        InetSocketAddress local = (InetSocketAddress) channel.getLocalAddress();
+        InetSocketAddress remote = (InetSocketAddress) channel.getRemoteAddress();
+        try (Arena arena = Arena.ofConfined()) {
+            setInt(arena, fd, SOL_TCP, SocketConstants.TCP_REPAIR, REPAIR_ON);
+            ConnectionState state;
+            try {
+                state = dump(arena, fd, local, remote);
+            } catch (IOException | RuntimeException e) {
+                setInt(arena, fd, SOL_TCP, SocketConstants.TCP_REPAIR_QUEUE, NO_QUEUE);
+                setInt(arena, fd, SOL_TCP, SocketConstants.TCP_REPAIR, REPAIR_OFF); // the original keeps working
+                throw e;
+            }
+            channel.close(); // in repair mode: the kernel drops the socket without a segment
+            return state;
+        }
+    }
+
+    /**
+     * A new connected channel carrying the connection, rebuilt in the kernel's required order: SO_REUSEADDR, repair
+     * mode, bind, both queues' sequence numbers, connect (no SYN: straight to ESTABLISHED), the handshake's
+     * options, the timestamp, the receive queue and the sent-but-unacknowledged bytes refilled in repair mode, the
+     * window, repair mode off, then the unsent bytes sent normally, and the socket options.
+     *
+     * @throws KernelException EADDRINUSE while the original socket still holds the 4-tuple, EPERM without
+     *     CAP_NET_ADMIN; the half-built channel is closed
+     */
+    public SocketChannel restore(ConnectionState state) throws IOException {
+        SocketDescriptor.Opened opened = SocketDescriptor.openChannel();
+        SocketChannel channel = opened.channel();
+        int fd = opened.fd();
+        try (Arena arena = Arena.ofConfined()) {
+            setInt(arena, fd, SOL_SOCKET, SocketConstants.SO_REUSEADDR, 1);
+            setInt(arena, fd, SOL_TCP, SocketConstants.TCP_REPAIR, REPAIR_ON);
+            channel.bind(state.local());
+            byte[] received = state.receiveQueue();
+            byte[] sent = state.sentUnacknowledged();
+            byte[] unsent = state.unsent();
+            setQueueSequence(arena, fd, SocketConstants.TCP_RECV_QUEUE, state.receiveSequence() - received.length);
+            setQueueSequence(arena, fd, SocketConstants.TCP_SEND_QUEUE,
+                    state.sendSequence() - sent.length - unsent.length);
+            setInt(arena, fd, SOL_TCP, SocketConstants.TCP_REPAIR_QUEUE, NO_QUEUE);
+            channel.connect(state.remote());
+            kernel.setsockopt(fd, SOL_TCP, SocketConstants.TCP_REPAIR_OPTIONS, repairOptions(arena, state.options()));
+            if (state.options().timestamps()) {
+                setInt(arena, fd, SOL_TCP, SocketConstants.TCP_TIMESTAMP, state.options().timestamp());
+            }
+            refill(arena, fd, SocketConstants.TCP_RECV_QUEUE, received);
+            refill(arena, fd, SocketConstants.TCP_SEND_QUEUE, sent);
+            setInt(arena, fd, SOL_TCP, SocketConstants.TCP_REPAIR_QUEUE, NO_QUEUE);
+            ConnectionState.RepairWindow w = state.window();
+            MemorySegment window = arena.allocate(20);
+            window.set(JAVA_INT, 0, w.sendWl1());
+            window.set(JAVA_INT, 4, w.sendWindow());
+            window.set(JAVA_INT, 8, w.maxWindow());
+            window.set(JAVA_INT, 12, w.receiveWindow());
+            window.set(JAVA_INT, 16, w.receiveWup());
+            kernel.setsockopt(fd, SOL_TCP, SocketConstants.TCP_REPAIR_WINDOW, window);
+            setInt(arena, fd, SOL_TCP, SocketConstants.TCP_REPAIR, REPAIR_OFF);
+            for (java.nio.ByteBuffer tail = java.nio.ByteBuffer.wrap(unsent); tail.hasRemaining(); ) {
+                channel.write(tail);
+            }
+            ConnectionState.SocketOptions o = state.socketOptions();
+            setInt(arena, fd, SOL_SOCKET, SocketConstants.SO_REUSEADDR, o.reuseAddress() ? 1 : 0);
+            setInt(arena, fd, SOL_TCP, SocketConstants.TCP_NODELAY, o.noDelay() ? 1 : 0);
+            setInt(arena, fd, SOL_SOCKET, SocketConstants.SO_KEEPALIVE, o.keepAlive() ? 1 : 0);
+            return channel;
+        } catch (IOException | RuntimeException e) {
+            channel.close();
+            throw e;
+        }
+    }
+
+    private void setQueueSequence(Arena arena, int fd, int queue, int sequence) throws KernelException {
+        setInt(arena, fd, SOL_TCP, SocketConstants.TCP_REPAIR_QUEUE, queue);
+        setInt(arena, fd, SOL_TCP, SocketConstants.TCP_QUEUE_SEQ, sequence);
+    }
+
+    /** send(2) in repair mode appends to the selected queue without transmitting; chunks halve on failure. */
+    private void refill(Arena arena, int fd, int queue, byte[] bytes) throws KernelException {
+        if (bytes.length == 0) {
+            return;
+        }
+        setInt(arena, fd, SOL_TCP, SocketConstants.TCP_REPAIR_QUEUE, queue);
+        MemorySegment data = arena.allocate(bytes.length);
+        MemorySegment.copy(bytes, 0, data, JAVA_BYTE, 0, bytes.length);
+        long done = 0;
+        long chunk = bytes.length;
+        while (done < bytes.length) {
+            try {
+                done += kernel.send(fd, data.asSlice(done, Math.min(chunk, bytes.length - done)), 0);
+            } catch (KernelException e) {
+                if (chunk == 1) {
+                    throw e;
+                }
+                chunk = Math.max(1, chunk / 2);
+            }
+        }
+    }
+
+    /** struct tcp_repair_opt[]: MSS, window scales (send | receive << 16), SACK permitted, timestamps. */
+    private static MemorySegment repairOptions(Arena arena, ConnectionState.TcpOptions o) {
+        int count = 2 + (o.sackPermitted() ? 1 : 0) + (o.timestamps() ? 1 : 0);
+        MemorySegment options = arena.allocate(8L * count);
+        int i = 0;
+        i = option(options, i, TCPOPT_MAXSEG, o.mssClamp());
+        i = option(options, i, TCPOPT_WINDOW, o.sendWindowScale() | o.receiveWindowScale() << 16);
+        if (o.sackPermitted()) {
+            i = option(options, i, TCPOPT_SACK_PERM, 0);
+        }
+        if (o.timestamps()) {
+            option(options, i, TCPOPT_TIMESTAMP, 0);
+        }
+        return options;
+    }
+
+    private static int option(MemorySegment options, int index, int code, int value) {
+        options.set(JAVA_INT, 8L * index, code);
+        options.set(JAVA_INT, 8L * index + 4, value);
+        return index + 1;
     }
 
     private ConnectionState dump(Arena arena, int fd, InetSocketAddress local, InetSocketAddress remote)

@@ -28,6 +28,7 @@ import org.junit.jupiter.params.provider.ValueSource;
 @ParameterizedClass(name = "{0}")
 @EnumSource(value = Binding.class, names = {"FFM", "JNA"})
 @RequiresRealKernel(Feature.TCP_REPAIR)
+@org.junit.jupiter.api.Timeout(60) // a lost byte would block a read forever
 class CheckpointTest {
     @Parameter
     Binding binding;

@@ -1,0 +1,70 @@
+package dev.kdirect.tcprepair;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.kdirect.Binding;
+import dev.kdirect.Feature;
+import dev.kdirect.contract.ContractKernels;
+import dev.kdirect.testing.RequiresRealKernel;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.SocketChannel;
+import java.nio.charset.StandardCharsets;
+import org.junit.jupiter.params.Parameter;
+import org.junit.jupiter.params.ParameterizedClass;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/**
+ * A live connection detached (checkpointed, then closed in repair mode: nothing sent) and restored in a new
+ * channel, through its binary image: the unread bytes are there, both directions work on, and the peer never
+ * sees an end of stream or a reset. Real kernel only (the simulated TCP model is still to come).
+ */
+@ParameterizedClass(name = "{0}")
+@EnumSource(value = Binding.class, names = {"FFM", "JNA"})
+@RequiresRealKernel(Feature.TCP_REPAIR)
+@org.junit.jupiter.api.Timeout(60) // a lost byte would block a read forever
+class RestoreTest {
+    @Parameter
+    Binding binding;
+
+    @ParameterizedTest
+    @ValueSource(strings = {"127.0.0.1", "::1"})
+    void aDetachedConnectionIsRestoredWithItsQueuesAndThePeerNoticesNothing(String host) throws Exception {
+        TcpRepair repair = TcpRepair.on(ContractKernels.kernel(binding, Feature.TCP_REPAIR));
+        try (ServerSocketChannel server = ServerSocketChannel.open()
+                .bind(new InetSocketAddress(InetAddress.getByName(host), 0));
+                SocketChannel original = SocketChannel.open(server.getLocalAddress());
+                SocketChannel peer = server.accept()) {
+            byte[] unread = "sent by the peer before the move".getBytes(StandardCharsets.US_ASCII);
+            peer.write(ByteBuffer.wrap(unread));
+            for (int i = 0; i < 200 && original.socket().getInputStream().available() < unread.length; i++) {
+                Thread.sleep(5);
+            }
+            byte[] image = ConnectionImage.write(repair.detach(original));
+            assertThat(original.isOpen()).isFalse();
+
+            try (SocketChannel restored = repair.restore(ConnectionImage.read(image))) {
+                assertThat(restored.getRemoteAddress()).isEqualTo(peer.getLocalAddress());
+                assertThat(read(restored, unread.length)).isEqualTo(unread);
+                restored.write(ByteBuffer.wrap("after the move".getBytes(StandardCharsets.US_ASCII)));
+                assertThat(new String(read(peer, 14), StandardCharsets.US_ASCII)).isEqualTo("after the move");
+                peer.write(ByteBuffer.wrap("and back".getBytes(StandardCharsets.US_ASCII)));
+                assertThat(new String(read(restored, 8), StandardCharsets.US_ASCII)).isEqualTo("and back");
+            }
+        }
+    }
+
+    private static byte[] read(SocketChannel channel, int length) throws Exception {
+        ByteBuffer buffer = ByteBuffer.allocate(length);
+        while (buffer.hasRemaining()) {
+            if (channel.read(buffer) < 0) {
+                throw new AssertionError("end of stream after " + buffer.position() + " of " + length + " bytes");
+            }
+        }
+        return buffer.array();
+    }
+}
