@@ -36,15 +36,9 @@ final class SocketDescriptor {
             throw new IOException("no socket " + local + " -> " + remote + " in /proc/net/tcp or tcp6");
         }
         String link = "socket:[" + inode + "]";
-        try (Stream<Path> fds = Files.list(Path.of("/proc/self/fd"))) {
-            for (Path fd : fds.toList()) {
-                try {
-                    if (Files.readSymbolicLink(fd).toString().equals(link)) {
-                        return Integer.parseInt(fd.getFileName().toString());
-                    }
-                } catch (IOException closedMeanwhile) {
-                    // a descriptor closed while listing: not ours
-                }
+        for (var entry : socketLinks().entrySet()) {
+            if (entry.getValue().equals(link)) {
+                return entry.getKey();
             }
         }
         throw new IOException("the socket " + link + " of " + local + " -> " + remote + " is not open in this process");
@@ -73,15 +67,21 @@ final class SocketDescriptor {
     }
 
     private static java.util.Set<Integer> socketDescriptors() throws IOException {
-        java.util.Set<Integer> sockets = new java.util.HashSet<>();
+        return new java.util.HashSet<>(socketLinks().keySet());
+    }
+
+    /** This process's socket descriptors and their /proc/self/fd links ("socket:[inode]"). */
+    private static java.util.Map<Integer, String> socketLinks() throws IOException {
+        java.util.Map<Integer, String> sockets = new java.util.HashMap<>();
         try (Stream<Path> fds = Files.list(Path.of("/proc/self/fd"))) {
             for (Path fd : fds.toList()) {
                 try {
-                    if (Files.readSymbolicLink(fd).toString().startsWith("socket:[")) {
-                        sockets.add(Integer.parseInt(fd.getFileName().toString()));
+                    String link = Files.readSymbolicLink(fd).toString();
+                    if (link.startsWith("socket:[")) {
+                        sockets.put(Integer.parseInt(fd.getFileName().toString()), link);
                     }
                 } catch (IOException closedMeanwhile) {
-                    // gone while listing
+                    // a descriptor closed while listing: not one of ours
                 }
             }
         }

@@ -69,41 +69,39 @@ public final class TcpRepair {
      * @throws IllegalStateException when the connection is not ESTABLISHED (e.g. half closed)
      */
     public ConnectionState checkpoint(SocketChannel channel) throws IOException {
-        int fd = SocketDescriptor.of(channel);
-        InetSocketAddress local = (InetSocketAddress) channel.getLocalAddress();
-        InetSocketAddress remote = (InetSocketAddress) channel.getRemoteAddress();
-        try (Arena arena = Arena.ofConfined()) {
-            setInt(arena, fd, SOL_TCP, SocketConstants.TCP_REPAIR, REPAIR_ON);
-            try {
-                return dump(arena, fd, local, remote);
-            } finally {
-                setInt(arena, fd, SOL_TCP, SocketConstants.TCP_REPAIR_QUEUE, NO_QUEUE);
-                setInt(arena, fd, SOL_TCP, SocketConstants.TCP_REPAIR, REPAIR_OFF);
-            }
-        }
+        return dumpInRepairMode(channel, false);
     }
 
     /**
      * Checkpoints the channel and closes it in repair mode, which sends nothing: no FIN, no RST. The peer sees a
      * quiet connection until {@link #restore} brings it back (here or in another process). Lock the 4-tuple
-     * around it when the peer may send meanwhile.
+     * around it when the peer may send meanwhile. If the dump fails, the channel leaves repair mode and works on.
      */
     public ConnectionState detach(SocketChannel channel) throws IOException {
+        return dumpInRepairMode(channel, true);
+    }
+
+    /** Repair mode on, the dump, then either repair mode off again or (detaching) close while still in it. */
+    private ConnectionState dumpInRepairMode(SocketChannel channel, boolean closeInRepair) throws IOException {
         int fd = SocketDescriptor.of(channel);
         InetSocketAddress local = (InetSocketAddress) channel.getLocalAddress();
         InetSocketAddress remote = (InetSocketAddress) channel.getRemoteAddress();
         try (Arena arena = Arena.ofConfined()) {
             setInt(arena, fd, SOL_TCP, SocketConstants.TCP_REPAIR, REPAIR_ON);
-            ConnectionState state;
+            boolean closed = false;
             try {
-                state = dump(arena, fd, local, remote);
-            } catch (IOException | RuntimeException e) {
-                setInt(arena, fd, SOL_TCP, SocketConstants.TCP_REPAIR_QUEUE, NO_QUEUE);
-                setInt(arena, fd, SOL_TCP, SocketConstants.TCP_REPAIR, REPAIR_OFF); // the original keeps working
-                throw e;
+                ConnectionState state = dump(arena, fd, local, remote);
+                if (closeInRepair) {
+                    channel.close(); // in repair mode: the kernel drops the socket without a segment
+                    closed = true;
+                }
+                return state;
+            } finally {
+                if (!closed) {
+                    setInt(arena, fd, SOL_TCP, SocketConstants.TCP_REPAIR_QUEUE, NO_QUEUE);
+                    setInt(arena, fd, SOL_TCP, SocketConstants.TCP_REPAIR, REPAIR_OFF);
+                }
             }
-            channel.close(); // in repair mode: the kernel drops the socket without a segment
-            return state;
         }
     }
 
