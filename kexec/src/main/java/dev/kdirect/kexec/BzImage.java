@@ -17,21 +17,11 @@ import java.util.Optional;
  * described (and then refused for its length).
  */
 public final class BzImage {
-    static final int SETUP_SECTS = 0x1f1;
-    static final int BOOT_FLAG = 0x1fe;
-    static final int HEADER = 0x202;
-    static final int VERSION = 0x206;
-    static final int KERNEL_VERSION = 0x20e;
-    static final int LOADFLAGS = 0x211;
+    // The offsets the kernel's checks read come from BzImageRules; these four only describe the image.
     static final int KERNEL_ALIGNMENT = 0x230;
     static final int RELOCATABLE_KERNEL = 0x234;
-    static final int XLOADFLAGS = 0x236;
-    static final int CMDLINE_SIZE = 0x238;
     static final int PREF_ADDRESS = 0x258;
     static final int INIT_SIZE = 0x260;
-    /** "HdrS", little-endian. */
-    static final int HDRS_MAGIC = 0x53726448;
-    static final int BOOT_FLAG_MAGIC = 0xaa55;
 
     private final long length;
     private final ByteBuffer head;
@@ -68,7 +58,7 @@ public final class BzImage {
 
     /** setup_sects: 512-byte sectors of real-mode setup code after the boot sector; 0 means 4. */
     public int setupSectors() {
-        int sectors = u8(SETUP_SECTS);
+        int sectors = u8(BzImageRules.SETUP_SECTS);
         return sectors == 0 ? 4 : sectors;
     }
 
@@ -79,17 +69,17 @@ public final class BzImage {
 
     /** boot_flag, 0xAA55 in a real image. */
     public int bootFlag() {
-        return u16(BOOT_FLAG);
+        return u16(BzImageRules.BOOT_FLAG);
     }
 
     /** True when the "HdrS" signature is at 0x202. */
     public boolean hasHeaderSignature() {
-        return i32(HEADER) == HDRS_MAGIC;
+        return i32(BzImageRules.HEADER) == BzImageRules.HDRS;
     }
 
     /** The boot protocol version, e.g. 0x020f for 2.15. */
     public int protocolVersion() {
-        return u16(VERSION);
+        return u16(BzImageRules.VERSION);
     }
 
     /** The protocol version as text, e.g. "2.15". */
@@ -99,17 +89,17 @@ public final class BzImage {
 
     /** loadflags: bit 0 LOADED_HIGH (the kernel runs at 1 MiB: a bzImage, not a zImage). */
     public int loadflags() {
-        return u8(LOADFLAGS);
+        return u8(BzImageRules.LOADFLAGS);
     }
 
     /** xloadflags: XLF_KERNEL_64 1, XLF_CAN_BE_LOADED_ABOVE_4G 2, EFI handovers 4 and 8, XLF_5LEVEL 0x20, ... */
     public int xloadflags() {
-        return u16(XLOADFLAGS);
+        return u16(BzImageRules.XLOADFLAGS);
     }
 
     /** The largest command line the kernel accepts, without the terminating NUL (protocol 2.06+). */
     public long cmdlineSize() {
-        return Integer.toUnsignedLong(i32(CMDLINE_SIZE));
+        return Integer.toUnsignedLong(i32(BzImageRules.CMDLINE_SIZE));
     }
 
     /** The memory the kernel needs from its load address to decompress and start. */

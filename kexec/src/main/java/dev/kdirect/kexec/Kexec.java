@@ -128,7 +128,7 @@ public final class Kexec {
                 : "the kernel would log \"" + refusal.message() + "\": " + refusal.rule();
         return new KernelException(dev.kdirect.ErrnoNames.value(refusal.errno()), "kexec_file_load",
                 "kernel=" + request.kernel() + request.initrd().map(i -> ", initrd=" + i).orElse("")
-                        + ", cmdline_len=" + (request.commandLine().getBytes(StandardCharsets.UTF_8).length + 1)
+                        + ", cmdline_len=" + KexecValidator.commandLineBytes(request.commandLine()).length
                         + (request.crash() ? ", flags=ON_CRASH" : ""), hint + " (checked before the syscall)");
     }
 

@@ -23,15 +23,17 @@ public final class BzImageRules {
     public static final int XLF_CAN_BE_LOADED_ABOVE_4G = 0x02;
     public static final int XLF_5LEVEL = 0x20;
 
-    private static final int SETUP_SECTS = 0x1f1;
-    private static final int BOOT_FLAG = 0x1fe;
-    private static final int HEADER = 0x202;
-    private static final int VERSION = 0x206;
-    private static final int KERNEL_VERSION = 0x20e;
-    private static final int LOADFLAGS = 0x211;
-    private static final int XLOADFLAGS = 0x236;
-    private static final int CMDLINE_SIZE = 0x238;
-    private static final int HDRS = 0x53726448; // "HdrS" little-endian
+    /** Offsets in the file of the struct setup_header fields the checks read. */
+    public static final int SETUP_SECTS = 0x1f1;
+    public static final int BOOT_FLAG = 0x1fe;
+    public static final int HEADER = 0x202;
+    public static final int VERSION = 0x206;
+    public static final int KERNEL_VERSION = 0x20e;
+    public static final int LOADFLAGS = 0x211;
+    public static final int XLOADFLAGS = 0x236;
+    public static final int CMDLINE_SIZE = 0x238;
+    /** "HdrS" read as a little-endian int. */
+    public static final int HDRS = 0x53726448;
 
     private BzImageRules() {
     }

@@ -26,10 +26,11 @@ public final class AccessWindow implements AutoCloseable {
     private MemorySegment view;
     private boolean closed;
 
-    private AccessWindow(ProtectedRegion region, Thread owner, Access access, int previousRights) {
+    private AccessWindow(ProtectedRegion region, Kernel kernel, int key, Thread owner, Access access,
+            int previousRights) {
         this.region = region;
-        this.kernel = region.key().kernel();
-        this.key = region.key().number();
+        this.kernel = kernel;
+        this.key = key;
         this.owner = owner;
         this.access = access;
         this.previousRights = previousRights;
@@ -49,7 +50,7 @@ public final class AccessWindow implements AutoCloseable {
         if (previous != access.rights()) {
             kernel.pkeySet(key, access.rights());
         }
-        return new AccessWindow(region, thread, access, previous);
+        return new AccessWindow(region, kernel, key, thread, access, previous);
     }
 
     /** What this window allows. */
