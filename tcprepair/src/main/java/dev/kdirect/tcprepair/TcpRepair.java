@@ -69,7 +69,9 @@ public final class TcpRepair {
      * @throws IllegalStateException when the connection is not ESTABLISHED (e.g. half closed)
      */
     public ConnectionState checkpoint(SocketChannel channel) throws IOException {
-        return dumpInRepairMode(channel, false);
+        FrozenConnection frozen = freeze(channel);
+        frozen.thaw();
+        return frozen.state();
     }
 
     /**
@@ -78,30 +80,41 @@ public final class TcpRepair {
      * around it when the peer may send meanwhile. If the dump fails, the channel leaves repair mode and works on.
      */
     public ConnectionState detach(SocketChannel channel) throws IOException {
-        return dumpInRepairMode(channel, true);
+        FrozenConnection frozen = freeze(channel);
+        frozen.release();
+        return frozen.state();
     }
 
-    /** Repair mode on, the dump, then either repair mode off again or (detaching) close while still in it. */
-    private ConnectionState dumpInRepairMode(SocketChannel channel, boolean closeInRepair) throws IOException {
+    /**
+     * Puts the channel in repair mode and dumps its state, leaving it frozen: it neither sends nor reacts to
+     * segments until {@link FrozenConnection#thaw} (the connection goes on in this channel: the rollback of a
+     * failed migration) or {@link FrozenConnection#release} (closed silently: the connection lives on where the
+     * state was restored). If the dump fails the channel leaves repair mode and the error is thrown.
+     *
+     * @throws IOException when the channel is not connected
+     * @throws KernelException EPERM without CAP_NET_ADMIN (run with sudo); the connection is left as it was
+     * @throws IllegalStateException when the connection is not ESTABLISHED, or changed during the dump
+     */
+    public FrozenConnection freeze(SocketChannel channel) throws IOException {
         int fd = SocketDescriptor.of(channel);
         InetSocketAddress local = (InetSocketAddress) channel.getLocalAddress();
         InetSocketAddress remote = (InetSocketAddress) channel.getRemoteAddress();
         try (Arena arena = Arena.ofConfined()) {
             setInt(arena, fd, SOL_TCP, SocketConstants.TCP_REPAIR, REPAIR_ON);
-            boolean closed = false;
             try {
-                ConnectionState state = dump(arena, fd, local, remote);
-                if (closeInRepair) {
-                    channel.close(); // in repair mode: the kernel drops the socket without a segment
-                    closed = true;
-                }
-                return state;
-            } finally {
-                if (!closed) {
-                    setInt(arena, fd, SOL_TCP, SocketConstants.TCP_REPAIR_QUEUE, NO_QUEUE);
-                    setInt(arena, fd, SOL_TCP, SocketConstants.TCP_REPAIR, REPAIR_OFF);
-                }
+                return new FrozenConnection(this, channel, fd, dump(arena, fd, local, remote));
+            } catch (IOException | RuntimeException e) {
+                leaveRepairMode(fd);
+                throw e;
             }
+        }
+    }
+
+    /** Repair mode off (with no queue selected): the connection resumes where it stood. */
+    void leaveRepairMode(int fd) throws KernelException {
+        try (Arena arena = Arena.ofConfined()) {
+            setInt(arena, fd, SOL_TCP, SocketConstants.TCP_REPAIR_QUEUE, NO_QUEUE);
+            setInt(arena, fd, SOL_TCP, SocketConstants.TCP_REPAIR, REPAIR_OFF);
         }
     }
 
