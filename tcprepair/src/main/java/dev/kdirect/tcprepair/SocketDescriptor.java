@@ -1,6 +1,9 @@
 package dev.kdirect.tcprepair;
 
 import java.io.IOException;
+import java.lang.invoke.MethodHandle;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.MethodType;
 import java.net.Inet4Address;
 import java.net.InetSocketAddress;
 import java.nio.channels.SocketChannel;
@@ -11,12 +14,51 @@ import java.util.Locale;
 import java.util.stream.Stream;
 
 /**
- * The file descriptor behind a connected JDK {@link SocketChannel}, found without JDK internals: the connection's
- * socket inode from /proc/net/tcp or tcp6 (matched by both addresses), then the descriptor of this process whose
- * /proc/self/fd link names that inode ("socket:[N]").
+ * The file descriptor behind a JDK {@link SocketChannel}. When java.base exports {@code sun.nio.ch} to this module
+ * ({@code --add-exports java.base/sun.nio.ch=dev.kdirect.tcprepair}, or {@code =ALL-UNNAMED} on the class path;
+ * the {@code ./kdirect} launcher passes it) the JDK's own channel interface {@code SelChImpl.getFDVal()} answers
+ * in nanoseconds. Otherwise it is found without JDK internals: the connection's socket inode from /proc/net/tcp or
+ * tcp6 (matched by both addresses), then the descriptor of this process whose /proc/self/fd link names that inode
+ * ("socket:[N]"), which costs a read of both tables per call.
  */
 final class SocketDescriptor {
+    /** {@code SelChImpl.getFDVal()} as {@code (SocketChannel) int}, or null when sun.nio.ch is not exported to us. */
+    private static final MethodHandle FD_VAL = exportedFdVal();
+
     private SocketDescriptor() {
+    }
+
+    /** Whether descriptors come from the JDK's channel ({@code sun.nio.ch} exported) rather than from /proc. */
+    static boolean jdkFastPath() {
+        return FD_VAL != null;
+    }
+
+    private static MethodHandle exportedFdVal() {
+        Module base = Object.class.getModule();
+        if (!base.isExported("sun.nio.ch", SocketDescriptor.class.getModule())) {
+            return null;
+        }
+        try {
+            Class<?> selectable = Class.forName("sun.nio.ch.SelChImpl");
+            return MethodHandles.lookup().findVirtual(selectable, "getFDVal", MethodType.methodType(int.class))
+                    .asType(MethodType.methodType(int.class, SocketChannel.class));
+        } catch (ReflectiveOperationException | RuntimeException jdkChanged) {
+            return null; // a JDK without SelChImpl.getFDVal: the /proc route still works
+        }
+    }
+
+    /** The descriptor through the JDK's channel, or -1 when that route is closed or the channel is not the JDK's. */
+    private static int fromJdk(SocketChannel channel) {
+        if (FD_VAL == null) {
+            return -1;
+        }
+        try {
+            return (int) FD_VAL.invokeExact(channel);
+        } catch (ClassCastException notTheJdksChannel) {
+            return -1;
+        } catch (Throwable unexpected) {
+            throw new IllegalStateException("SelChImpl.getFDVal failed", unexpected);
+        }
     }
 
     /**
@@ -28,6 +70,15 @@ final class SocketDescriptor {
         if (local == null || remote == null) {
             throw new IOException("the channel is not connected: only an ESTABLISHED connection can be checkpointed");
         }
+        int fd = fromJdk(channel);
+        if (fd >= 0) {
+            return fd;
+        }
+        return fromProc(local, remote);
+    }
+
+    /** The /proc route: the socket's inode by its addresses, then the descriptor linking to it. */
+    static int fromProc(InetSocketAddress local, InetSocketAddress remote) throws IOException {
         String inode = inode(Path.of("/proc/net/tcp6"), procAddress(mapped(local)), procAddress(mapped(remote)));
         if (inode == null && local.getAddress() instanceof Inet4Address) {
             inode = inode(Path.of("/proc/net/tcp"), procAddress(local), procAddress(remote));
@@ -50,6 +101,19 @@ final class SocketDescriptor {
      * another thread opens at the same moment makes the answer ambiguous: that is reported, never guessed.
      */
     static Opened openChannel() throws IOException {
+        if (FD_VAL != null) {
+            SocketChannel channel = SocketChannel.open();
+            int fd = fromJdk(channel);
+            if (fd >= 0) {
+                return new Opened(channel, fd);
+            }
+            channel.close();
+        }
+        return openChannelThroughProc();
+    }
+
+    /** {@link #openChannel} without the JDK's help: the one socket descriptor that appeared in /proc/self/fd. */
+    static Opened openChannelThroughProc() throws IOException {
         java.util.Set<Integer> before = socketDescriptors();
         SocketChannel channel = SocketChannel.open();
         java.util.Set<Integer> added = socketDescriptors();
