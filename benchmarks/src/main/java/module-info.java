@@ -4,6 +4,7 @@ module dev.kdirect.benchmarks {
     requires dev.kdirect.kexec;
     requires dev.kdirect.pkeys;
     requires dev.kdirect.pmem;
+    requires dev.kdirect.tcprepair;
     requires jmh.core;
 
     exports dev.kdirect.benchmarks;

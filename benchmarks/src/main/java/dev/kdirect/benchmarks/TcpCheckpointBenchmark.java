@@ -1,0 +1,71 @@
+package dev.kdirect.benchmarks;
+
+import dev.kdirect.Feature;
+import dev.kdirect.tcprepair.ConnectionState;
+import dev.kdirect.tcprepair.TcpRepair;
+import java.lang.foreign.MemorySegment;
+import java.util.concurrent.TimeUnit;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Level;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
+import org.openjdk.jmh.annotations.Warmup;
+
+/**
+ * Checkpoint of one live loopback connection with {@code queued} unread bytes in its receive queue: repair mode on,
+ * the whole dump (TCP_INFO, queue sizes, MSS, timestamp, window, both queues peeked, socket options), repair mode
+ * off. {@link #kdirect}: {@link TcpRepair#checkpoint} of the JDK channel into an immutable
+ * {@link ConnectionState} (FFM binding). {@link #c}: the same system calls from C in one downcall (the baseline;
+ * kernel-facts.md quotes 3.8 us for it with empty queues). Needs CAP_NET_ADMIN: run as root.
+ */
+@BenchmarkMode(Mode.AverageTime)
+@OutputTimeUnit(TimeUnit.MICROSECONDS)
+@Warmup(iterations = 3, time = 1)
+@Measurement(iterations = 5, time = 1)
+@Fork(value = 1, jvmArgsAppend = {"--enable-native-access=ALL-UNNAMED",
+        "--add-exports=java.base/sun.nio.ch=ALL-UNNAMED"})
+public class TcpCheckpointBenchmark {
+    /** A connection whose measured end has {@code queued} unread bytes. */
+    @State(Scope.Thread)
+    public static class Connection {
+        @Param({"0", "4096", "65536"})
+        public int queued;
+
+        LoopbackConnection connection;
+        TcpRepair repair;
+        MemorySegment cState;
+        int fd;
+
+        @Setup(Level.Trial)
+        public void setUp() throws Throwable {
+            Feature.TCP_REPAIR.ensureAvailable();
+            repair = TcpRepair.system();
+            connection = new LoopbackConnection(queued);
+            cState = SoccrBaseline.newState();
+            fd = SoccrBaseline.descriptor(connection.localPort(), connection.remotePort());
+        }
+
+        @TearDown(Level.Trial)
+        public void tearDown() throws Exception {
+            connection.close();
+        }
+    }
+
+    @Benchmark
+    public ConnectionState kdirect(Connection c) throws Exception {
+        return c.repair.checkpoint(c.connection.end);
+    }
+
+    @Benchmark
+    public int c(Connection c) throws Throwable {
+        return SoccrBaseline.checkpoint(c.fd, c.cState);
+    }
+}

@@ -1,0 +1,83 @@
+package dev.kdirect.benchmarks;
+
+import dev.kdirect.Feature;
+import dev.kdirect.tcprepair.ConnectionState;
+import dev.kdirect.tcprepair.FrozenConnection;
+import dev.kdirect.tcprepair.TcpRepair;
+import java.lang.foreign.MemorySegment;
+import java.nio.channels.SocketChannel;
+import java.util.concurrent.TimeUnit;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Level;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
+import org.openjdk.jmh.annotations.Warmup;
+
+/**
+ * Restore of a detached loopback connection ({@code queued} bytes in its receive queue) into a new socket, then
+ * its detach again (dump in repair mode, close: nothing sent), so the same state serves every operation: one
+ * restore plus one detach, a migration's work on one host without the transfer. {@link #kdirect}:
+ * {@link TcpRepair#restore} into a new JDK SocketChannel and {@link TcpRepair#detach} (FFM binding). {@link #c}:
+ * the same system calls from C in one downcall. Restore alone is this minus {@link TcpCheckpointBenchmark}'s
+ * figure (a detach is a checkpoint that closes instead of leaving repair mode); kernel-facts.md quotes 8.1 us for
+ * a C restore with empty queues. The peer stays open: the window probe each restore sends gets its answer.
+ */
+@BenchmarkMode(Mode.AverageTime)
+@OutputTimeUnit(TimeUnit.MICROSECONDS)
+@Warmup(iterations = 3, time = 1)
+@Measurement(iterations = 5, time = 1)
+@Fork(value = 1, jvmArgsAppend = {"--enable-native-access=ALL-UNNAMED",
+        "--add-exports=java.base/sun.nio.ch=ALL-UNNAMED"})
+public class TcpMoveBenchmark {
+    /** A connection detached once, by kdirect for {@link #kdirect} and by the C code for {@link #c}. */
+    @State(Scope.Thread)
+    public static class Detached {
+        @Param({"0", "4096", "65536"})
+        public int queued;
+
+        LoopbackConnection connection;
+        TcpRepair repair;
+        ConnectionState state;
+        MemorySegment cState;
+        MemorySegment cScratch;
+
+        @Setup(Level.Trial)
+        public void setUp() throws Throwable {
+            Feature.TCP_REPAIR.ensureAvailable();
+            repair = TcpRepair.system();
+            connection = new LoopbackConnection(queued);
+            cState = SoccrBaseline.newState();
+            cScratch = SoccrBaseline.newState();
+            FrozenConnection frozen = repair.freeze(connection.end);
+            state = frozen.state();
+            // the same frozen connection dumped by C (it stays in repair mode), then closed silently: it lives on
+            // only in the two states
+            SoccrBaseline.freeze(SoccrBaseline.descriptor(connection.localPort(), connection.remotePort()), cState);
+            frozen.release();
+        }
+
+        @TearDown(Level.Trial)
+        public void tearDown() throws Exception {
+            connection.close();
+        }
+    }
+
+    @Benchmark
+    public ConnectionState kdirect(Detached d) throws Exception {
+        SocketChannel restored = d.repair.restore(d.state);
+        return d.repair.detach(restored);
+    }
+
+    @Benchmark
+    public int c(Detached d) throws Throwable {
+        return SoccrBaseline.cycle(d.cState, d.cScratch);
+    }
+}
