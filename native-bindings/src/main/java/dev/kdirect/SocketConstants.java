@@ -34,6 +34,9 @@ public final class SocketConstants {
     public static final int SO_SNDBUF = 7;
     public static final int SO_RCVBUF = 8;
     public static final int SO_KEEPALIVE = 9;
+    /** SO_SNDBUF and SO_RCVBUF past the wmem_max/rmem_max limits; needs CAP_NET_ADMIN (EPERM). Not readable. */
+    public static final int SO_SNDBUFFORCE = 32;
+    public static final int SO_RCVBUFFORCE = 33;
     /** ioctl: bytes in the receive queue not yet read. */
     public static final int SIOCINQ = 0x541B;
     /** ioctl: bytes in the send queue, sent or not. */

@@ -59,7 +59,19 @@ final class SocketOptionCalls {
         }
     }
 
-    private static int setSocketOption(TcpEndpoint tcp, int option, int val) {
+    /** sk_setsockopt; the FORCE variants of the buffer sizes need CAP_NET_ADMIN. */
+    private int setSocketOption(TcpEndpoint tcp, int option, int val) {
+        if (option == SocketConstants.SO_SNDBUFFORCE || option == SocketConstants.SO_RCVBUFFORCE) {
+            if (!credentials.capable(Capability.NET_ADMIN)) {
+                return -Errno.EPERM;
+            }
+            if (option == SocketConstants.SO_SNDBUFFORCE) {
+                tcp.settings.forceSendBuffer(val);
+            } else {
+                tcp.settings.forceReceiveBuffer(val);
+            }
+            return 0;
+        }
         switch (option) {
             case SocketConstants.SO_REUSEADDR -> tcp.settings.reuse = val != 0 ? SocketSettings.SK_CAN_REUSE
                     : SocketSettings.SK_NO_REUSE;

@@ -5,7 +5,7 @@ import java.nio.file.Path;
 
 /**
  * The option values of a simulated TCP socket that are not connection state (struct sock and tcp_sock fields set
- * by setsockopt): SO_REUSEADDR (sk_reuse), SO_SNDBUF, SO_RCVBUF, SO_KEEPALIVE, TCP_NODELAY and TCP_MAXSEG's
+ * by setsockopt): SO_REUSEADDR (sk_reuse), SO_SNDBUF, SO_RCVBUF (and their FORCE variants), SO_KEEPALIVE, TCP_NODELAY and TCP_MAXSEG's
  * user MSS. Defaults and limits are this host's sysctls (net.ipv4.tcp_wmem/tcp_rmem, net.core.wmem_max/rmem_max),
  * as the credentials are this process's, so the model answers as the host would. A socket returned by accept
  * starts with a copy of its listener's values.
@@ -49,6 +49,16 @@ final class SocketSettings {
     /** SO_RCVBUF (__sock_set_rcvbuf): capped at rmem_max, doubled, at least SOCK_MIN_RCVBUF. */
     void setReceiveBuffer(int value) {
         receiveBuffer = Math.max(doubled(value, RMEM_MAX), SOCK_MIN_RCVBUF);
+    }
+
+    /** SO_SNDBUFFORCE: no wmem_max cap, a negative value is 0. */
+    void forceSendBuffer(int value) {
+        sendBuffer = Math.max(doubled(Math.max(value, 0), Integer.MAX_VALUE), SOCK_MIN_SNDBUF);
+    }
+
+    /** SO_RCVBUFFORCE: no rmem_max cap, a negative value is 0. */
+    void forceReceiveBuffer(int value) {
+        receiveBuffer = Math.max(doubled(Math.max(value, 0), Integer.MAX_VALUE), SOCK_MIN_RCVBUF);
     }
 
     private static int doubled(int value, int max) {
