@@ -143,11 +143,7 @@ public final class BackendKernel implements Kernel {
 
     @Override
     public void bind(int fd, InetSocketAddress address) throws KernelException {
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment sockaddr = SocketAddresses.encode(address, arena);
-            check(backend.bind(fd, sockaddr.address(), (int) sockaddr.byteSize()), "bind",
-                    () -> "fd=" + fd + ", address=" + address);
-        }
+        withAddress("bind", fd, address, backend::bind);
     }
 
     @Override
@@ -157,11 +153,23 @@ public final class BackendKernel implements Kernel {
 
     @Override
     public void connect(int fd, InetSocketAddress address) throws KernelException {
+        withAddress("connect", fd, address, backend::connect);
+    }
+
+    /** bind or connect with the address encoded as sockaddr_in or sockaddr_in6. */
+    private void withAddress(String syscall, int fd, InetSocketAddress address, AddressCall call)
+            throws KernelException {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment sockaddr = SocketAddresses.encode(address, arena);
-            check(backend.connect(fd, sockaddr.address(), (int) sockaddr.byteSize()), "connect",
+            check(call.call(fd, sockaddr.address(), (int) sockaddr.byteSize()), syscall,
                     () -> "fd=" + fd + ", address=" + address);
         }
+    }
+
+    /** bind or connect on the backend. */
+    @FunctionalInterface
+    private interface AddressCall {
+        int call(int fd, long address, int length);
     }
 
     @Override

@@ -59,11 +59,10 @@ final class SimulatedSockets {
 
     /** inet_bind / inet6_bind, then __inet_bind. */
     int bind(int fd, MemorySegment sockaddr) {
-        SimulatedSocket s = socket(fd);
-        if (s == null) {
-            return lookupError(fd);
-        }
-        TcpEndpoint tcp = inet(s);
+        return (int) onSocket(fd, (s, tcp) -> bind(s, tcp, sockaddr));
+    }
+
+    private int bind(SimulatedSocket s, TcpEndpoint tcp, MemorySegment sockaddr) {
         int error = addressError(s, sockaddr);
         if (error != 0) {
             return error;
@@ -75,17 +74,15 @@ final class SimulatedSockets {
         if (address.getPort() != 0 && address.getPort() < PROT_SOCK && !credentials.capable(CAP_NET_BIND_SERVICE)) {
             return -Errno.EACCES;
         }
-        synchronized (network) {
-            if (tcp.state != TCP_CLOSE || tcp.local != null) {
-                return -Errno.EINVAL;
-            }
-            InetSocketAddress bound = network.bind(tcp, address);
-            if (bound == null) {
-                return -Errno.EADDRINUSE;
-            }
-            tcp.local = bound;
-            return 0;
+        if (tcp.state != TCP_CLOSE || tcp.local != null) {
+            return -Errno.EINVAL;
         }
+        InetSocketAddress bound = network.bind(tcp, address);
+        if (bound == null) {
+            return -Errno.EADDRINUSE;
+        }
+        tcp.local = bound;
+        return 0;
     }
 
     /** The length and family checks of inet_bind and tcp_v4_connect (and their IPv6 twins). */
@@ -99,12 +96,7 @@ final class SimulatedSockets {
 
     /** inet_listen: only an unconnected stream socket; an unbound one gets an ephemeral port. */
     int listen(int fd, int backlog) {
-        SimulatedSocket s = socket(fd);
-        if (s == null) {
-            return lookupError(fd);
-        }
-        TcpEndpoint tcp = inet(s);
-        synchronized (network) {
+        return (int) onSocket(fd, (s, tcp) -> {
             if (tcp.state == TCP_LISTEN) {
                 return 0;
             }
@@ -121,7 +113,7 @@ final class SimulatedSockets {
             tcp.state = TCP_LISTEN;
             tcp.listener = new TcpListener();
             return 0;
-        }
+        });
     }
 
     /**
@@ -130,12 +122,7 @@ final class SimulatedSockets {
      * on loopback); a non-blocking socket still reports EINPROGRESS.
      */
     int connect(int fd, MemorySegment sockaddr) {
-        SimulatedSocket s = socket(fd);
-        if (s == null) {
-            return lookupError(fd);
-        }
-        TcpEndpoint tcp = inet(s);
-        synchronized (network) {
+        return (int) onSocket(fd, (s, tcp) -> {
             if (tcp.state != TCP_CLOSE || tcp.remote != null) {
                 return -Errno.EISCONN;
             }
@@ -184,17 +171,12 @@ final class SimulatedSockets {
             listener.listener.add(child);
             network.changed();
             return s.nonblocking ? -Errno.EINPROGRESS : 0;
-        }
+        });
     }
 
     /** inet_accept / inet_csk_accept: EINVAL unless listening; waits unless non-blocking. */
     int accept(int fd) {
-        SimulatedSocket s = socket(fd);
-        if (s == null) {
-            return lookupError(fd);
-        }
-        TcpEndpoint tcp = inet(s);
-        synchronized (network) {
+        return (int) onSocket(fd, (s, tcp) -> {
             while (true) {
                 if (tcp.state != TCP_LISTEN) {
                     return -Errno.EINVAL;
@@ -208,35 +190,25 @@ final class SimulatedSockets {
                 }
                 network.await();
             }
-        }
+        });
     }
 
     /** inet_getname for the local side: the wildcard and port 0 when unbound. */
     int getsockname(int fd, MemorySegment buffer) {
-        SimulatedSocket s = socket(fd);
-        if (s == null) {
-            return lookupError(fd);
-        }
-        TcpEndpoint tcp = inet(s);
-        synchronized (network) {
+        return (int) onSocket(fd, (s, tcp) -> {
             InetSocketAddress local = tcp.local != null ? tcp.local : new InetSocketAddress(wildcard(s.domain), 0);
             return write(s, buffer, local);
-        }
+        });
     }
 
     /** inet_getname for the peer: ENOTCONN unless connected. */
     int getpeername(int fd, MemorySegment buffer) {
-        SimulatedSocket s = socket(fd);
-        if (s == null) {
-            return lookupError(fd);
-        }
-        TcpEndpoint tcp = inet(s);
-        synchronized (network) {
+        return (int) onSocket(fd, (s, tcp) -> {
             if (tcp.remote == null || tcp.state == TCP_CLOSE) {
                 return -Errno.ENOTCONN;
             }
             return write(s, buffer, tcp.remote);
-        }
+        });
     }
 
     /** An AF_INET6 socket reports an IPv4 address IPv4-mapped (::ffff:a.b.c.d). */
@@ -254,29 +226,19 @@ final class SimulatedSockets {
 
     /** tcp_sendmsg: see {@link TcpEndpoint#send}. */
     long send(int fd, MemorySegment buffer, int flags) {
-        SimulatedSocket s = socket(fd);
-        if (s == null) {
-            return lookupError(fd);
-        }
-        TcpEndpoint tcp = inet(s);
-        requireFlags(flags, SocketConstants.MSG_DONTWAIT | SocketConstants.MSG_NOSIGNAL, "send");
-        synchronized (network) {
+        return onSocket(fd, (s, tcp) -> {
+            requireFlags(flags, SocketConstants.MSG_DONTWAIT | SocketConstants.MSG_NOSIGNAL, "send");
             return tcp.send(buffer, s.nonblocking || (flags & SocketConstants.MSG_DONTWAIT) != 0);
-        }
+        });
     }
 
     /** tcp_recvmsg: see {@link TcpEndpoint#receive}. */
     long recv(int fd, MemorySegment buffer, int flags) {
-        SimulatedSocket s = socket(fd);
-        if (s == null) {
-            return lookupError(fd);
-        }
-        TcpEndpoint tcp = inet(s);
-        requireFlags(flags, SocketConstants.MSG_DONTWAIT | SocketConstants.MSG_PEEK, "recv");
-        synchronized (network) {
+        return onSocket(fd, (s, tcp) -> {
+            requireFlags(flags, SocketConstants.MSG_DONTWAIT | SocketConstants.MSG_PEEK, "recv");
             return tcp.receive(buffer, (flags & SocketConstants.MSG_PEEK) != 0,
                     s.nonblocking || (flags & SocketConstants.MSG_DONTWAIT) != 0);
-        }
+        });
     }
 
     /** tcp_ioctl: SIOCINQ, SIOCOUTQ and SIOCOUTQNSD, EINVAL on a listening socket. */
@@ -301,6 +263,23 @@ final class SimulatedSockets {
             return request == SocketConstants.SIOCINQ ? tcp.inq()
                     : request == SocketConstants.SIOCOUTQ ? tcp.outq() : tcp.unsent();
         }
+    }
+
+    /** The checks of sockfd_lookup, then {@code call} on the socket's TCP endpoint under the network's monitor. */
+    private long onSocket(int fd, SocketCall call) {
+        SimulatedSocket s = socket(fd);
+        if (s == null) {
+            return lookupError(fd);
+        }
+        TcpEndpoint tcp = inet(s);
+        synchronized (network) {
+            return call.call(s, tcp);
+        }
+    }
+
+    @FunctionalInterface
+    private interface SocketCall {
+        long call(SimulatedSocket socket, TcpEndpoint tcp);
     }
 
     SimulatedNetwork network() {
