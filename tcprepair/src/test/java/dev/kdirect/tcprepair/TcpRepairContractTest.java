@@ -22,11 +22,9 @@ import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.kdirect.Binding;
-import dev.kdirect.Credentials;
 import dev.kdirect.Feature;
 import dev.kdirect.Kernel;
 import dev.kdirect.KernelException;
-import dev.kdirect.Kernels;
 import dev.kdirect.SocketConstants;
 import dev.kdirect.contract.ContractKernels;
 import dev.kdirect.testing.RequiresRealKernel;
@@ -34,9 +32,7 @@ import java.lang.foreign.MemorySegment;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
-import java.util.List;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -51,7 +47,7 @@ import org.junit.jupiter.params.provider.ValueSource;
  * the same results and the same errno on the real kernel through FFM and JNA and on the simulated kernel; and
  * checkpoint, detach and restore by descriptor carry a connection (both queues, sent but unacknowledged bytes)
  * without the peer noticing. The real bindings run where TCP repair is real (root); where it is required and
- * missing they fail.
+ * missing they fail. What a process without CAP_NET_ADMIN gets is RepairPermissionTest's (simulated only).
  */
 @ParameterizedClass(name = "{0}")
 @EnumSource(Binding.class)
@@ -175,22 +171,6 @@ class TcpRepairContractTest {
         int listener = s.listener(V4);
         assertErrno("EPERM", () -> s.repair(listener, TCP_REPAIR_ON));
         assertErrno("EPERM", () -> s.repair(listener, TCP_REPAIR_OFF));
-    }
-
-    @Test
-    void repairModeNeedsCapNetAdminAndOnlyTheSwitchChecksIt() throws Exception {
-        Assumptions.assumeFalse(binding.isReal(), "this process is root: it cannot lose CAP_NET_ADMIN for one test;"
-                + " the real EPERM path is the probe's (FeatureProbesTest)");
-        try (Sockets user = new Sockets(Kernels.newSimulated(Credentials.user(1000), List.of()))) {
-            int fd = user.tcp(V4);
-            KernelException e = assertErrno("EPERM", () -> user.repair(fd, TCP_REPAIR_ON));
-            assertThat(e.hint()).contains("CAP_NET_ADMIN");
-            assertErrno("EPERM", () -> user.repair(fd, TCP_REPAIR_OFF));
-            assertErrno("EPERM", () -> user.repair(fd, 2)); // the capability is checked before the value
-            assertErrno("EPERM", () -> user.queue(fd, TCP_RECV_QUEUE)); // not in repair mode, not for want of it
-            assertErrno("EPERM", () -> user.setInt(fd, SOL_SOCKET, SocketConstants.SO_SNDBUFFORCE, 1 << 20));
-            user.setInt(fd, SOL_SOCKET, SocketConstants.SO_SNDBUF, 8192); // the capped variant needs nothing
-        }
     }
 
     @Test
