@@ -359,6 +359,17 @@ class TcpRepairContractTest {
         assertErrno("ENOTCONN", () -> repair.freeze(s.listener(V4)));
     }
 
+    @Test
+    void aHalfClosedConnectionIsRefusedAndLeftAsItWas() throws Exception {
+        Sockets.Pair p = s.pair(V4);
+        s.close(p.server());
+        assertThat(s.recv(p.client(), 8, 0)).isEmpty(); // the FIN: CLOSE_WAIT
+        assertThat(tcpInfo(p.client()).get(JAVA_BYTE, 0)).isEqualTo((byte) SocketConstants.TCP_CLOSE_WAIT);
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> TcpRepair.on(kernel).checkpoint(p.client()))
+                .isInstanceOf(IllegalStateException.class).hasMessageContaining("TCP state 8");
+        assertThat(s.getInt(p.client(), SOL_TCP, SocketConstants.TCP_REPAIR)).isZero(); // repair mode left again
+    }
+
     @ParameterizedTest
     @ValueSource(strings = {"127.0.0.1", "::1"})
     void aDetachedConnectionIsRestoredWithBothQueuesAndUnacknowledgedBytesAndThePeerNoticesNothing(String host)
