@@ -1,6 +1,7 @@
 package dev.kdirect;
 
 import java.lang.foreign.MemorySegment;
+import java.net.InetSocketAddress;
 
 /**
  * The syscall surface kdirect's features are written against: one method per Linux syscall, with the kernel's
@@ -194,6 +195,58 @@ public interface Kernel {
      * @throws KernelException EAFNOSUPPORT, EINVAL, EMFILE, ...
      */
     int socket(int domain, int type, int protocol) throws KernelException;
+
+    /**
+     * bind(2): gives the socket its local address; port 0 picks a free ephemeral port. A socket in TCP repair mode
+     * may reuse a port in use (the kernel forces SO_REUSEADDR for it).
+     *
+     * @throws KernelException EBADF, ENOTSOCK, EINVAL (already bound, or not in state CLOSE), EAFNOSUPPORT (an
+     *     IPv6 address for an AF_INET socket), EADDRNOTAVAIL (not a local address), EADDRINUSE (port taken),
+     *     EACCES (port below 1024 without CAP_NET_BIND_SERVICE)
+     */
+    void bind(int fd, InetSocketAddress address) throws KernelException;
+
+    /**
+     * listen(2): makes a bound (or, if unbound, ephemerally bound) stream socket accept connections; the
+     * backlog is capped by net.core.somaxconn.
+     *
+     * @throws KernelException EBADF, ENOTSOCK, EINVAL (connected, or not a stream socket), EADDRINUSE
+     */
+    void listen(int fd, int backlog) throws KernelException;
+
+    /**
+     * connect(2): the 3-way handshake with {@code address}; an unbound socket gets an ephemeral port first. In
+     * TCP repair mode no SYN is sent: the socket goes straight to ESTABLISHED with the sequence numbers set by
+     * TCP_QUEUE_SEQ.
+     *
+     * @throws KernelException EBADF, ENOTSOCK, EISCONN (connected, or listening), EAFNOSUPPORT, ECONNREFUSED
+     *     (nobody listens there), EADDRNOTAVAIL (the 4-tuple is taken, e.g. by the connection being restored),
+     *     EINPROGRESS / EALREADY (non-blocking socket)
+     */
+    void connect(int fd, InetSocketAddress address) throws KernelException;
+
+    /**
+     * accept(2): the next connection of a listening socket, as a new descriptor (blocking unless the socket is
+     * non-blocking).
+     *
+     * @throws KernelException EBADF, ENOTSOCK, EINVAL (not listening), EAGAIN (non-blocking, none pending)
+     */
+    int accept(int fd) throws KernelException;
+
+    /**
+     * getsockname(2): the socket's local address; 0.0.0.0 (or ::) port 0 when unbound. An IPv4-mapped address of
+     * a dual-stack socket is returned as the IPv4 address.
+     *
+     * @throws KernelException EBADF, ENOTSOCK
+     */
+    InetSocketAddress getsockname(int fd) throws KernelException;
+
+    /**
+     * getpeername(2): the connected peer's address.
+     *
+     * @throws KernelException EBADF, ENOTSOCK, ENOTCONN (not connected)
+     */
+    InetSocketAddress getpeername(int fd) throws KernelException;
 
     /**
      * setsockopt(2) with the option value given as native memory.

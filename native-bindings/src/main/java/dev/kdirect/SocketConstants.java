@@ -34,6 +34,9 @@ public final class SocketConstants {
     public static final int SO_SNDBUF = 7;
     public static final int SO_RCVBUF = 8;
     public static final int SO_KEEPALIVE = 9;
+    /** SO_SNDBUF and SO_RCVBUF past the wmem_max/rmem_max limits; needs CAP_NET_ADMIN (EPERM). Not readable. */
+    public static final int SO_SNDBUFFORCE = 32;
+    public static final int SO_RCVBUFFORCE = 33;
     /** ioctl: bytes in the receive queue not yet read. */
     public static final int SIOCINQ = 0x541B;
     /** ioctl: bytes in the send queue, sent or not. */
@@ -42,6 +45,30 @@ public final class SocketConstants {
     public static final int SIOCOUTQNSD = 0x894B;
     public static final int MSG_PEEK = 0x2;
     public static final int MSG_DONTWAIT = 0x40;
+    /** send(2): no SIGPIPE on a connection that cannot send (EPIPE is still returned). */
+    public static final int MSG_NOSIGNAL = 0x4000;
+    /** TCP_REPAIR values: on; off (sends a window probe); off without the probe. */
+    public static final int TCP_REPAIR_ON = 1;
+    public static final int TCP_REPAIR_OFF = 0;
+    public static final int TCP_REPAIR_OFF_NO_WP = -1;
+    /** TCP_REPAIR_QUEUE value selecting neither queue (the value repair mode starts with). */
+    public static final int TCP_NO_QUEUE = 0;
+    /** struct tcp_repair_opt codes (TCPOPT_*). */
+    public static final int TCPOPT_MAXSEG = 2;
+    public static final int TCPOPT_WINDOW = 3;
+    public static final int TCPOPT_SACK_PERM = 4;
+    public static final int TCPOPT_TIMESTAMP = 8;
+    /** tcp_info.tcpi_options bits. */
+    public static final int TCPI_OPT_TIMESTAMPS = 1;
+    public static final int TCPI_OPT_SACK = 2;
+    public static final int TCPI_OPT_WSCALE = 4;
+    /** tcp_info.tcpi_state values (include/net/tcp_states.h). */
+    public static final int TCP_ESTABLISHED = 1;
+    public static final int TCP_CLOSE = 7;
+    public static final int TCP_CLOSE_WAIT = 8;
+    public static final int TCP_LISTEN = 10;
+    /** sizeof(struct tcp_repair_window). */
+    public static final int TCP_REPAIR_WINDOW_SIZE = 20;
 
     private SocketConstants() {
     }

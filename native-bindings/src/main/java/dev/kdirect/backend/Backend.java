@@ -52,6 +52,22 @@ public interface Backend {
 
     int socket(int domain, int type, int protocol);
 
+    /** bind(2) of the {@code length} bytes of sockaddr at {@code address}. */
+    int bind(int fd, long address, int length);
+
+    int listen(int fd, int backlog);
+
+    int connect(int fd, long address, int length);
+
+    /** accept(2) without asking for the peer's address: the new descriptor, or -errno. */
+    int accept(int fd);
+
+    /** getsockname(2) into {@code capacity} bytes: the address's full length (non-negative), or -errno. */
+    int getsockname(int fd, long address, int capacity);
+
+    /** getpeername(2), as {@link #getsockname}. */
+    int getpeername(int fd, long address, int capacity);
+
     int setsockopt(int fd, int level, int option, long value, int length);
 
     /** The option's length (non-negative), or -errno. */

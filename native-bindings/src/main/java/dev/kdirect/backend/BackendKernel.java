@@ -3,7 +3,9 @@ package dev.kdirect.backend;
 import dev.kdirect.Binding;
 import dev.kdirect.Kernel;
 import dev.kdirect.KernelException;
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.net.InetSocketAddress;
 
 /**
  * The one {@link Kernel} implementation: calls a {@link Backend} and turns {@code -errno} into a
@@ -137,6 +139,67 @@ public final class BackendKernel implements Kernel {
     public int socket(int domain, int type, int protocol) throws KernelException {
         return (int) check(backend.socket(domain, type, protocol), "socket",
                 () -> "domain=" + domain + ", type=" + type + ", protocol=" + protocol);
+    }
+
+    @Override
+    public void bind(int fd, InetSocketAddress address) throws KernelException {
+        withAddress("bind", fd, address, backend::bind);
+    }
+
+    @Override
+    public void listen(int fd, int backlog) throws KernelException {
+        check(backend.listen(fd, backlog), "listen", () -> "fd=" + fd + ", backlog=" + backlog);
+    }
+
+    @Override
+    public void connect(int fd, InetSocketAddress address) throws KernelException {
+        withAddress("connect", fd, address, backend::connect);
+    }
+
+    /** bind or connect with the address encoded as sockaddr_in or sockaddr_in6. */
+    private void withAddress(String syscall, int fd, InetSocketAddress address, AddressCall call)
+            throws KernelException {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment sockaddr = SocketAddresses.encode(address, arena);
+            check(call.call(fd, sockaddr.address(), (int) sockaddr.byteSize()), syscall,
+                    () -> "fd=" + fd + ", address=" + address);
+        }
+    }
+
+    /** bind or connect on the backend. */
+    @FunctionalInterface
+    private interface AddressCall {
+        int call(int fd, long address, int length);
+    }
+
+    @Override
+    public int accept(int fd) throws KernelException {
+        return (int) check(backend.accept(fd), "accept", () -> "fd=" + fd);
+    }
+
+    @Override
+    public InetSocketAddress getsockname(int fd) throws KernelException {
+        return socketName("getsockname", fd, backend::getsockname);
+    }
+
+    @Override
+    public InetSocketAddress getpeername(int fd) throws KernelException {
+        return socketName("getpeername", fd, backend::getpeername);
+    }
+
+    private InetSocketAddress socketName(String syscall, int fd, NameCall call) throws KernelException {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment sockaddr = arena.allocate(SocketAddresses.MAX_SIZE);
+            int length = (int) check(call.name(fd, sockaddr.address(), SocketAddresses.MAX_SIZE), syscall,
+                    () -> "fd=" + fd);
+            return SocketAddresses.decode(sockaddr, length);
+        }
+    }
+
+    /** getsockname or getpeername on the backend. */
+    @FunctionalInterface
+    private interface NameCall {
+        int name(int fd, long address, int capacity);
     }
 
     @Override

@@ -4,24 +4,32 @@ import java.io.IOException;
 import java.nio.channels.SocketChannel;
 
 /**
- * A connection held in TCP repair mode after its state was dumped ({@link TcpRepair#freeze}): the kernel sends
- * nothing for it and queues nothing new, so the state stays true until the connection is either thawed (it goes on
- * in the same channel) or released (the channel is closed in repair mode: no FIN, no RST, the peer notices
- * nothing). Exactly one of the two ends it; a frozen connection still retransmits on its timers (lock its 4-tuple
- * while it is frozen).
+ * A connection held in TCP repair mode after its state was dumped ({@link TcpRepair#freeze(SocketChannel)} or
+ * {@link TcpRepair#freeze(int)}): the kernel sends nothing for it, so the state stays true until the connection is
+ * either thawed (it goes on in the same socket) or released (the socket is closed in repair mode: no FIN, no RST,
+ * the peer notices nothing). Exactly one of the two ends it. A frozen socket still receives what the peer sends and
+ * still retransmits on its timers: lock its 4-tuple while it is frozen.
  */
 public final class FrozenConnection {
+    /** How the frozen socket is closed: the channel's close, or close(2) of the descriptor. */
+    @FunctionalInterface
+    interface Closer {
+        void close() throws IOException;
+    }
+
     private final TcpRepair repair;
     private final SocketChannel channel;
     private final int fd;
     private final ConnectionState state;
+    private final Closer closer;
     private boolean ended;
 
-    FrozenConnection(TcpRepair repair, SocketChannel channel, int fd, ConnectionState state) {
+    FrozenConnection(TcpRepair repair, SocketChannel channel, int fd, ConnectionState state, Closer closer) {
         this.repair = repair;
         this.channel = channel;
         this.fd = fd;
         this.state = state;
+        this.closer = closer;
     }
 
     /** The state dumped when the connection was frozen. */
@@ -29,31 +37,31 @@ public final class FrozenConnection {
         return state;
     }
 
-    /** The frozen channel. */
+    /** The frozen channel; null when the connection was frozen by descriptor ({@link TcpRepair#freeze(int)}). */
     public SocketChannel channel() {
         return channel;
     }
 
     /**
-     * Leaves repair mode: the connection goes on in its channel as if nothing happened (the rollback of a migration
-     * that failed elsewhere).
+     * Leaves repair mode: the connection goes on in its socket as if nothing happened (the rollback of a migration
+     * that failed elsewhere); SO_REUSEADDR is as it was before the freeze.
      *
      * @throws IllegalStateException when the connection was already thawed or released
      */
     public void thaw() throws IOException {
         end();
-        repair.leaveRepairMode(fd);
+        repair.leaveRepairMode(fd, state.socketOptions().reuseAddress());
     }
 
     /**
-     * Closes the channel while still in repair mode, which sends nothing: the connection now lives only where its
-     * state is restored.
+     * Closes the socket (the channel, or the descriptor) while still in repair mode, which sends nothing: the
+     * connection now lives only where its state is restored.
      *
      * @throws IllegalStateException when the connection was already thawed or released
      */
     public void release() throws IOException {
         end();
-        channel.close();
+        closer.close();
     }
 
     private void end() {

@@ -20,28 +20,22 @@ import java.nio.channels.SocketChannel;
 import java.util.Arrays;
 
 /**
- * Checkpoints live TCP connections of JDK {@link SocketChannel}s with TCP_REPAIR (net/ipv4/tcp.c), in CRIU
- * libsoccr's dump order: repair mode on, TCP_INFO, the queue sizes, the MSS clamp, the timestamp, the repair
- * window, each queue's sequence number and bytes (peeked, not consumed), the socket options, repair mode off.
- * The connection keeps working: nothing is read from it and nothing is sent while it is in repair mode.
+ * Checkpoints, detaches and restores live TCP connections with TCP_REPAIR (net/ipv4/tcp.c), on a socket descriptor
+ * through the {@link Kernel} or on a JDK {@link SocketChannel} (whose descriptor is found through /proc). The dump
+ * follows CRIU libsoccr's order: repair mode on, TCP_INFO, the queue sizes (SIOCOUTQ, SIOCOUTQNSD, SIOCINQ), the MSS
+ * clamp, the timestamp, the repair window, each queue's sequence number and bytes (peeked, not consumed), the
+ * socket options; the connection keeps working: nothing is read from it and nothing is sent while it is in repair
+ * mode. The restore rebuilds the connection in the order the kernel requires (see {@link #restore}).
  *
- * <p>{@link #detach} checkpoints and closes in repair mode; {@link #restore} rebuilds the connection in a new
- * channel. Needs CAP_NET_ADMIN (only TCP_REPAIR on and off check it). The network lock and migration between
- * processes are the next steps of this module; the simulated kernel does not model TCP connections yet, so this
- * runs on the real bindings only.
+ * <p>Only TCP_REPAIR on and off need CAP_NET_ADMIN (EPERM without it); a listening socket cannot enter repair mode
+ * (EPERM). The kernel's rules for each repair option, and their errno, are in docs/tcprepair.md and proven by
+ * TcpRepairContractTest on FFM, JNA and the simulated kernel. The network lock and migration between processes
+ * are not part of this class.
  */
 public final class TcpRepair {
-    private static final int TCP_ESTABLISHED = 1;
     private static final int TCP_INFO_BYTES = 232;
-    private static final int TCPI_OPT_TIMESTAMPS = 1;
-    private static final int TCPI_OPT_SACK = 2;
-    private static final int REPAIR_ON = 1;
-    private static final int REPAIR_OFF = 0;
-    private static final int NO_QUEUE = 0;
-    private static final int TCPOPT_MAXSEG = 2;
-    private static final int TCPOPT_WINDOW = 3;
-    private static final int TCPOPT_SACK_PERM = 4;
-    private static final int TCPOPT_TIMESTAMP = 8;
+    /** Room beyond the queued bytes while restoring: sk_buff overhead of the kernel's accounting. */
+    private static final int BUFFER_ROOM = 1 << 16;
 
     private final Kernel kernel;
 
@@ -59,6 +53,8 @@ public final class TcpRepair {
         return new TcpRepair(kernel);
     }
 
+    // ---- JDK channels
+
     /**
      * The state of a connected channel, which stays connected and usable. The caller must keep the peer and the
      * application quiet meanwhile (or lock the 4-tuple): a segment arriving between the reads makes the state
@@ -69,9 +65,7 @@ public final class TcpRepair {
      * @throws IllegalStateException when the connection is not ESTABLISHED (e.g. half closed)
      */
     public ConnectionState checkpoint(SocketChannel channel) throws IOException {
-        FrozenConnection frozen = freeze(channel);
-        frozen.thaw();
-        return frozen.state();
+        return thawed(freeze(channel));
     }
 
     /**
@@ -80,9 +74,7 @@ public final class TcpRepair {
      * around it when the peer may send meanwhile. If the dump fails, the channel leaves repair mode and works on.
      */
     public ConnectionState detach(SocketChannel channel) throws IOException {
-        FrozenConnection frozen = freeze(channel);
-        frozen.release();
-        return frozen.state();
+        return released(freeze(channel));
     }
 
     /**
@@ -96,81 +88,165 @@ public final class TcpRepair {
      * @throws IllegalStateException when the connection is not ESTABLISHED, or changed during the dump
      */
     public FrozenConnection freeze(SocketChannel channel) throws IOException {
-        int fd = SocketDescriptor.of(channel);
-        InetSocketAddress local = (InetSocketAddress) channel.getLocalAddress();
-        InetSocketAddress remote = (InetSocketAddress) channel.getRemoteAddress();
-        try (Arena arena = Arena.ofConfined()) {
-            setInt(arena, fd, SOL_TCP, SocketConstants.TCP_REPAIR, REPAIR_ON);
-            try {
-                return new FrozenConnection(this, channel, fd, dump(arena, fd, local, remote));
-            } catch (IOException | RuntimeException e) {
-                leaveRepairMode(fd);
-                throw e;
-            }
-        }
-    }
-
-    /** Repair mode off (with no queue selected): the connection resumes where it stood. */
-    void leaveRepairMode(int fd) throws KernelException {
-        try (Arena arena = Arena.ofConfined()) {
-            setInt(arena, fd, SOL_TCP, SocketConstants.TCP_REPAIR_QUEUE, NO_QUEUE);
-            setInt(arena, fd, SOL_TCP, SocketConstants.TCP_REPAIR, REPAIR_OFF);
-        }
+        return freeze(SocketDescriptor.of(channel), channel, channel::close);
     }
 
     /**
-     * A new connected channel carrying the connection, rebuilt in the kernel's required order: SO_REUSEADDR, repair
-     * mode, bind, both queues' sequence numbers, connect (no SYN: straight to ESTABLISHED), the handshake's
-     * options, the timestamp, the receive queue and the sent-but-unacknowledged bytes refilled in repair mode, the
-     * window, repair mode off, then the unsent bytes sent normally, and the socket options.
+     * A new connected channel carrying the connection, rebuilt in the kernel's required order: SO_REUSEADDR, the
+     * buffer sizes (forced large enough for the queues), repair mode, bind, both queues' sequence numbers, connect
+     * (no SYN: straight to ESTABLISHED), the handshake's options, the timestamp, the receive queue and the sent-but-unacknowledged bytes refilled in repair mode, the
+     * window, repair mode off, then the unsent bytes sent normally, and the socket options, the saved buffer sizes
+     * among them (set with SO_SNDBUFFORCE and SO_RCVBUFFORCE, so the kernel no longer autotunes them).
      *
      * @throws KernelException EADDRINUSE while the original socket still holds the 4-tuple, EPERM without
      *     CAP_NET_ADMIN; the half-built channel is closed
      */
     public SocketChannel restore(ConnectionState state) throws IOException {
         SocketDescriptor.Opened opened = SocketDescriptor.openChannel();
-        SocketChannel channel = opened.channel();
-        int fd = opened.fd();
+        try {
+            rebuild(state, new RestoreTarget.Channel(opened.channel(), opened.fd()));
+            return opened.channel();
+        } catch (IOException | RuntimeException e) {
+            opened.channel().close();
+            throw e;
+        }
+    }
+
+    // ---- descriptors
+
+    /**
+     * The state of the connected TCP socket {@code fd}, which stays connected and usable; as
+     * {@link #checkpoint(SocketChannel)}.
+     *
+     * @throws KernelException ENOTCONN when the socket is not connected, EBADF, ENOTSOCK, EPERM without
+     *     CAP_NET_ADMIN or on a listening socket
+     * @throws IllegalStateException when the connection is not ESTABLISHED, or changed during the dump
+     */
+    public ConnectionState checkpoint(int fd) throws IOException {
+        return thawed(freeze(fd));
+    }
+
+    /** Checkpoints {@code fd} and closes it in repair mode (nothing sent); as {@link #detach(SocketChannel)}. */
+    public ConnectionState detach(int fd) throws IOException {
+        return released(freeze(fd));
+    }
+
+    /**
+     * Puts the socket {@code fd} in repair mode and dumps its state, leaving it frozen; as
+     * {@link #freeze(SocketChannel)}, but {@link FrozenConnection#release} closes the descriptor and
+     * {@link FrozenConnection#channel} is null. The addresses come from getsockname and getpeername.
+     */
+    public FrozenConnection freeze(int fd) throws IOException {
+        return freeze(fd, null, () -> kernel.close(fd));
+    }
+
+    /**
+     * A new connected TCP socket carrying the connection, built with socket(2), bind(2) and connect(2) on the
+     * kernel in the order of {@link #restore}; the caller owns (and closes) the descriptor.
+     *
+     * @throws KernelException EADDRNOTAVAIL while another socket holds the 4-tuple, EPERM without CAP_NET_ADMIN;
+     *     the half-built socket is closed
+     */
+    public int restoreDescriptor(ConnectionState state) throws IOException {
+        int fd = kernel.socket(state.ipVersion() == 4 ? SocketConstants.AF_INET : SocketConstants.AF_INET6,
+                SocketConstants.SOCK_STREAM, 0);
+        try {
+            rebuild(state, new RestoreTarget.Descriptor(kernel, fd));
+            return fd;
+        } catch (IOException | RuntimeException e) {
+            kernel.close(fd);
+            throw e;
+        }
+    }
+
+    // ---- the one dump and the one restore
+
+    private static ConnectionState thawed(FrozenConnection frozen) throws IOException {
+        frozen.thaw();
+        return frozen.state();
+    }
+
+    private static ConnectionState released(FrozenConnection frozen) throws IOException {
+        frozen.release();
+        return frozen.state();
+    }
+
+    /**
+     * Repair mode on, then the dump. SO_REUSEADDR is read first: repair mode overrides it (the kernel forces reuse,
+     * and leaving repair mode clears it), so it is captured as the application set it and set again on thaw.
+     */
+    private FrozenConnection freeze(int fd, SocketChannel channel, FrozenConnection.Closer closer) throws IOException {
+        InetSocketAddress local = kernel.getsockname(fd);
+        InetSocketAddress remote = kernel.getpeername(fd);
         try (Arena arena = Arena.ofConfined()) {
-            setInt(arena, fd, SOL_SOCKET, SocketConstants.SO_REUSEADDR, 1);
-            setInt(arena, fd, SOL_TCP, SocketConstants.TCP_REPAIR, REPAIR_ON);
-            channel.bind(state.local());
+            boolean reuseAddress = getInt(arena, fd, SOL_SOCKET, SocketConstants.SO_REUSEADDR) != 0;
+            setInt(arena, fd, SOL_TCP, SocketConstants.TCP_REPAIR, SocketConstants.TCP_REPAIR_ON);
+            try {
+                return new FrozenConnection(this, channel, fd, dump(arena, fd, local, remote, reuseAddress), closer);
+            } catch (IOException | RuntimeException e) {
+                leaveRepairMode(fd, reuseAddress);
+                throw e;
+            }
+        }
+    }
+
+    /** Repair mode off (with no queue selected): the connection resumes where it stood, SO_REUSEADDR as it was. */
+    void leaveRepairMode(int fd, boolean reuseAddress) throws KernelException {
+        try (Arena arena = Arena.ofConfined()) {
+            setInt(arena, fd, SOL_TCP, SocketConstants.TCP_REPAIR_QUEUE, SocketConstants.TCP_NO_QUEUE);
+            setInt(arena, fd, SOL_TCP, SocketConstants.TCP_REPAIR, SocketConstants.TCP_REPAIR_OFF);
+            setInt(arena, fd, SOL_SOCKET, SocketConstants.SO_REUSEADDR, reuseAddress ? 1 : 0);
+        }
+    }
+
+    /** The restore, in the kernel's order (see {@link #restore}); the target binds, connects and sends. */
+    private void rebuild(ConnectionState state, RestoreTarget target) throws IOException {
+        int fd = target.fd();
+        try (Arena arena = Arena.ofConfined()) {
+            ConnectionState.SocketOptions o = state.socketOptions();
             byte[] received = state.receiveQueue();
             byte[] sent = state.sentUnacknowledged();
             byte[] unsent = state.unsent();
+            setInt(arena, fd, SOL_SOCKET, SocketConstants.SO_REUSEADDR, 1);
+            // Buffers that surely hold the queues, past wmem_max/rmem_max (CAP_NET_ADMIN): the refill fails with
+            // ENOMEM and the unsent tail's send blocks (the peer may not read yet) when they do not fit.
+            forceBuffers(arena, fd, Math.max(o.sendBuffer(), 2 * (sent.length + unsent.length) + BUFFER_ROOM),
+                    Math.max(o.receiveBuffer(), 2 * received.length + BUFFER_ROOM));
+            setInt(arena, fd, SOL_TCP, SocketConstants.TCP_REPAIR, SocketConstants.TCP_REPAIR_ON);
+            target.bind(state.local());
             setQueueSequence(arena, fd, SocketConstants.TCP_RECV_QUEUE, state.receiveSequence() - received.length);
             setQueueSequence(arena, fd, SocketConstants.TCP_SEND_QUEUE,
                     state.sendSequence() - sent.length - unsent.length);
-            setInt(arena, fd, SOL_TCP, SocketConstants.TCP_REPAIR_QUEUE, NO_QUEUE);
-            channel.connect(state.remote());
+            setInt(arena, fd, SOL_TCP, SocketConstants.TCP_REPAIR_QUEUE, SocketConstants.TCP_NO_QUEUE);
+            target.connect(state.remote());
             kernel.setsockopt(fd, SOL_TCP, SocketConstants.TCP_REPAIR_OPTIONS, repairOptions(arena, state.options()));
             if (state.options().timestamps()) {
                 setInt(arena, fd, SOL_TCP, SocketConstants.TCP_TIMESTAMP, state.options().timestamp());
             }
             refill(arena, fd, SocketConstants.TCP_RECV_QUEUE, received);
             refill(arena, fd, SocketConstants.TCP_SEND_QUEUE, sent);
-            setInt(arena, fd, SOL_TCP, SocketConstants.TCP_REPAIR_QUEUE, NO_QUEUE);
+            setInt(arena, fd, SOL_TCP, SocketConstants.TCP_REPAIR_QUEUE, SocketConstants.TCP_NO_QUEUE);
             ConnectionState.RepairWindow w = state.window();
-            MemorySegment window = arena.allocate(20);
+            MemorySegment window = arena.allocate(SocketConstants.TCP_REPAIR_WINDOW_SIZE);
             window.set(JAVA_INT, 0, w.sendWl1());
             window.set(JAVA_INT, 4, w.sendWindow());
             window.set(JAVA_INT, 8, w.maxWindow());
             window.set(JAVA_INT, 12, w.receiveWindow());
             window.set(JAVA_INT, 16, w.receiveWup());
             kernel.setsockopt(fd, SOL_TCP, SocketConstants.TCP_REPAIR_WINDOW, window);
-            setInt(arena, fd, SOL_TCP, SocketConstants.TCP_REPAIR, REPAIR_OFF);
-            for (java.nio.ByteBuffer tail = java.nio.ByteBuffer.wrap(unsent); tail.hasRemaining(); ) {
-                channel.write(tail);
-            }
-            ConnectionState.SocketOptions o = state.socketOptions();
+            setInt(arena, fd, SOL_TCP, SocketConstants.TCP_REPAIR, SocketConstants.TCP_REPAIR_OFF);
+            target.sendAll(unsent);
+            forceBuffers(arena, fd, o.sendBuffer(), o.receiveBuffer());
             setInt(arena, fd, SOL_SOCKET, SocketConstants.SO_REUSEADDR, o.reuseAddress() ? 1 : 0);
             setInt(arena, fd, SOL_TCP, SocketConstants.TCP_NODELAY, o.noDelay() ? 1 : 0);
             setInt(arena, fd, SOL_SOCKET, SocketConstants.SO_KEEPALIVE, o.keepAlive() ? 1 : 0);
-            return channel;
-        } catch (IOException | RuntimeException e) {
-            channel.close();
-            throw e;
         }
+    }
+
+    /** SO_SNDBUFFORCE and SO_RCVBUFFORCE to sizes as getsockopt reports them (the kernel doubles what is set). */
+    private void forceBuffers(Arena arena, int fd, int send, int receive) throws KernelException {
+        setInt(arena, fd, SOL_SOCKET, SocketConstants.SO_SNDBUFFORCE, send / 2);
+        setInt(arena, fd, SOL_SOCKET, SocketConstants.SO_RCVBUFFORCE, receive / 2);
     }
 
     private void setQueueSequence(Arena arena, int fd, int queue, int sequence) throws KernelException {
@@ -205,13 +281,13 @@ public final class TcpRepair {
         int count = 2 + (o.sackPermitted() ? 1 : 0) + (o.timestamps() ? 1 : 0);
         MemorySegment options = arena.allocate(8L * count);
         int i = 0;
-        i = option(options, i, TCPOPT_MAXSEG, o.mssClamp());
-        i = option(options, i, TCPOPT_WINDOW, o.sendWindowScale() | o.receiveWindowScale() << 16);
+        i = option(options, i, SocketConstants.TCPOPT_MAXSEG, o.mssClamp());
+        i = option(options, i, SocketConstants.TCPOPT_WINDOW, o.sendWindowScale() | o.receiveWindowScale() << 16);
         if (o.sackPermitted()) {
-            i = option(options, i, TCPOPT_SACK_PERM, 0);
+            i = option(options, i, SocketConstants.TCPOPT_SACK_PERM, 0);
         }
         if (o.timestamps()) {
-            option(options, i, TCPOPT_TIMESTAMP, 0);
+            option(options, i, SocketConstants.TCPOPT_TIMESTAMP, 0);
         }
         return options;
     }
@@ -222,12 +298,12 @@ public final class TcpRepair {
         return index + 1;
     }
 
-    private ConnectionState dump(Arena arena, int fd, InetSocketAddress local, InetSocketAddress remote)
-            throws KernelException {
+    private ConnectionState dump(Arena arena, int fd, InetSocketAddress local, InetSocketAddress remote,
+            boolean reuseAddress) throws KernelException {
         MemorySegment info = arena.allocate(TCP_INFO_BYTES);
         kernel.getsockopt(fd, SOL_TCP, SocketConstants.TCP_INFO, info);
         int state = info.get(JAVA_BYTE, 0);
-        if (state != TCP_ESTABLISHED) {
+        if (state != SocketConstants.TCP_ESTABLISHED) {
             throw new IllegalStateException("only an ESTABLISHED connection can be checkpointed; " + local + " -> "
                     + remote + " is in TCP state " + state);
         }
@@ -238,7 +314,7 @@ public final class TcpRepair {
         int inq = kernel.ioctlInt(fd, SocketConstants.SIOCINQ);
         int mss = getInt(arena, fd, SOL_TCP, SocketConstants.TCP_MAXSEG);
         int timestamp = getInt(arena, fd, SOL_TCP, SocketConstants.TCP_TIMESTAMP);
-        MemorySegment w = arena.allocate(20);
+        MemorySegment w = arena.allocate(SocketConstants.TCP_REPAIR_WINDOW_SIZE);
         kernel.getsockopt(fd, SOL_TCP, SocketConstants.TCP_REPAIR_WINDOW, w);
         var window = new ConnectionState.RepairWindow(w.get(JAVA_INT, 0), w.get(JAVA_INT, 4), w.get(JAVA_INT, 8),
                 w.get(JAVA_INT, 12), w.get(JAVA_INT, 16));
@@ -246,11 +322,12 @@ public final class TcpRepair {
         Queue sending = queue(arena, fd, SocketConstants.TCP_SEND_QUEUE, outq);
         int sentBytes = outq - unsentBytes;
         var options = new ConnectionState.TcpOptions(mss, scales & 0xf, scales >> 4,
-                (tcpiOptions & TCPI_OPT_SACK) != 0, (tcpiOptions & TCPI_OPT_TIMESTAMPS) != 0, timestamp);
+                (tcpiOptions & SocketConstants.TCPI_OPT_SACK) != 0,
+                (tcpiOptions & SocketConstants.TCPI_OPT_TIMESTAMPS) != 0, timestamp);
         var socketOptions = new ConnectionState.SocketOptions(
                 getInt(arena, fd, SOL_SOCKET, SocketConstants.SO_SNDBUF),
                 getInt(arena, fd, SOL_SOCKET, SocketConstants.SO_RCVBUF),
-                getInt(arena, fd, SOL_SOCKET, SocketConstants.SO_REUSEADDR) != 0,
+                reuseAddress,
                 getInt(arena, fd, SOL_TCP, SocketConstants.TCP_NODELAY) != 0,
                 getInt(arena, fd, SOL_SOCKET, SocketConstants.SO_KEEPALIVE) != 0);
         return new ConnectionState(local, remote, sending.sequence, received.sequence, received.bytes,

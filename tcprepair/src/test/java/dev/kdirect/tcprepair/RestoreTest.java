@@ -21,7 +21,8 @@ import org.junit.jupiter.params.provider.ValueSource;
 /**
  * A live connection detached (checkpointed, then closed in repair mode: nothing sent) and restored in a new
  * channel, through its binary image: the unread bytes are there, both directions work on, and the peer never
- * sees an end of stream or a reset. Real kernel only (the simulated TCP model is still to come).
+ * sees an end of stream or a reset. JDK channels exist on the real kernel only; the restore by descriptor runs on all
+ * three bindings in TcpRepairContractTest.
  */
 @ParameterizedClass(name = "{0}")
 @EnumSource(value = Binding.class, names = {"FFM", "JNA"})
@@ -54,6 +55,28 @@ class RestoreTest {
                 assertThat(new String(read(peer, 14), StandardCharsets.US_ASCII)).isEqualTo("after the move");
                 peer.write(ByteBuffer.wrap("and back".getBytes(StandardCharsets.US_ASCII)));
                 assertThat(new String(read(restored, 8), StandardCharsets.US_ASCII)).isEqualTo("and back");
+            }
+        }
+    }
+
+    @org.junit.jupiter.api.Test
+    void aConnectionDetachedByDescriptorGoesOnInAChannel() throws Exception {
+        dev.kdirect.Kernel kernel = ContractKernels.kernel(binding, Feature.TCP_REPAIR);
+        TcpRepair repair = TcpRepair.on(kernel);
+        // The JDK opens a socketpair of its own on the first channel of the JVM (the dispatcher's pre-close
+        // descriptor); SocketDescriptor.openChannel would see two new sockets then and refuse to guess.
+        SocketChannel.open().close();
+        try (Sockets s = new Sockets(kernel)) {
+            Sockets.Pair p = s.pair("127.0.0.1");
+            s.send(p.server(), "queued for the descriptor");
+            s.awaitQueued(p.client(), 25);
+            ConnectionState state = repair.detach(s.untrack(p.client()));
+            try (SocketChannel restored = repair.restore(state)) {
+                assertThat(restored.getLocalAddress()).isEqualTo(state.local());
+                assertThat(new String(read(restored, 25), StandardCharsets.US_ASCII))
+                        .isEqualTo("queued for the descriptor");
+                restored.write(ByteBuffer.wrap("from the channel".getBytes(StandardCharsets.US_ASCII)));
+                assertThat(s.read(p.server(), 16)).isEqualTo("from the channel");
             }
         }
     }

@@ -74,6 +74,19 @@ public final class FfmBackend implements Backend {
     private static final MethodHandle SYSCALL5 = Downcalls.withErrnoVariadic("syscall",
             FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG), 1);
 
+    private static final MethodHandle BIND = Downcalls.withErrno("bind",
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_INT));
+    private static final MethodHandle LISTEN = Downcalls.withErrno("listen",
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT));
+    private static final MethodHandle CONNECT = Downcalls.withErrno("connect",
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_INT));
+    private static final MethodHandle ACCEPT = Downcalls.withErrno("accept",
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_LONG));
+    private static final MethodHandle GETSOCKNAME = Downcalls.withErrno("getsockname",
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_LONG));
+    private static final MethodHandle GETPEERNAME = Downcalls.withErrno("getpeername",
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_LONG));
+
     private static final long PAGE_SIZE = Downcalls.pageSize();
 
     @Override
@@ -272,6 +285,68 @@ public final class FfmBackend implements Backend {
             return Downcalls.result((int) SOCKET.invokeExact(errno, domain, type, protocol), errno);
         } catch (Throwable t) {
             throw Downcalls.unexpected("socket", t);
+        }
+    }
+
+    @Override
+    public int bind(int fd, long address, int length) {
+        try {
+            MemorySegment errno = Downcalls.errnoSlot();
+            return Downcalls.result((int) BIND.invokeExact(errno, fd, address, length), errno);
+        } catch (Throwable t) {
+            throw Downcalls.unexpected("bind", t);
+        }
+    }
+
+    @Override
+    public int listen(int fd, int backlog) {
+        try {
+            MemorySegment errno = Downcalls.errnoSlot();
+            return Downcalls.result((int) LISTEN.invokeExact(errno, fd, backlog), errno);
+        } catch (Throwable t) {
+            throw Downcalls.unexpected("listen", t);
+        }
+    }
+
+    @Override
+    public int connect(int fd, long address, int length) {
+        try {
+            MemorySegment errno = Downcalls.errnoSlot();
+            return Downcalls.result((int) CONNECT.invokeExact(errno, fd, address, length), errno);
+        } catch (Throwable t) {
+            throw Downcalls.unexpected("connect", t);
+        }
+    }
+
+    @Override
+    public int accept(int fd) {
+        try {
+            MemorySegment errno = Downcalls.errnoSlot();
+            return Downcalls.result((int) ACCEPT.invokeExact(errno, fd, 0L, 0L), errno);
+        } catch (Throwable t) {
+            throw Downcalls.unexpected("accept", t);
+        }
+    }
+
+    @Override
+    public int getsockname(int fd, long address, int capacity) {
+        return socketName(GETSOCKNAME, "getsockname", fd, address, capacity);
+    }
+
+    @Override
+    public int getpeername(int fd, long address, int capacity) {
+        return socketName(GETPEERNAME, "getpeername", fd, address, capacity);
+    }
+
+    /** getsockname or getpeername: the length is in/out, like getsockopt's. */
+    private static int socketName(MethodHandle call, String name, int fd, long address, int capacity) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment length = arena.allocateFrom(JAVA_INT, capacity);
+            MemorySegment errno = Downcalls.errnoSlot();
+            int r = (int) call.invokeExact(errno, fd, address, length.address());
+            return r == -1 ? -Downcalls.errno(errno) : length.get(JAVA_INT, 0);
+        } catch (Throwable t) {
+            throw Downcalls.unexpected(name, t);
         }
     }
 

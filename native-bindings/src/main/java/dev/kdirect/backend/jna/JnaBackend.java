@@ -153,17 +153,57 @@ public final class JnaBackend implements Backend {
     }
 
     @Override
+    public int bind(int fd, long address, int length) {
+        return (int) call(() -> LibC.bind(fd, address, length));
+    }
+
+    @Override
+    public int listen(int fd, int backlog) {
+        return (int) call(() -> LibC.listen(fd, backlog));
+    }
+
+    @Override
+    public int connect(int fd, long address, int length) {
+        return (int) call(() -> LibC.connect(fd, address, length));
+    }
+
+    @Override
+    public int accept(int fd) {
+        return (int) call(() -> LibC.accept(fd, 0, 0));
+    }
+
+    @Override
+    public int getsockname(int fd, long address, int capacity) {
+        return withLength(capacity, length -> LibC.getsockname(fd, address, length));
+    }
+
+    @Override
+    public int getpeername(int fd, long address, int capacity) {
+        return withLength(capacity, length -> LibC.getpeername(fd, address, length));
+    }
+
+    /** A call with an in/out socklen_t: the length it reports, or -errno. */
+    private static int withLength(int capacity, LengthCall call) {
+        try (Memory length = new Memory(4)) {
+            length.setInt(0, capacity);
+            long r = call(() -> call.run(Pointer.nativeValue(length)));
+            return r < 0 ? (int) r : length.getInt(0);
+        }
+    }
+
+    @FunctionalInterface
+    private interface LengthCall {
+        long run(long length) throws LastErrorException;
+    }
+
+    @Override
     public int setsockopt(int fd, int level, int option, long value, int length) {
         return (int) call(() -> LibC.setsockopt(fd, level, option, value, length));
     }
 
     @Override
     public int getsockopt(int fd, int level, int option, long value, int capacity) {
-        try (Memory length = new Memory(4)) {
-            length.setInt(0, capacity);
-            long r = call(() -> LibC.getsockopt(fd, level, option, value, Pointer.nativeValue(length)));
-            return r < 0 ? (int) r : length.getInt(0);
-        }
+        return withLength(capacity, length -> LibC.getsockopt(fd, level, option, value, length));
     }
 
     @Override

@@ -56,6 +56,18 @@ final class LibC {
 
     static native int socket(int domain, int type, int protocol) throws LastErrorException;
 
+    static native int bind(int fd, long address, int length) throws LastErrorException;
+
+    static native int listen(int fd, int backlog) throws LastErrorException;
+
+    static native int connect(int fd, long address, int length) throws LastErrorException;
+
+    static native int accept(int fd, long address, long length) throws LastErrorException;
+
+    static native int getsockname(int fd, long address, long length) throws LastErrorException;
+
+    static native int getpeername(int fd, long address, long length) throws LastErrorException;
+
     static native int getsockopt(int fd, int level, int option, long value, long length) throws LastErrorException;
 
     // ioctl is variadic; with integer and pointer arguments only, the x86-64 call is the same as a fixed one.

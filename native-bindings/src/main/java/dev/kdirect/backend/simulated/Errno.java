@@ -31,6 +31,14 @@ final class Errno {
     static final int EADDRNOTAVAIL = ErrnoNames.value("EADDRNOTAVAIL");
     static final int ENOEXEC = ErrnoNames.value("ENOEXEC");
     static final int EHWPOISON = ErrnoNames.value("EHWPOISON");
+    static final int EADDRINUSE = ErrnoNames.value("EADDRINUSE");
+    static final int ECONNREFUSED = ErrnoNames.value("ECONNREFUSED");
+    static final int ENOTCONN = ErrnoNames.value("ENOTCONN");
+    static final int EISCONN = ErrnoNames.value("EISCONN");
+    static final int EAGAIN = ErrnoNames.value("EAGAIN");
+    static final int EPIPE = ErrnoNames.value("EPIPE");
+    static final int ECONNRESET = ErrnoNames.value("ECONNRESET");
+    static final int EINPROGRESS = ErrnoNames.value("EINPROGRESS");
 
     private Errno() {
     }

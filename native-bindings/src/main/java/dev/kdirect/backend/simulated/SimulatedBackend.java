@@ -6,7 +6,6 @@ import dev.kdirect.Capability;
 import dev.kdirect.Credentials;
 import dev.kdirect.MapFlags;
 import dev.kdirect.Prot;
-import dev.kdirect.SocketConstants;
 import dev.kdirect.backend.Backend;
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
@@ -16,7 +15,7 @@ import java.util.List;
 /**
  * The simulated kernel: a pure-Java model of the Linux x86-64 syscalls kdirect uses. Each syscall applies the
  * kernel's checks in the kernel's order and returns the same {@code -errno}; state (memory map, descriptors,
- * protection keys, sockets) lives in the model. Memory and files are real (off-heap memory, NIO channels), so
+ * protection keys, sockets and the loopback network with its TCP connections) lives in the model. Memory and files are real (off-heap memory, NIO channels), so
  * callers read and write them as on the real kernel; what the model cannot see, such as plain stores, is
  * enforced by the feature modules' accessors.
  */
@@ -39,6 +38,8 @@ public final class SimulatedBackend implements Backend {
     private final ProtectionKeys pkeys = new ProtectionKeys();
     private final SimulatedFiles files;
     private final KexecModel kexec;
+    private final SimulatedSockets sockets;
+    private final SocketOptionCalls socketOptions;
 
     /**
      * @param credentials who the simulated process is
@@ -48,6 +49,8 @@ public final class SimulatedBackend implements Backend {
         this.credentials = credentials;
         this.files = new SimulatedFiles(credentials, fds, daxMounts);
         this.kexec = new KexecModel(credentials, fds, files);
+        this.sockets = new SimulatedSockets(credentials, fds);
+        this.socketOptions = new SocketOptionCalls(credentials, sockets);
     }
 
     @Override
@@ -274,81 +277,72 @@ public final class SimulatedBackend implements Backend {
         return pkeys.set(pkey, accessRights);
     }
 
-    /** __sys_socket (net/socket.c): flag bits, then family, then type. Only stream sockets are modelled. */
+    /** socket(2): see {@link SimulatedSockets}. */
     @Override
     public int socket(int domain, int type, int protocol) {
-        int socketType = type & 0xf;
-        if ((type & ~(0xf | SocketConstants.SOCK_NONBLOCK | SocketConstants.SOCK_CLOEXEC)) != 0) {
-            return -Errno.EINVAL;
-        }
-        if (domain != SocketConstants.AF_UNIX && domain != SocketConstants.AF_INET
-                && domain != SocketConstants.AF_INET6) {
-            return -Errno.EAFNOSUPPORT;
-        }
-        if (socketType != SocketConstants.SOCK_STREAM) {
-            throw new UnsupportedOperationException("the simulated kernel models stream sockets only");
-        }
-        return fds.install(new SimulatedSocket(domain, socketType));
+        return sockets.socket(domain, type, protocol);
     }
 
-    /** sock_setsockopt / do_tcp_setsockopt (net/ipv4/tcp.c). Only TCP_REPAIR is modelled so far. */
+    @Override
+    public int bind(int fd, long address, int length) {
+        return sockets.bind(fd, nativeBuffer(address, Math.max(length, 0)));
+    }
+
+    @Override
+    public int listen(int fd, int backlog) {
+        return sockets.listen(fd, backlog);
+    }
+
+    @Override
+    public int connect(int fd, long address, int length) {
+        return sockets.connect(fd, nativeBuffer(address, Math.max(length, 0)));
+    }
+
+    @Override
+    public int accept(int fd) {
+        return sockets.accept(fd);
+    }
+
+    @Override
+    public int getsockname(int fd, long address, int capacity) {
+        return sockets.getsockname(fd, nativeBuffer(address, capacity));
+    }
+
+    @Override
+    public int getpeername(int fd, long address, int capacity) {
+        return sockets.getpeername(fd, nativeBuffer(address, capacity));
+    }
+
+    /** setsockopt(2): a negative length is EINVAL first (__sys_setsockopt); see {@link SocketOptionCalls}. */
     @Override
     public int setsockopt(int fd, int level, int option, long value, int length) {
-        FileDescription description = fds.get(fd);
-        if (description == null) {
-            return -Errno.EBADF;
-        }
-        if (!(description instanceof SimulatedSocket socket)) {
-            return -Errno.ENOTSOCK;
-        }
         if (length < 0) {
             return -Errno.EINVAL;
         }
-        if (level != SocketConstants.SOL_TCP || option != SocketConstants.TCP_REPAIR) {
-            throw new UnsupportedOperationException("the simulated kernel does not model socket option "
-                    + level + "/" + option + " yet");
-        }
-        if (socket.domain == SocketConstants.AF_UNIX) {
-            return -Errno.EOPNOTSUPP;
-        }
-        if (length < Integer.BYTES) {
-            return -Errno.EINVAL;
-        }
-        int on = nativeBuffer(value, Integer.BYTES).get(java.lang.foreign.ValueLayout.JAVA_INT, 0);
-        if (!credentials.capable(Capability.NET_ADMIN)) {
-            return -Errno.EPERM; // tcp_can_repair_sock
-        }
-        if (on < -1 || on > 1) {
-            return -Errno.EINVAL;
-        }
-        socket.repair = on == 1;
-        return 0;
+        return socketOptions.setsockopt(fd, level, option, nativeBuffer(value, length));
     }
 
     @Override
     public int getsockopt(int fd, int level, int option, long value, int capacity) {
-        throw notModelledYet("getsockopt");
+        if (capacity < 0) {
+            return -Errno.EINVAL;
+        }
+        return socketOptions.getsockopt(fd, level, option, nativeBuffer(value, capacity));
     }
 
     @Override
     public int ioctlInt(int fd, long request) {
-        throw notModelledYet("ioctl");
+        return sockets.ioctl(fd, request);
     }
 
     @Override
     public long recv(int fd, long buffer, long length, int flags) {
-        throw notModelledYet("recv");
+        return sockets.recv(fd, nativeBuffer(buffer, length), flags);
     }
 
     @Override
     public long send(int fd, long buffer, long length, int flags) {
-        throw notModelledYet("send");
-    }
-
-    /** The simulated TCP connection (peer, queues, sequence numbers) is the tcprepair model still to come. */
-    private static UnsupportedOperationException notModelledYet(String syscall) {
-        return new UnsupportedOperationException("the simulated kernel does not model " + syscall + " on TCP"
-                + " connections yet: use a real binding (the simulated TCP peer is part of the tcprepair work)");
+        return sockets.send(fd, nativeBuffer(buffer, length), flags);
     }
 
     /** kexec_file_load: see {@link KexecModel}. */

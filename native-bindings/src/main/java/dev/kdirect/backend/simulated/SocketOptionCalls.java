@@ -1,0 +1,326 @@
+package dev.kdirect.backend.simulated;
+
+import static dev.kdirect.SocketConstants.SOL_SOCKET;
+import static dev.kdirect.SocketConstants.SOL_TCP;
+import static dev.kdirect.SocketConstants.TCP_CLOSE;
+import static dev.kdirect.SocketConstants.TCP_ESTABLISHED;
+import static dev.kdirect.SocketConstants.TCP_LISTEN;
+import static java.lang.foreign.ValueLayout.JAVA_BYTE;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+
+import dev.kdirect.Capability;
+import dev.kdirect.Credentials;
+import dev.kdirect.SocketConstants;
+import java.lang.foreign.MemorySegment;
+
+/**
+ * setsockopt(2) and getsockopt(2) on simulated TCP sockets: sk_setsockopt / sk_getsockopt (net/core/sock.c) for
+ * SO_REUSEADDR, SO_SNDBUF, SO_RCVBUF, SO_KEEPALIVE, and do_tcp_setsockopt / do_tcp_getsockopt (net/ipv4/tcp.c)
+ * for TCP_NODELAY, TCP_MAXSEG, TCP_INFO and the repair options, with the kernel's checks in its order. Options
+ * not listed here are not modelled and fail loudly.
+ */
+final class SocketOptionCalls {
+    /** TCP_MIN_MSS and MAX_TCP_WINDOW: the range TCP_MAXSEG accepts (0 clears it). */
+    private static final int TCP_MIN_MSS = 88;
+    private static final int MAX_TCP_WINDOW = 32767;
+    private static final int TCP_MAX_WSCALE = 14;
+    private static final int TCP_QUEUES_NR = 3;
+    /** sizeof(struct tcp_info) as the model fills it; the kernel copies min(asked, its size). */
+    private static final int TCP_INFO_SIZE = 232;
+    private static final int REPAIR_OPT_SIZE = 8;
+
+    private final Credentials credentials;
+    private final SimulatedSockets sockets;
+
+    SocketOptionCalls(Credentials credentials, SimulatedSockets sockets) {
+        this.credentials = credentials;
+        this.sockets = sockets;
+    }
+
+    /** __sys_setsockopt: the descriptor, then the level's handler. */
+    int setsockopt(int fd, int level, int option, MemorySegment value) {
+        SimulatedSocket s = sockets.socket(fd);
+        if (s == null) {
+            return sockets.lookupError(fd);
+        }
+        if (level == SOL_TCP && s.tcp == null) {
+            return -Errno.EOPNOTSUPP; // AF_UNIX has no TCP level
+        }
+        TcpEndpoint tcp = SimulatedSockets.inet(s);
+        if (level != SOL_SOCKET && level != SOL_TCP) {
+            throw notModelled(level, option);
+        }
+        if (value.byteSize() < Integer.BYTES) {
+            return -Errno.EINVAL; // both sk_setsockopt and do_tcp_setsockopt read an int first
+        }
+        int val = value.get(JAVA_INT, 0);
+        synchronized (sockets.network()) {
+            return level == SOL_SOCKET ? setSocketOption(tcp, option, val) : setTcpOption(tcp, option, val, value);
+        }
+    }
+
+    /** sk_setsockopt; the FORCE variants of the buffer sizes need CAP_NET_ADMIN. */
+    private int setSocketOption(TcpEndpoint tcp, int option, int val) {
+        if (option == SocketConstants.SO_SNDBUFFORCE || option == SocketConstants.SO_RCVBUFFORCE) {
+            if (!credentials.capable(Capability.NET_ADMIN)) {
+                return -Errno.EPERM;
+            }
+            if (option == SocketConstants.SO_SNDBUFFORCE) {
+                tcp.settings.forceSendBuffer(val);
+            } else {
+                tcp.settings.forceReceiveBuffer(val);
+            }
+            return 0;
+        }
+        switch (option) {
+            case SocketConstants.SO_REUSEADDR -> tcp.settings.reuse = val != 0 ? SocketSettings.SK_CAN_REUSE
+                    : SocketSettings.SK_NO_REUSE;
+            case SocketConstants.SO_KEEPALIVE -> tcp.settings.keepAlive = val != 0;
+            case SocketConstants.SO_SNDBUF -> tcp.settings.setSendBuffer(val);
+            case SocketConstants.SO_RCVBUF -> tcp.settings.setReceiveBuffer(val);
+            default -> throw notModelled(SOL_SOCKET, option);
+        }
+        return 0;
+    }
+
+    /** do_tcp_setsockopt, case by case. */
+    private int setTcpOption(TcpEndpoint tcp, int option, int val, MemorySegment value) {
+        switch (option) {
+            case SocketConstants.TCP_NODELAY -> tcp.settings.noDelay = val != 0;
+            case SocketConstants.TCP_MAXSEG -> {
+                if (val != 0 && (val < TCP_MIN_MSS || val > MAX_TCP_WINDOW)) {
+                    return -Errno.EINVAL;
+                }
+                tcp.settings.userMss = val;
+            }
+            case SocketConstants.TCP_REPAIR -> {
+                return setRepair(tcp, val);
+            }
+            case SocketConstants.TCP_REPAIR_QUEUE -> {
+                if (!tcp.repair) {
+                    return -Errno.EPERM;
+                }
+                if (Integer.compareUnsigned(val, TCP_QUEUES_NR) >= 0) {
+                    return -Errno.EINVAL;
+                }
+                tcp.repairQueue = val;
+            }
+            case SocketConstants.TCP_QUEUE_SEQ -> {
+                return setQueueSequence(tcp, val);
+            }
+            case SocketConstants.TCP_REPAIR_OPTIONS -> {
+                if (!tcp.repair) {
+                    return -Errno.EINVAL;
+                }
+                if (tcp.state != TCP_ESTABLISHED || tcp.bytesSent != 0) {
+                    return -Errno.EPERM; // options only before the connection sent anything
+                }
+                return repairOptions(tcp, value);
+            }
+            case SocketConstants.TCP_TIMESTAMP -> {
+                if (!tcp.repair) {
+                    return -Errno.EPERM;
+                }
+                tcp.timestampOffset = val - sockets.network().clockMillis();
+            }
+            case SocketConstants.TCP_REPAIR_WINDOW -> {
+                return setWindow(tcp, value);
+            }
+            default -> throw notModelled(SOL_TCP, option);
+        }
+        return 0;
+    }
+
+    /** TCP_REPAIR: tcp_can_repair_sock (CAP_NET_ADMIN, not LISTEN) for every value, then the value. */
+    private int setRepair(TcpEndpoint tcp, int val) {
+        if (!credentials.capable(Capability.NET_ADMIN) || tcp.state == TCP_LISTEN) {
+            return -Errno.EPERM;
+        }
+        switch (val) {
+            case SocketConstants.TCP_REPAIR_ON -> tcp.enterRepair();
+            case SocketConstants.TCP_REPAIR_OFF -> tcp.leaveRepair(true);
+            case SocketConstants.TCP_REPAIR_OFF_NO_WP -> tcp.leaveRepair(false);
+            default -> {
+                return -Errno.EINVAL;
+            }
+        }
+        return 0;
+    }
+
+    /**
+     * TCP_QUEUE_SEQ: only in state CLOSE (before connect), on the selected queue; not checked against repair
+     * mode, but outside it no queue can be selected, so it fails with EINVAL.
+     */
+    private static int setQueueSequence(TcpEndpoint tcp, int val) {
+        if (tcp.state != TCP_CLOSE) {
+            return -Errno.EPERM;
+        }
+        if (tcp.repairQueue == SocketConstants.TCP_SEND_QUEUE) {
+            if (tcp.sndUna != tcp.sndNxt) {
+                return -Errno.EPERM; // tcp_rtx_queue_empty
+            }
+            tcp.writeSeq = val;
+        } else if (tcp.repairQueue == SocketConstants.TCP_RECV_QUEUE) {
+            if (tcp.rcvNxt != tcp.copiedSeq) {
+                return -Errno.EPERM;
+            }
+            tcp.rcvNxt = tcp.copiedSeq = val;
+        } else {
+            return -Errno.EINVAL;
+        }
+        return 0;
+    }
+
+    /**
+     * tcp_repair_options_est: whole struct tcp_repair_opt entries, the rest of the buffer ignored, unknown codes
+     * ignored; a window scale above 14 is EFBIG, a SACK or timestamp value other than 0 EINVAL.
+     */
+    private static int repairOptions(TcpEndpoint tcp, MemorySegment value) {
+        for (long offset = 0; offset + REPAIR_OPT_SIZE <= value.byteSize(); offset += REPAIR_OPT_SIZE) {
+            int code = value.get(JAVA_INT, offset);
+            int val = value.get(JAVA_INT, offset + 4);
+            switch (code) {
+                case SocketConstants.TCPOPT_MAXSEG -> {
+                    tcp.mssClamp = val;
+                    tcp.mssCache = Math.min(tcp.mssCache, val);
+                }
+                case SocketConstants.TCPOPT_WINDOW -> {
+                    int send = val & 0xffff;
+                    int receive = val >>> 16;
+                    if (send > TCP_MAX_WSCALE || receive > TCP_MAX_WSCALE) {
+                        return -Errno.EFBIG;
+                    }
+                    tcp.sendWindowScale = send;
+                    tcp.receiveWindowScale = receive;
+                    tcp.windowScaling = true;
+                }
+                case SocketConstants.TCPOPT_SACK_PERM -> {
+                    if (val != 0) {
+                        return -Errno.EINVAL;
+                    }
+                    tcp.sack = true;
+                }
+                case SocketConstants.TCPOPT_TIMESTAMP -> {
+                    if (val != 0) {
+                        return -Errno.EINVAL;
+                    }
+                    tcp.timestamps = true;
+                }
+                default -> {
+                }
+            }
+        }
+        return 0;
+    }
+
+    /** tcp_repair_set_window: repair mode, exactly 20 bytes, then the checks of {@link TcpEndpoint#setWindow}. */
+    private static int setWindow(TcpEndpoint tcp, MemorySegment value) {
+        if (!tcp.repair) {
+            return -Errno.EPERM;
+        }
+        if (value.byteSize() != SocketConstants.TCP_REPAIR_WINDOW_SIZE) {
+            return -Errno.EINVAL;
+        }
+        return tcp.setWindow(value.get(JAVA_INT, 0), value.get(JAVA_INT, 4), value.get(JAVA_INT, 8),
+                value.get(JAVA_INT, 12), value.get(JAVA_INT, 16));
+    }
+
+    /** __sys_getsockopt: the descriptor, then the level; returns the length written. */
+    int getsockopt(int fd, int level, int option, MemorySegment buffer) {
+        SimulatedSocket s = sockets.socket(fd);
+        if (s == null) {
+            return sockets.lookupError(fd);
+        }
+        if (level == SOL_TCP && s.tcp == null) {
+            return -Errno.EOPNOTSUPP;
+        }
+        TcpEndpoint tcp = SimulatedSockets.inet(s);
+        synchronized (sockets.network()) {
+            if (level == SOL_TCP && option == SocketConstants.TCP_INFO) {
+                return tcpInfo(tcp, buffer);
+            }
+            if (level == SOL_TCP && option == SocketConstants.TCP_REPAIR_WINDOW) {
+                return repairWindow(tcp, buffer);
+            }
+            if (level == SOL_SOCKET) {
+                return putInt(buffer, socketOption(tcp, option));
+            }
+            if (level != SOL_TCP) {
+                throw notModelled(level, option);
+            }
+            if (option == SocketConstants.TCP_REPAIR_QUEUE && !tcp.repair
+                    || option == SocketConstants.TCP_QUEUE_SEQ && tcp.repairQueue == SocketConstants.TCP_NO_QUEUE) {
+                return -Errno.EINVAL; // no queue to report
+            }
+            return putInt(buffer, tcpOption(tcp, option));
+        }
+    }
+
+    private static int socketOption(TcpEndpoint tcp, int option) {
+        return switch (option) {
+            case SocketConstants.SO_REUSEADDR -> tcp.settings.reuse;
+            case SocketConstants.SO_KEEPALIVE -> tcp.settings.keepAlive ? 1 : 0;
+            case SocketConstants.SO_SNDBUF -> tcp.settings.sendBuffer;
+            case SocketConstants.SO_RCVBUF -> tcp.settings.receiveBuffer;
+            default -> throw notModelled(SOL_SOCKET, option);
+        };
+    }
+
+    /** do_tcp_getsockopt's int options (TCP_MAXSEG reports the MSS clamp in repair mode). */
+    private int tcpOption(TcpEndpoint tcp, int option) {
+        return switch (option) {
+            case SocketConstants.TCP_NODELAY -> tcp.settings.noDelay ? 1 : 0;
+            case SocketConstants.TCP_MAXSEG -> tcp.repair ? tcp.mssClamp
+                    : tcp.settings.userMss != 0 && (tcp.state == TCP_CLOSE || tcp.state == TCP_LISTEN)
+                            ? tcp.settings.userMss : tcp.mssCache;
+            case SocketConstants.TCP_REPAIR -> tcp.repair ? 1 : 0;
+            case SocketConstants.TCP_REPAIR_QUEUE -> tcp.repairQueue;
+            case SocketConstants.TCP_QUEUE_SEQ -> tcp.repairQueue == SocketConstants.TCP_SEND_QUEUE ? tcp.writeSeq
+                    : tcp.rcvNxt;
+            case SocketConstants.TCP_TIMESTAMP -> sockets.network().clockMillis() + tcp.timestampOffset;
+            default -> throw notModelled(SOL_TCP, option);
+        };
+    }
+
+    /** TCP_INFO: tcpi_state, tcpi_options and the window scales; the rest is zero. */
+    private static int tcpInfo(TcpEndpoint tcp, MemorySegment buffer) {
+        MemorySegment info = MemorySegment.ofArray(new byte[TCP_INFO_SIZE]);
+        info.set(JAVA_BYTE, 0, (byte) tcp.state);
+        if (tcp.state != TCP_LISTEN && tcp.state != TCP_CLOSE || tcp.remote != null) {
+            info.set(JAVA_BYTE, 5, (byte) tcp.infoOptions());
+            if (tcp.windowScaling) {
+                info.set(JAVA_BYTE, 6, (byte) (tcp.sendWindowScale | tcp.receiveWindowScale << 4));
+            }
+        }
+        int length = (int) Math.min(buffer.byteSize(), TCP_INFO_SIZE);
+        MemorySegment.copy(info, 0, buffer, 0, length);
+        return length;
+    }
+
+    /** TCP_REPAIR_WINDOW: the length is checked before repair mode. */
+    private static int repairWindow(TcpEndpoint tcp, MemorySegment buffer) {
+        if (buffer.byteSize() != SocketConstants.TCP_REPAIR_WINDOW_SIZE) {
+            return -Errno.EINVAL;
+        }
+        if (!tcp.repair) {
+            return -Errno.EPERM;
+        }
+        int[] window = tcp.window();
+        for (int i = 0; i < window.length; i++) {
+            buffer.set(JAVA_INT, 4L * i, window[i]);
+        }
+        return SocketConstants.TCP_REPAIR_WINDOW_SIZE;
+    }
+
+    /** The generic int option copy: min(asked, 4) bytes. */
+    private static int putInt(MemorySegment buffer, int val) {
+        int length = (int) Math.min(buffer.byteSize(), Integer.BYTES);
+        MemorySegment.copy(MemorySegment.ofArray(new int[] {val}), 0, buffer, 0, length);
+        return length;
+    }
+
+    private static UnsupportedOperationException notModelled(int level, int option) {
+        return new UnsupportedOperationException("the simulated kernel does not model socket option " + level + "/"
+                + option);
+    }
+}

@@ -1,0 +1,78 @@
+package dev.kdirect.backend.simulated;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/**
+ * The option values of a simulated TCP socket that are not connection state (struct sock and tcp_sock fields set
+ * by setsockopt): SO_REUSEADDR (sk_reuse), SO_SNDBUF, SO_RCVBUF (and their FORCE variants), SO_KEEPALIVE, TCP_NODELAY and TCP_MAXSEG's
+ * user MSS. Defaults and limits are this host's sysctls (net.ipv4.tcp_wmem/tcp_rmem, net.core.wmem_max/rmem_max),
+ * as the credentials are this process's, so the model answers as the host would. A socket returned by accept
+ * starts with a copy of its listener's values.
+ */
+final class SocketSettings {
+    /** sk_reuse values (include/net/sock.h). */
+    static final int SK_NO_REUSE = 0;
+    static final int SK_CAN_REUSE = 1;
+    static final int SK_FORCE_REUSE = 2;
+    /** SOCK_MIN_SNDBUF and SOCK_MIN_RCVBUF on x86-64: 2 * and 1 * (2048 + the aligned size of an sk_buff). */
+    private static final int SOCK_MIN_SNDBUF = 4608;
+    private static final int SOCK_MIN_RCVBUF = 2304;
+    private static final int WMEM_MAX = sysctl("net/core/wmem_max", 0, 212992);
+    private static final int RMEM_MAX = sysctl("net/core/rmem_max", 0, 212992);
+    private static final int TCP_WMEM_DEFAULT = sysctl("net/ipv4/tcp_wmem", 1, 16384);
+    private static final int TCP_RMEM_DEFAULT = sysctl("net/ipv4/tcp_rmem", 1, 131072);
+
+    int reuse = SK_NO_REUSE;
+    boolean keepAlive;
+    boolean noDelay;
+    int userMss;
+    int sendBuffer = TCP_WMEM_DEFAULT;
+    int receiveBuffer = TCP_RMEM_DEFAULT;
+
+    SocketSettings copy() {
+        SocketSettings c = new SocketSettings();
+        c.reuse = reuse;
+        c.keepAlive = keepAlive;
+        c.noDelay = noDelay;
+        c.userMss = userMss;
+        c.sendBuffer = sendBuffer;
+        c.receiveBuffer = receiveBuffer;
+        return c;
+    }
+
+    /** SO_SNDBUF (sk_setsockopt): capped at wmem_max, doubled for bookkeeping, at least SOCK_MIN_SNDBUF. */
+    void setSendBuffer(int value) {
+        sendBuffer = Math.max(doubled(value, WMEM_MAX), SOCK_MIN_SNDBUF);
+    }
+
+    /** SO_RCVBUF (__sock_set_rcvbuf): capped at rmem_max, doubled, at least SOCK_MIN_RCVBUF. */
+    void setReceiveBuffer(int value) {
+        receiveBuffer = Math.max(doubled(value, RMEM_MAX), SOCK_MIN_RCVBUF);
+    }
+
+    /** SO_SNDBUFFORCE: no wmem_max cap, a negative value is 0. */
+    void forceSendBuffer(int value) {
+        sendBuffer = Math.max(doubled(Math.max(value, 0), Integer.MAX_VALUE), SOCK_MIN_SNDBUF);
+    }
+
+    /** SO_RCVBUFFORCE: no rmem_max cap, a negative value is 0. */
+    void forceReceiveBuffer(int value) {
+        receiveBuffer = Math.max(doubled(Math.max(value, 0), Integer.MAX_VALUE), SOCK_MIN_RCVBUF);
+    }
+
+    private static int doubled(int value, int max) {
+        long capped = Math.min(Integer.toUnsignedLong(value), max); // min_t(u32, ...): negative means huge
+        return (int) Math.min(capped, Integer.MAX_VALUE / 2) * 2;
+    }
+
+    private static int sysctl(String name, int field, int fallback) {
+        try {
+            // by lines: on the 6.18 host Files.readString of a /proc/sys file returned only its first byte
+            String line = Files.readAllLines(Path.of("/proc/sys", name)).getFirst();
+            return Integer.parseInt(line.trim().split("\\s+")[field]);
+        } catch (java.io.IOException | RuntimeException e) {
+            return fallback;
+        }
+    }
+}

@@ -1,0 +1,407 @@
+package dev.kdirect.backend.simulated;
+
+import static dev.kdirect.SocketConstants.TCP_CLOSE;
+import static dev.kdirect.SocketConstants.TCP_CLOSE_WAIT;
+import static dev.kdirect.SocketConstants.TCP_ESTABLISHED;
+import static dev.kdirect.SocketConstants.TCP_LISTEN;
+
+import dev.kdirect.SocketConstants;
+import java.lang.foreign.MemorySegment;
+import java.net.Inet4Address;
+import java.net.InetSocketAddress;
+
+/**
+ * One end of a simulated TCP connection: the model of struct tcp_sock. It holds the state (CLOSE, LISTEN,
+ * ESTABLISHED, CLOSE_WAIT), the sequence numbers (snd_una, snd_nxt, write_seq; rcv_nxt, copied_seq), the send
+ * queue (snd_una..snd_nxt sent and not acknowledged, snd_nxt..write_seq never sent), the receive queue, the windows
+ * of struct tcp_repair_window, the options negotiated at the handshake (MSS clamp, window scales, SACK, timestamps)
+ * and the timestamp offset, and the repair state (repair flag, selected queue).
+ *
+ * <p>Segments go to whoever holds the reversed 4-tuple in the {@link SimulatedNetwork}: the peer takes the bytes
+ * from its rcv_nxt on, as far as its receive buffer allows, and acknowledges at once (no timers: what the kernel
+ * retransmits on a timer the model sends at the next event). Outside repair mode an endpoint transmits whenever it
+ * has something to send; in repair mode it sends nothing (send(2) fills the selected queue), yet still receives,
+ * as the real kernel does without a network lock. Every method runs with the network's monitor held.
+ */
+final class TcpEndpoint {
+    /** TCP_MSS_DEFAULT: the MSS clamp before a handshake (tcp_v4_connect). */
+    static final int TCP_MSS_DEFAULT = 536;
+    /** The MSS clamp an IPv6 connect starts with: IPV6_MIN_MTU minus the IPv6 and TCP headers. */
+    private static final int IPV6_MIN_MSS = 1220;
+    /** The MSS loopback (MTU 65536) advertises: the IPv4 and IPv6 maximum packet minus headers. */
+    private static final int LOOPBACK_MSS_4 = 65495;
+    private static final int LOOPBACK_MSS_6 = 65476;
+    private static final int TIMESTAMP_OPTION_BYTES = 12;
+    /** The window scale a default receive buffer limit (tcp_rmem[2]) gives (tcp_select_initial_window). */
+    private static final int DEFAULT_WINDOW_SCALE = 7;
+    /** tcp_send_rcvq takes at most MAX_SKB_FRAGS pages plus the part of a page beyond them per call. */
+    private static final int MAX_SKB_FRAGS = 17;
+    private static final int PAGE = 4096;
+
+    final SimulatedNetwork network;
+    final SocketSettings settings;
+    int state = TCP_CLOSE;
+    InetSocketAddress local;
+    InetSocketAddress remote;
+    TcpListener listener;
+
+    boolean repair;
+    int repairQueue = SocketConstants.TCP_NO_QUEUE;
+
+    int writeSeq;
+    int sndUna;
+    int sndNxt;
+    int rcvNxt;
+    int copiedSeq;
+    private final SequenceQueue sendQueue = new SequenceQueue();
+    private final SequenceQueue receiveQueue = new SequenceQueue();
+    long bytesSent;
+    private boolean finPending;
+    private boolean finReceived;
+    private boolean resetReceived;
+
+    int mssClamp = TCP_MSS_DEFAULT;
+    int mssCache = TCP_MSS_DEFAULT;
+    int sendWindowScale;
+    int receiveWindowScale;
+    boolean windowScaling;
+    boolean sack;
+    boolean timestamps;
+    int timestampOffset;
+
+    int sndWl1;
+    int sndWnd;
+    int maxWindow;
+    int rcvWnd;
+    int rcvWup;
+
+    TcpEndpoint(SimulatedNetwork network, SocketSettings settings) {
+        this.network = network;
+        this.settings = settings;
+    }
+
+    FourTuple tuple() {
+        return new FourTuple(local, remote);
+    }
+
+    boolean connected() {
+        return state == TCP_ESTABLISHED || state == TCP_CLOSE_WAIT;
+    }
+
+    /** The other end, or null when no socket holds the reversed 4-tuple. */
+    private TcpEndpoint peer() {
+        return remote == null ? null : network.endpoint(tuple().reversed());
+    }
+
+    // ---- connection setup
+
+    /** The 3-way handshake with a listener's new child (tcp_v4_connect, tcp_rcv_synsent_state_process). */
+    void handshake(TcpEndpoint child) {
+        writeSeq = sndUna = sndNxt = network.initialSequence();
+        child.writeSeq = child.sndUna = child.sndNxt = network.initialSequence();
+        rcvNxt = copiedSeq = child.writeSeq;
+        child.rcvNxt = child.copiedSeq = writeSeq;
+        for (TcpEndpoint e : new TcpEndpoint[] {this, child}) {
+            int mss = e.local.getAddress() instanceof Inet4Address ? LOOPBACK_MSS_4 : LOOPBACK_MSS_6;
+            e.mssClamp = e.settings.userMss != 0 ? Math.min(mss, e.settings.userMss) : mss;
+            e.mssCache = e.mssClamp - TIMESTAMP_OPTION_BYTES;
+            e.sendWindowScale = e.receiveWindowScale = DEFAULT_WINDOW_SCALE;
+            e.windowScaling = e.sack = e.timestamps = true;
+            e.timestampOffset = network.timestampOffset();
+            e.state = TCP_ESTABLISHED;
+        }
+        updateWindows(child);
+        child.updateWindows(this);
+    }
+
+    /**
+     * connect(2) in repair mode (tcp_connect with tp->repair): no SYN, straight to ESTABLISHED with the sequence
+     * numbers TCP_QUEUE_SEQ set (tcp_connect_init: snd_una = snd_nxt = write_seq, copied_seq = rcv_wup = rcv_nxt)
+     * and no options until TCP_REPAIR_OPTIONS.
+     */
+    void connectRepaired() {
+        sndUna = sndNxt = writeSeq;
+        copiedSeq = rcvWup = rcvNxt;
+        mssClamp = local.getAddress() instanceof Inet4Address ? TCP_MSS_DEFAULT : IPV6_MIN_MSS;
+        mssCache = mssClamp;
+        timestampOffset = network.timestampOffset();
+        sndWl1 = sndWnd = maxWindow = 0;
+        rcvWnd = settings.receiveBuffer;
+        state = TCP_ESTABLISHED;
+    }
+
+    // ---- repair mode
+
+    void enterRepair() {
+        repair = true;
+        repairQueue = SocketConstants.TCP_NO_QUEUE;
+        settings.reuse = SocketSettings.SK_FORCE_REUSE;
+    }
+
+    /**
+     * TCP_REPAIR off: the socket sends again. With the window probe (TCP_REPAIR_OFF) the peer answers and
+     * resends what this end lacks; the model also resends at once what the kernel's retransmission timer would.
+     */
+    void leaveRepair(boolean windowProbe) {
+        repair = false;
+        settings.reuse = SocketSettings.SK_NO_REUSE;
+        if (state == TCP_ESTABLISHED || state == TCP_CLOSE_WAIT) {
+            transmit();
+            TcpEndpoint peer = peer();
+            if (windowProbe && peer != null) {
+                peer.transmit();
+            }
+        }
+    }
+
+    /** The struct tcp_repair_window fields, in order. */
+    int[] window() {
+        return new int[] {sndWl1, sndWnd, maxWindow, rcvWnd, rcvWup};
+    }
+
+    /** tcp_repair_set_window: the checks against rcv_nxt, then the values. */
+    int setWindow(int wl1, int wnd, int max, int rwnd, int wup) {
+        if (Integer.compareUnsigned(max, wnd) < 0) {
+            return -Errno.EINVAL;
+        }
+        if (after(wl1, rcvNxt + rwnd) || after(wup, rcvNxt)) {
+            return -Errno.EINVAL;
+        }
+        sndWl1 = wl1;
+        sndWnd = wnd;
+        maxWindow = max;
+        rcvWnd = rwnd;
+        rcvWup = wup;
+        return 0;
+    }
+
+    // ---- data
+
+    /** SIOCINQ (tcp_inq): unread bytes, less one for a FIN received. */
+    int inq() {
+        int answer = rcvNxt - copiedSeq;
+        return answer != 0 && finReceived ? answer - 1 : answer;
+    }
+
+    /** SIOCOUTQ: the whole send queue. */
+    int outq() {
+        return writeSeq - sndUna;
+    }
+
+    /** SIOCOUTQNSD: the part of the send queue never sent. */
+    int unsent() {
+        return writeSeq - sndNxt;
+    }
+
+    /**
+     * tcp_sendmsg_locked: a connection that is not ESTABLISHED or CLOSE_WAIT fails in sk_stream_wait_connect (a
+     * pending error first, then EPIPE, also in repair mode); in repair mode the bytes go to the selected queue and
+     * nothing is transmitted (the send queue's bytes count as sent: tcp_write_xmit advances snd_nxt for them);
+     * otherwise they are queued as far as the send buffer allows and transmitted.
+     */
+    long send(MemorySegment data, boolean nonblocking) {
+        if (resetReceived) {
+            resetReceived = false;
+            return -Errno.ECONNRESET;
+        }
+        if (!connected()) {
+            return -Errno.EPIPE;
+        }
+        if (repair && repairQueue == SocketConstants.TCP_RECV_QUEUE) {
+            return refillReceiveQueue(data);
+        }
+        if (repair && repairQueue == SocketConstants.TCP_NO_QUEUE) {
+            return -Errno.EINVAL;
+        }
+        long done = 0;
+        while (done < data.byteSize()) {
+            int room = settings.sendBuffer - sendQueue.size();
+            if (room <= 0) {
+                if (nonblocking) {
+                    return done > 0 ? done : -Errno.EAGAIN;
+                }
+                network.await();
+                continue;
+            }
+            int n = (int) Math.min(room, data.byteSize() - done);
+            sendQueue.append(data.asSlice(done, n));
+            writeSeq += n;
+            done += n;
+            if (repair) {
+                sndNxt = writeSeq;
+            } else {
+                transmit();
+            }
+        }
+        return done;
+    }
+
+    /** tcp_send_rcvq: received-queue bytes at rcv_nxt; ENOMEM once the receive buffer is over its limit. */
+    private long refillReceiveQueue(MemorySegment data) {
+        long size = data.byteSize();
+        if (size == 0) {
+            return 0;
+        }
+        if (size > PAGE) {
+            long pages = Math.min(size / PAGE, MAX_SKB_FRAGS);
+            size = pages * PAGE + size % PAGE;
+        }
+        if (receiveQueue.size() > settings.receiveBuffer) {
+            return -Errno.ENOMEM;
+        }
+        receiveQueue.append(data.asSlice(0, size));
+        rcvNxt += (int) size;
+        return size;
+    }
+
+    /**
+     * tcp_recvmsg_locked: in repair mode only MSG_PEEK, of the selected queue (the send queue from snd_una:
+     * tcp_peek_sndq, which copies what fits and reports the whole queue's size); otherwise the receive queue,
+     * waiting unless non-blocking, 0 after the peer's FIN.
+     */
+    long receive(MemorySegment buffer, boolean peek, boolean nonblocking) {
+        if (state == TCP_LISTEN) {
+            return -Errno.ENOTCONN;
+        }
+        if (repair) {
+            if (!peek) {
+                return -Errno.EPERM;
+            }
+            if (repairQueue == SocketConstants.TCP_SEND_QUEUE) {
+                sendQueue.copyTo(0, buffer, (int) Math.min(buffer.byteSize(), sendQueue.size()));
+                return sendQueue.size();
+            }
+            if (repairQueue == SocketConstants.TCP_NO_QUEUE) {
+                return -Errno.EINVAL;
+            }
+        }
+        if (buffer.byteSize() == 0) {
+            return 0;
+        }
+        while (receiveQueue.size() == 0) {
+            if (resetReceived) {
+                resetReceived = false;
+                return -Errno.ECONNRESET;
+            }
+            if (finReceived) {
+                return 0;
+            }
+            if (state == TCP_CLOSE) {
+                return -Errno.ENOTCONN; // never connected
+            }
+            if (nonblocking) {
+                return -Errno.EAGAIN;
+            }
+            network.await();
+        }
+        int n = (int) Math.min(buffer.byteSize(), receiveQueue.size());
+        receiveQueue.copyTo(0, buffer, n);
+        if (!peek) {
+            receiveQueue.drop(n);
+            copiedSeq += n;
+            TcpEndpoint peer = peer();
+            if (peer != null) {
+                peer.transmit(); // the window opened
+            }
+        }
+        return n;
+    }
+
+    /**
+     * Sends what the peer has not received yet (from its rcv_nxt), as far as its receive buffer allows; the peer
+     * acknowledges at once. Nothing in repair mode. With nobody holding the 4-tuple the bytes count as sent and stay
+     * unacknowledged.
+     */
+    void transmit() {
+        if (repair || !connected() && !finPending) {
+            return;
+        }
+        TcpEndpoint peer = peer();
+        if (peer == null) {
+            sndNxt = writeSeq;
+            if (finPending && finReceived) {
+                network.release(this); // the peer closed first: its TIME_WAIT acknowledges this FIN
+            }
+            return;
+        }
+        int offset = peer.rcvNxt - sndUna;
+        int available = writeSeq - peer.rcvNxt;
+        if (offset < 0 || available < 0) {
+            return; // not the next bytes the peer expects (its FIN, or a hole): dropped
+        }
+        int n = Math.min(available, Math.max(0, peer.settings.receiveBuffer - peer.receiveQueue.size()));
+        sendQueue.copyTo(offset, peer.receiveQueue, n);
+        peer.rcvNxt += n;
+        bytesSent += n;
+        if (n == available && finPending && !peer.finReceived) {
+            peer.finReceived = true;
+            peer.rcvNxt += 1;
+            peer.state = TCP_CLOSE_WAIT;
+        }
+        int acknowledged = offset + n;
+        sendQueue.drop(acknowledged);
+        sndUna += acknowledged;
+        if (after(sndUna, sndNxt)) {
+            sndNxt = sndUna;
+        }
+        updateWindows(peer);
+        peer.updateWindows(this);
+        if (finPending && peer.finReceived && sendQueue.size() == 0) {
+            network.release(this);
+        }
+        network.changed();
+    }
+
+    /** After a segment: this end's view of both windows (snd_wl1, snd_wnd, max_window; rcv_wnd, rcv_wup). */
+    private void updateWindows(TcpEndpoint peer) {
+        sndWl1 = rcvNxt;
+        sndWnd = Math.max(0, peer.settings.receiveBuffer - peer.receiveQueue.size());
+        maxWindow = Math.max(maxWindow, sndWnd);
+        rcvWnd = Math.max(0, settings.receiveBuffer - receiveQueue.size());
+        rcvWup = rcvNxt;
+    }
+
+    /**
+     * close(2) (tcp_close): a listener resets its pending connections; in repair mode nothing is sent
+     * (tcp_disconnect); unread received bytes make it a RST; otherwise a FIN follows the queued bytes.
+     */
+    void close() {
+        if (state == TCP_LISTEN) {
+            for (TcpEndpoint child : listener.pending()) {
+                child.reset();
+            }
+        }
+        if (!connected() || repair) {
+            network.release(this);
+            return;
+        }
+        if (receiveQueue.size() > 0) {
+            reset();
+            return;
+        }
+        finPending = true;
+        state = TCP_CLOSE;
+        transmit();
+    }
+
+    private void reset() {
+        TcpEndpoint peer = peer();
+        if (peer != null) {
+            peer.resetReceived = true;
+            peer.finReceived = true; // tcp_done: SOCK_DONE, later reads return 0
+            peer.state = TCP_CLOSE;
+        }
+        network.release(this);
+    }
+
+    /** The options byte of struct tcp_info (TCPI_OPT_*). */
+    int infoOptions() {
+        return (timestamps ? SocketConstants.TCPI_OPT_TIMESTAMPS : 0) | (sack ? SocketConstants.TCPI_OPT_SACK : 0)
+                | (windowScaling ? SocketConstants.TCPI_OPT_WSCALE : 0);
+    }
+
+    /** Sequence order modulo 2^32 (include/net/tcp.h after()). */
+    static boolean after(int a, int b) {
+        return b - a < 0;
+    }
+}

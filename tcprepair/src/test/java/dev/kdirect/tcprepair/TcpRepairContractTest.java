@@ -1,0 +1,478 @@
+package dev.kdirect.tcprepair;
+
+import static dev.kdirect.SocketConstants.MSG_DONTWAIT;
+import static dev.kdirect.SocketConstants.MSG_NOSIGNAL;
+import static dev.kdirect.SocketConstants.MSG_PEEK;
+import static dev.kdirect.SocketConstants.SIOCINQ;
+import static dev.kdirect.SocketConstants.SIOCOUTQ;
+import static dev.kdirect.SocketConstants.SIOCOUTQNSD;
+import static dev.kdirect.SocketConstants.SOL_SOCKET;
+import static dev.kdirect.SocketConstants.SOL_TCP;
+import static dev.kdirect.SocketConstants.TCP_NO_QUEUE;
+import static dev.kdirect.SocketConstants.TCP_QUEUE_SEQ;
+import static dev.kdirect.SocketConstants.TCP_RECV_QUEUE;
+import static dev.kdirect.SocketConstants.TCP_REPAIR_OFF;
+import static dev.kdirect.SocketConstants.TCP_REPAIR_ON;
+import static dev.kdirect.SocketConstants.TCP_REPAIR_OPTIONS;
+import static dev.kdirect.SocketConstants.TCP_REPAIR_WINDOW;
+import static dev.kdirect.SocketConstants.TCP_SEND_QUEUE;
+import static dev.kdirect.contract.ContractKernels.assertErrno;
+import static java.lang.foreign.ValueLayout.JAVA_BYTE;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.kdirect.Binding;
+import dev.kdirect.Feature;
+import dev.kdirect.Kernel;
+import dev.kdirect.KernelException;
+import dev.kdirect.SocketConstants;
+import dev.kdirect.contract.ContractKernels;
+import dev.kdirect.testing.RequiresRealKernel;
+import java.lang.foreign.MemorySegment;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.params.Parameter;
+import org.junit.jupiter.params.ParameterizedClass;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/**
+ * The TCP repair contract: the socket calls a connection needs and every TCP_REPAIR rule, bad input included, give
+ * the same results and the same errno on the real kernel through FFM and JNA and on the simulated kernel; and
+ * checkpoint, detach and restore by descriptor carry a connection (both queues, sent but unacknowledged bytes)
+ * without the peer noticing. The real bindings run where TCP repair is real (root); where it is required and
+ * missing they fail. What a process without CAP_NET_ADMIN gets is RepairPermissionTest's (simulated only).
+ */
+@ParameterizedClass(name = "{0}")
+@EnumSource(Binding.class)
+@RequiresRealKernel
+@Timeout(60) // a lost byte would block a read forever
+class TcpRepairContractTest {
+    private static final String V4 = "127.0.0.1";
+
+    @Parameter
+    Binding binding;
+
+    Kernel kernel;
+    Sockets s;
+
+    @BeforeEach
+    void setUp() {
+        kernel = ContractKernels.kernel(binding, Feature.TCP_REPAIR);
+        s = new Sockets(kernel);
+    }
+
+    @AfterEach
+    void tearDown() throws KernelException {
+        s.close();
+    }
+
+    // ---- the socket calls
+
+    @ParameterizedTest
+    @ValueSource(strings = {"127.0.0.1", "::1"})
+    void aLoopbackConnectionCarriesBytesBothWaysAndCloseIsAnEndOfStream(String host) throws Exception {
+        Sockets.Pair p = s.pair(host);
+        InetSocketAddress listening = kernel.getsockname(p.listener());
+        assertThat(listening.getAddress()).isEqualTo(InetAddress.ofLiteral(host));
+        assertThat(listening.getPort()).isPositive();
+        assertThat(kernel.getpeername(p.client())).isEqualTo(listening);
+        assertThat(kernel.getsockname(p.server())).isEqualTo(listening);
+        assertThat(kernel.getpeername(p.server())).isEqualTo(kernel.getsockname(p.client()));
+
+        s.send(p.client(), "ping");
+        assertThat(s.read(p.server(), 4)).isEqualTo("ping");
+        s.send(p.server(), "pong!");
+        s.awaitQueued(p.client(), 5);
+        assertThat(kernel.ioctlInt(p.client(), SIOCINQ)).isEqualTo(5);
+        assertThat(s.recv(p.client(), 64, MSG_PEEK)).isEqualTo("pong!");
+        assertThat(s.recv(p.client(), 2, 0)).isEqualTo("po");
+        assertThat(s.read(p.client(), 3)).isEqualTo("ng!");
+        assertErrno("EAGAIN", () -> s.recv(p.client(), 8, MSG_DONTWAIT));
+
+        s.close(p.client());
+        assertThat(s.recv(p.server(), 8, 0)).isEmpty(); // FIN: end of stream
+    }
+
+    @Test
+    void bindConnectAcceptAndNameErrors() throws Exception {
+        int listener = s.listener(V4);
+        InetSocketAddress address = kernel.getsockname(listener);
+        int other = s.tcp(V4);
+        assertErrno("EADDRINUSE", () -> kernel.bind(other, address));
+        assertErrno("EINVAL", () -> kernel.bind(listener, new InetSocketAddress(InetAddress.ofLiteral(V4), 0)));
+        assertErrno("EAFNOSUPPORT", () -> kernel.bind(other, new InetSocketAddress(InetAddress.ofLiteral("::1"), 0)));
+        assertErrno("EADDRNOTAVAIL", () -> kernel.bind(other,
+                new InetSocketAddress(InetAddress.ofLiteral("192.0.2.1"), 0))); // TEST-NET-1: not on this host
+        assertErrno("ENOTCONN", () -> kernel.getpeername(other));
+        assertErrno("EINVAL", () -> kernel.accept(other));
+        assertErrno("EISCONN", () -> kernel.connect(listener, address));
+        assertErrno("EINVAL", () -> kernel.ioctlInt(listener, SIOCINQ));
+        assertErrno("ENOTCONN", () -> s.recv(listener, 8, MSG_DONTWAIT));
+        assertErrno("EPIPE", () -> kernel.send(other, s.bytes(1), MSG_NOSIGNAL)); // never connected
+
+        int closedPort = s.listener(V4);
+        InetSocketAddress nobody = kernel.getsockname(closedPort);
+        s.close(closedPort);
+        int refused = s.tcp(V4);
+        assertErrno("ECONNREFUSED", () -> kernel.connect(refused, nobody));
+
+        assertThat(kernel.getsockname(other)).isEqualTo(new InetSocketAddress(InetAddress.ofLiteral("0.0.0.0"), 0));
+        assertErrno("EBADF", () -> kernel.getsockname(9999));
+    }
+
+    @Test
+    void socketOptionsReadBackAsTheKernelStoresThem() throws Exception {
+        int fd = s.tcp(V4);
+        s.setInt(fd, SOL_SOCKET, SocketConstants.SO_SNDBUF, 8192);
+        assertThat(s.getInt(fd, SOL_SOCKET, SocketConstants.SO_SNDBUF)).isEqualTo(16384); // doubled for overhead
+        s.setInt(fd, SOL_SOCKET, SocketConstants.SO_RCVBUF, 8192);
+        assertThat(s.getInt(fd, SOL_SOCKET, SocketConstants.SO_RCVBUF)).isEqualTo(16384);
+        s.setInt(fd, SOL_SOCKET, SocketConstants.SO_KEEPALIVE, 5);
+        assertThat(s.getInt(fd, SOL_SOCKET, SocketConstants.SO_KEEPALIVE)).isEqualTo(1);
+        s.setInt(fd, SOL_TCP, SocketConstants.TCP_NODELAY, 1);
+        assertThat(s.getInt(fd, SOL_TCP, SocketConstants.TCP_NODELAY)).isEqualTo(1);
+        assertThat(s.getInt(fd, SOL_TCP, SocketConstants.TCP_MAXSEG)).isEqualTo(536); // TCP_MSS_DEFAULT
+        s.setInt(fd, SOL_TCP, SocketConstants.TCP_MAXSEG, 1000);
+        assertThat(s.getInt(fd, SOL_TCP, SocketConstants.TCP_MAXSEG)).isEqualTo(1000);
+        assertErrno("EINVAL", () -> s.setInt(fd, SOL_TCP, SocketConstants.TCP_MAXSEG, 87));
+        assertErrno("EINVAL", () -> s.setInt(fd, SOL_TCP, SocketConstants.TCP_MAXSEG, 32768));
+        assertErrno("EINVAL", () -> kernel.setsockopt(fd, SOL_TCP, SocketConstants.TCP_NODELAY, s.bytes(3)));
+        s.setInt(fd, SOL_SOCKET, SocketConstants.SO_SNDBUFFORCE, 5_000_000); // past wmem_max on host and guest
+        assertThat(s.getInt(fd, SOL_SOCKET, SocketConstants.SO_SNDBUF)).isEqualTo(10_000_000);
+        assertThat(tcpInfo(fd).get(JAVA_BYTE, 0)).isEqualTo((byte) SocketConstants.TCP_CLOSE);
+        MemorySegment two = s.bytes(2);
+        assertThat(kernel.getsockopt(fd, SOL_TCP, SocketConstants.TCP_NODELAY, two)).isEqualTo(2); // min(asked, 4)
+    }
+
+    // ---- TCP_REPAIR itself
+
+    @Test
+    void repairModeSwitchesAndForcesAddressReuse() throws Exception {
+        int fd = s.tcp(V4);
+        s.setInt(fd, SOL_SOCKET, SocketConstants.SO_REUSEADDR, 1);
+        s.repair(fd, TCP_REPAIR_ON);
+        assertThat(s.getInt(fd, SOL_TCP, SocketConstants.TCP_REPAIR)).isEqualTo(1);
+        assertThat(s.getInt(fd, SOL_SOCKET, SocketConstants.SO_REUSEADDR)).isEqualTo(2); // SK_FORCE_REUSE
+        assertErrno("EINVAL", () -> s.repair(fd, 2));
+        s.repair(fd, SocketConstants.TCP_REPAIR_OFF_NO_WP);
+        assertThat(s.getInt(fd, SOL_TCP, SocketConstants.TCP_REPAIR)).isZero();
+        assertThat(s.getInt(fd, SOL_SOCKET, SocketConstants.SO_REUSEADDR)).isZero(); // SK_NO_REUSE: the set 1 is gone
+    }
+
+    @Test
+    void aListeningSocketCannotEnterRepairMode() throws Exception {
+        int listener = s.listener(V4);
+        assertErrno("EPERM", () -> s.repair(listener, TCP_REPAIR_ON));
+        assertErrno("EPERM", () -> s.repair(listener, TCP_REPAIR_OFF));
+    }
+
+    @Test
+    void repairQueueSelection() throws Exception {
+        int fd = s.tcp(V4);
+        assertErrno("EPERM", () -> s.queue(fd, TCP_SEND_QUEUE));
+        assertErrno("EINVAL", () -> s.getInt(fd, SOL_TCP, SocketConstants.TCP_REPAIR_QUEUE));
+        s.repair(fd, TCP_REPAIR_ON);
+        assertThat(s.getInt(fd, SOL_TCP, SocketConstants.TCP_REPAIR_QUEUE)).isEqualTo(TCP_NO_QUEUE);
+        assertErrno("EINVAL", () -> s.queue(fd, 3));
+        assertErrno("EINVAL", () -> s.queue(fd, -1));
+        s.queue(fd, TCP_SEND_QUEUE);
+        assertThat(s.getInt(fd, SOL_TCP, SocketConstants.TCP_REPAIR_QUEUE)).isEqualTo(TCP_SEND_QUEUE);
+    }
+
+    @Test
+    void queueSequencesAreSetOnlyBeforeConnectAndOnlyOnASelectedQueue() throws Exception {
+        int peer = s.listener(V4);
+        int fd = s.tcp(V4);
+        assertErrno("EINVAL", () -> s.setInt(fd, SOL_TCP, TCP_QUEUE_SEQ, 1)); // outside repair: no queue selected
+        assertErrno("EINVAL", () -> s.getInt(fd, SOL_TCP, TCP_QUEUE_SEQ));
+        s.repair(fd, TCP_REPAIR_ON);
+        assertErrno("EINVAL", () -> s.setInt(fd, SOL_TCP, TCP_QUEUE_SEQ, 1));
+        s.queue(fd, TCP_SEND_QUEUE);
+        s.setInt(fd, SOL_TCP, TCP_QUEUE_SEQ, 0x7fff0000);
+        assertThat(s.getInt(fd, SOL_TCP, TCP_QUEUE_SEQ)).isEqualTo(0x7fff0000);
+        s.queue(fd, TCP_RECV_QUEUE);
+        s.setInt(fd, SOL_TCP, TCP_QUEUE_SEQ, 0xfffffff0);
+        assertThat(s.getInt(fd, SOL_TCP, TCP_QUEUE_SEQ)).isEqualTo(0xfffffff0);
+        kernel.connect(fd, kernel.getsockname(peer)); // repair mode: no SYN, ESTABLISHED at once
+        assertThat(tcpInfo(fd).get(JAVA_BYTE, 0)).isEqualTo((byte) SocketConstants.TCP_ESTABLISHED);
+        assertErrno("EPERM", () -> s.setInt(fd, SOL_TCP, TCP_QUEUE_SEQ, 5));
+        assertThat(s.getInt(fd, SOL_TCP, TCP_QUEUE_SEQ)).isEqualTo(0xfffffff0);
+        assertThat(kernel.ioctlInt(fd, SIOCINQ)).isZero();
+        assertThat(kernel.ioctlInt(fd, SIOCOUTQ)).isZero();
+        assertErrno("EINVAL", () -> kernel.ioctlInt(peer, SIOCOUTQ)); // nothing reached the listener's queue
+    }
+
+    @Test
+    void repairOptionsOnlyOnAnEstablishedConnectionThatSentNothing() throws Exception {
+        int peer = s.listener(V4);
+        int fd = s.tcp(V4);
+        MemorySegment good = s.ints(SocketConstants.TCPOPT_MAXSEG, 1400, SocketConstants.TCPOPT_WINDOW, 5 | 9 << 16,
+                SocketConstants.TCPOPT_SACK_PERM, 0, SocketConstants.TCPOPT_TIMESTAMP, 0);
+        assertErrno("EINVAL", () -> kernel.setsockopt(fd, SOL_TCP, TCP_REPAIR_OPTIONS, good)); // not in repair
+        s.repair(fd, TCP_REPAIR_ON);
+        assertErrno("EPERM", () -> kernel.setsockopt(fd, SOL_TCP, TCP_REPAIR_OPTIONS, good)); // not connected
+        kernel.connect(fd, kernel.getsockname(peer));
+        assertErrno("EINVAL", () -> kernel.setsockopt(fd, SOL_TCP, TCP_REPAIR_OPTIONS, s.bytes(3)));
+        assertErrno("EFBIG", () -> kernel.setsockopt(fd, SOL_TCP, TCP_REPAIR_OPTIONS,
+                s.ints(SocketConstants.TCPOPT_WINDOW, 15)));
+        assertErrno("EFBIG", () -> kernel.setsockopt(fd, SOL_TCP, TCP_REPAIR_OPTIONS,
+                s.ints(SocketConstants.TCPOPT_WINDOW, 15 << 16)));
+        assertErrno("EINVAL", () -> kernel.setsockopt(fd, SOL_TCP, TCP_REPAIR_OPTIONS,
+                s.ints(SocketConstants.TCPOPT_SACK_PERM, 1)));
+        assertErrno("EINVAL", () -> kernel.setsockopt(fd, SOL_TCP, TCP_REPAIR_OPTIONS,
+                s.ints(SocketConstants.TCPOPT_TIMESTAMP, 1)));
+        // whole entries only: 4 bytes hold none, and an unknown code is skipped
+        kernel.setsockopt(fd, SOL_TCP, TCP_REPAIR_OPTIONS, s.ints(SocketConstants.TCPOPT_WINDOW));
+        kernel.setsockopt(fd, SOL_TCP, TCP_REPAIR_OPTIONS, s.ints(99, 12345));
+        assertThat(tcpInfo(fd).get(JAVA_BYTE, 5) & 7).isZero();
+
+        kernel.setsockopt(fd, SOL_TCP, TCP_REPAIR_OPTIONS, good);
+        MemorySegment info = tcpInfo(fd);
+        assertThat(info.get(JAVA_BYTE, 5) & 7).isEqualTo(SocketConstants.TCPI_OPT_TIMESTAMPS
+                | SocketConstants.TCPI_OPT_SACK | SocketConstants.TCPI_OPT_WSCALE);
+        assertThat(info.get(JAVA_BYTE, 6) & 0xff).isEqualTo(5 | 9 << 4);
+        assertThat(s.getInt(fd, SOL_TCP, SocketConstants.TCP_MAXSEG)).isEqualTo(1400); // the clamp, in repair mode
+
+        Sockets.Pair live = s.pair(V4);
+        s.send(live.client(), "sent");
+        s.read(live.server(), 4);
+        s.repair(live.client(), TCP_REPAIR_ON);
+        assertErrno("EPERM", () -> kernel.setsockopt(live.client(), SOL_TCP, TCP_REPAIR_OPTIONS, good));
+        s.repair(live.client(), TCP_REPAIR_OFF);
+    }
+
+    @Test
+    void theTimestampClockIsSetOnlyInRepairModeAndRunsOn() throws Exception {
+        int fd = s.tcp(V4);
+        assertErrno("EPERM", () -> s.setInt(fd, SOL_TCP, SocketConstants.TCP_TIMESTAMP, 1000));
+        s.repair(fd, TCP_REPAIR_ON);
+        int base = 0x40000000; // even: on 6.7+ kernels the low bit selects microsecond timestamps
+        s.setInt(fd, SOL_TCP, SocketConstants.TCP_TIMESTAMP, base);
+        int read = s.getInt(fd, SOL_TCP, SocketConstants.TCP_TIMESTAMP);
+        assertThat(read - base).isBetween(0, 10_000); // milliseconds since it was set
+    }
+
+    @Test
+    void theRepairWindowIsExactlyTwentyBytesAndCheckedAgainstRcvNxt() throws Exception {
+        int peer = s.listener(V4);
+        int fd = s.tcp(V4);
+        assertErrno("EPERM", () -> kernel.getsockopt(fd, SOL_TCP, TCP_REPAIR_WINDOW, s.bytes(20)));
+        assertErrno("EINVAL", () -> kernel.getsockopt(fd, SOL_TCP, TCP_REPAIR_WINDOW, s.bytes(16))); // length first
+        assertErrno("EPERM", () -> kernel.setsockopt(fd, SOL_TCP, TCP_REPAIR_WINDOW, window(0, 0, 0, 0, 0)));
+        s.repair(fd, TCP_REPAIR_ON);
+        s.queue(fd, TCP_RECV_QUEUE);
+        int rcvNxt = 1_000_000;
+        s.setInt(fd, SOL_TCP, TCP_QUEUE_SEQ, rcvNxt);
+        kernel.connect(fd, kernel.getsockname(peer));
+        assertErrno("EINVAL", () -> kernel.setsockopt(fd, SOL_TCP, TCP_REPAIR_WINDOW, s.bytes(16)));
+        assertErrno("EINVAL", () -> kernel.setsockopt(fd, SOL_TCP, TCP_REPAIR_WINDOW, s.bytes(24)));
+        assertErrno("EINVAL", () -> kernel.setsockopt(fd, SOL_TCP, TCP_REPAIR_WINDOW,
+                window(rcvNxt, 65535, 65534, 65535, rcvNxt))); // max_window < snd_wnd
+        assertErrno("EINVAL", () -> kernel.setsockopt(fd, SOL_TCP, TCP_REPAIR_WINDOW,
+                window(rcvNxt + 65536, 65535, 65535, 65535, rcvNxt))); // snd_wl1 after rcv_nxt + rcv_wnd
+        assertErrno("EINVAL", () -> kernel.setsockopt(fd, SOL_TCP, TCP_REPAIR_WINDOW,
+                window(rcvNxt, 65535, 65535, 65535, rcvNxt + 1))); // rcv_wup after rcv_nxt
+        MemorySegment edge = window(rcvNxt + 65535, 1000, 2000, 65535, rcvNxt - 10);
+        kernel.setsockopt(fd, SOL_TCP, TCP_REPAIR_WINDOW, edge);
+        MemorySegment back = s.bytes(20);
+        assertThat(kernel.getsockopt(fd, SOL_TCP, TCP_REPAIR_WINDOW, back)).isEqualTo(20);
+        assertThat(back.toArray(JAVA_INT)).containsExactly(edge.toArray(JAVA_INT));
+    }
+
+    @Test
+    void inRepairModeSendFillsTheSelectedQueueAndRecvOnlyPeeks() throws Exception {
+        Sockets.Pair p = s.pair(V4);
+        ConnectionState moved = TcpRepair.on(kernel).detach(s.untrack(p.client())); // silently closed
+        int fd = s.tcp(V4);
+        s.repair(fd, TCP_REPAIR_ON);
+        s.queue(fd, TCP_SEND_QUEUE);
+        assertErrno("EPIPE", () -> kernel.send(fd, s.bytes(1), MSG_NOSIGNAL)); // not connected, even in repair
+        kernel.bind(fd, moved.local());
+        s.setInt(fd, SOL_TCP, TCP_QUEUE_SEQ, moved.sendSequence());
+        s.queue(fd, TCP_RECV_QUEUE);
+        s.setInt(fd, SOL_TCP, TCP_QUEUE_SEQ, moved.receiveSequence());
+        kernel.connect(fd, moved.remote());
+        s.queue(fd, TCP_NO_QUEUE);
+        assertErrno("EINVAL", () -> kernel.send(fd, s.bytes(1), MSG_NOSIGNAL));
+        assertErrno("EINVAL", () -> s.recv(fd, 8, MSG_PEEK | MSG_DONTWAIT));
+        assertErrno("EPERM", () -> s.recv(fd, 8, MSG_DONTWAIT));
+
+        s.queue(fd, TCP_SEND_QUEUE);
+        s.send(fd, "unacked");
+        assertThat(kernel.ioctlInt(fd, SIOCOUTQ)).isEqualTo(7);
+        assertThat(kernel.ioctlInt(fd, SIOCOUTQNSD)).isZero(); // counted as sent, yet nothing went out
+        assertThat(s.getInt(fd, SOL_TCP, TCP_QUEUE_SEQ)).isEqualTo(moved.sendSequence() + 7);
+        assertThat(s.recv(fd, 64, MSG_PEEK | MSG_DONTWAIT)).isEqualTo("unacked");
+        MemorySegment three = s.bytes(3);
+        assertThat(kernel.recv(fd, three, MSG_PEEK | MSG_DONTWAIT)).isEqualTo(7); // the queue's size (tcp_peek_sndq)
+        assertThat(new String(three.toArray(JAVA_BYTE), StandardCharsets.US_ASCII)).isEqualTo("una"); // what fit
+
+        s.queue(fd, TCP_RECV_QUEUE);
+        s.send(fd, "as if received");
+        assertThat(kernel.ioctlInt(fd, SIOCINQ)).isEqualTo(14);
+        assertThat(s.getInt(fd, SOL_TCP, TCP_QUEUE_SEQ)).isEqualTo(moved.receiveSequence() + 14);
+        assertThat(s.recv(fd, 64, MSG_PEEK | MSG_DONTWAIT)).isEqualTo("as if received");
+        assertThat(kernel.ioctlInt(fd, SIOCINQ)).isEqualTo(14);
+        assertErrno("EAGAIN", () -> s.recv(p.server(), 8, MSG_DONTWAIT)); // the peer got nothing
+    }
+
+    // ---- checkpoint, detach, restore by descriptor
+
+    @ParameterizedTest
+    @ValueSource(strings = {"127.0.0.1", "::1"})
+    void bothEndsCheckpointConsistentlyAndKeepWorking(String host) throws Exception {
+        TcpRepair repair = TcpRepair.on(kernel);
+        Sockets.Pair p = s.pair(host);
+        s.setInt(p.client(), SOL_SOCKET, SocketConstants.SO_REUSEADDR, 1);
+        s.send(p.server(), "unread bytes from the peer");
+        s.awaitQueued(p.client(), 26);
+
+        ConnectionState c = repair.checkpoint(p.client());
+        ConnectionState q = repair.checkpoint(p.server());
+
+        assertThat(c.local()).isEqualTo(kernel.getsockname(p.client()));
+        assertThat(c.remote()).isEqualTo(kernel.getpeername(p.client()));
+        assertThat(c.receiveQueue()).asString(StandardCharsets.US_ASCII).isEqualTo("unread bytes from the peer");
+        assertThat(c.sentUnacknowledged()).isEmpty();
+        assertThat(c.unsent()).isEmpty();
+        BothEnds.assertAgree(c, q);
+        assertThat(c.socketOptions().reuseAddress()).isTrue();
+        assertThat(s.getInt(p.client(), SOL_SOCKET, SocketConstants.SO_REUSEADDR)).isEqualTo(1); // as before
+        assertThat(s.getInt(p.client(), SOL_TCP, SocketConstants.TCP_REPAIR)).isZero();
+
+        assertThat(s.read(p.client(), 26)).isEqualTo("unread bytes from the peer");
+        s.send(p.client(), "*");
+        assertThat(s.read(p.server(), 1)).isEqualTo("*");
+    }
+
+    @Test
+    void aDescriptorThatIsNotConnectedIsRefused() throws Exception {
+        TcpRepair repair = TcpRepair.on(kernel);
+        assertErrno("ENOTCONN", () -> repair.checkpoint(s.tcp(V4)));
+        assertErrno("ENOTCONN", () -> repair.freeze(s.listener(V4)));
+    }
+
+    @Test
+    void aHalfClosedConnectionIsRefusedAndLeftAsItWas() throws Exception {
+        Sockets.Pair p = s.pair(V4);
+        s.close(p.server());
+        assertThat(s.recv(p.client(), 8, 0)).isEmpty(); // the FIN: CLOSE_WAIT
+        assertThat(tcpInfo(p.client()).get(JAVA_BYTE, 0)).isEqualTo((byte) SocketConstants.TCP_CLOSE_WAIT);
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> TcpRepair.on(kernel).checkpoint(p.client()))
+                .isInstanceOf(IllegalStateException.class).hasMessageContaining("TCP state 8");
+        assertThat(s.getInt(p.client(), SOL_TCP, SocketConstants.TCP_REPAIR)).isZero(); // repair mode left again
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"127.0.0.1", "::1"})
+    void aDetachedConnectionIsRestoredWithBothQueuesAndUnacknowledgedBytesAndThePeerNoticesNothing(String host)
+            throws Exception {
+        TcpRepair repair = TcpRepair.on(kernel);
+        Sockets.Pair p = s.pair(host);
+        s.send(p.server(), "peer to original");
+        s.send(p.client(), "original to peer");
+        s.awaitQueued(p.client(), 16);
+        s.awaitQueued(p.server(), 16);
+
+        FrozenConnection frozen = repair.freeze(s.untrack(p.client()));
+        assertThat(frozen.channel()).isNull();
+        ConnectionState detached = frozen.state();
+        frozen.release(); // closed in repair mode: nothing sent
+        assertThat(s.recv(p.server(), 64, MSG_PEEK | MSG_DONTWAIT)).isEqualTo("original to peer"); // no FIN, no RST
+
+        // The bytes of a segment lost in flight: sent and never acknowledged, the peer never saw them.
+        byte[] lost = "lost in flight".getBytes(StandardCharsets.US_ASCII);
+        ConnectionState moving = withUnacknowledged(ConnectionImage.read(ConnectionImage.write(detached)), lost);
+
+        int restored = s.track(repair.restoreDescriptor(moving));
+        assertThat(kernel.getsockname(restored)).isEqualTo(detached.local());
+        assertThat(kernel.getpeername(restored)).isEqualTo(kernel.getsockname(p.server()));
+        assertThat(s.read(restored, 16)).isEqualTo("peer to original");
+        assertThat(s.read(p.server(), 16)).isEqualTo("original to peer");
+        assertThat(s.read(p.server(), lost.length)).isEqualTo("lost in flight"); // retransmitted
+        s.send(restored, "after the move");
+        assertThat(s.read(p.server(), 14)).isEqualTo("after the move");
+        s.send(p.server(), "and back");
+        assertThat(s.read(restored, 8)).isEqualTo("and back");
+        assertErrno("EAGAIN", () -> s.recv(p.server(), 8, MSG_DONTWAIT));
+    }
+
+    @Test
+    void aMegabyteEachWayThroughSmallBuffersArrivesWhole() throws Exception {
+        Sockets.Pair p = s.pair(V4, 4096);
+        int client = p.client();
+        int server = p.server();
+        byte[] up = Bulk.pattern(1 << 20, 7);
+        byte[] down = Bulk.pattern(1 << 20, 13);
+        try (Bulk.Sender a = Bulk.send(kernel, client, up); Bulk.Sender b = Bulk.send(kernel, server, down)) {
+            assertThat(Bulk.receive(kernel, server, up.length)).isEqualTo(up);
+            assertThat(Bulk.receive(kernel, client, down.length)).isEqualTo(down);
+            a.await();
+            b.await();
+        }
+    }
+
+    @Test
+    void aConnectionWhosePeerStoppedReadingMovesItsUnsentBytes() throws Exception {
+        TcpRepair repair = TcpRepair.on(kernel);
+        Sockets.Pair p = s.pair(V4, 8192);
+        byte[] stream = Bulk.pattern(1 << 20, 3);
+        int queued = Bulk.sendUntilFull(kernel, p.client(), stream);
+        int unsent = kernel.ioctlInt(p.client(), SIOCOUTQNSD);
+        assertThat(unsent).as("the peer's window is shut: bytes wait unsent").isPositive();
+
+        ConnectionState moved = repair.detach(s.untrack(p.client()));
+        assertThat(moved.unsent().length).isEqualTo(unsent);
+        int restored = s.track(repair.restoreDescriptor(moved));
+        assertThat(kernel.ioctlInt(restored, SIOCOUTQ)).isLessThanOrEqualTo(moved.unsent().length
+                + moved.sentUnacknowledged().length);
+        assertThat(Bulk.receive(kernel, p.server(), queued)).isEqualTo(java.util.Arrays.copyOf(stream, queued));
+        s.send(restored, "more");
+        assertThat(s.read(p.server(), 4)).isEqualTo("more");
+    }
+
+    @Test
+    void closeInRepairModeSendsNothing() throws Exception {
+        Sockets.Pair p = s.pair(V4);
+        s.repair(p.client(), TCP_REPAIR_ON);
+        s.close(p.client());
+        assertErrno("EAGAIN", () -> s.recv(p.server(), 8, MSG_DONTWAIT)); // no FIN (0), no RST (ECONNRESET)
+        assertThat(kernel.getpeername(p.server())).isNotNull();
+    }
+
+    @Test
+    void restoringOverALiveFourTupleIsRefused() throws Exception {
+        TcpRepair repair = TcpRepair.on(kernel);
+        Sockets.Pair p = s.pair(V4);
+        ConnectionState live = repair.checkpoint(p.client());
+        assertErrno("EADDRNOTAVAIL", () -> repair.restoreDescriptor(live));
+        s.send(p.client(), "still fine");
+        assertThat(s.read(p.server(), 10)).isEqualTo("still fine");
+    }
+
+    private MemorySegment tcpInfo(int fd) throws KernelException {
+        MemorySegment info = s.bytes(232);
+        kernel.getsockopt(fd, SOL_TCP, SocketConstants.TCP_INFO, info);
+        return info;
+    }
+
+    private MemorySegment window(int wl1, int wnd, int max, int rwnd, int wup) {
+        return s.ints(wl1, wnd, max, rwnd, wup);
+    }
+
+    /** The state with {@code lost} appended to the sent-but-unacknowledged bytes, the send sequence after them. */
+    private static ConnectionState withUnacknowledged(ConnectionState s, byte[] lost) {
+        byte[] sent = s.sentUnacknowledged();
+        byte[] all = java.util.Arrays.copyOf(sent, sent.length + lost.length);
+        System.arraycopy(lost, 0, all, sent.length, lost.length);
+        return new ConnectionState(s.local(), s.remote(), s.sendSequence() + lost.length, s.receiveSequence(),
+                s.receiveQueue(), all, s.unsent(), s.options(), s.window(), s.socketOptions());
+    }
+}
