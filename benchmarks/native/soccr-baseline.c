@@ -63,6 +63,8 @@ static int dump(int fd, struct kd_state *s, int leave_in_repair) {
     s->local_len = s->remote_len = sizeof(struct sockaddr_storage);
     CHECK(getsockname(fd, (struct sockaddr *) &s->local, &s->local_len));
     CHECK(getpeername(fd, (struct sockaddr *) &s->remote, &s->remote_len));
+    /* repair mode forces SO_REUSEADDR and leaving it clears it: read it before, set it again after */
+    CHECK(get_int(fd, SOL_SOCKET, SO_REUSEADDR, &s->reuse));
     CHECK(set_int(fd, SOL_TCP, TCP_REPAIR, 1));
     CHECK(getsockopt(fd, SOL_TCP, TCP_INFO, info, &len));
     if (info[0] != TCP_ESTABLISHED) return -EINVAL;
@@ -82,12 +84,12 @@ static int dump(int fd, struct kd_state *s, int leave_in_repair) {
     if (err) return err;
     CHECK(get_int(fd, SOL_SOCKET, SO_SNDBUF, &s->sndbuf));
     CHECK(get_int(fd, SOL_SOCKET, SO_RCVBUF, &s->rcvbuf));
-    CHECK(get_int(fd, SOL_SOCKET, SO_REUSEADDR, &s->reuse));
     CHECK(get_int(fd, SOL_TCP, TCP_NODELAY, &s->nodelay));
     CHECK(get_int(fd, SOL_SOCKET, SO_KEEPALIVE, &s->keepalive));
     if (leave_in_repair) return 0;
     CHECK(set_int(fd, SOL_TCP, TCP_REPAIR_QUEUE, TCP_NO_QUEUE));
     CHECK(set_int(fd, SOL_TCP, TCP_REPAIR, 0));
+    CHECK(set_int(fd, SOL_SOCKET, SO_REUSEADDR, s->reuse));
     return 0;
 }
 
@@ -122,7 +124,12 @@ static int restore(const struct kd_state *s) {
     if (s->options & TCPI_OPT_SACK) { opts[n].opt_code = TCPOPT_SACK_PERMITTED; opts[n++].opt_val = 0; }
     if (s->options & TCPI_OPT_TIMESTAMPS) { opts[n].opt_code = TCPOPT_TIMESTAMP; opts[n++].opt_val = 0; }
     int err = 0;
-    if (set_int(fd, SOL_SOCKET, SO_REUSEADDR, 1) < 0 || set_int(fd, SOL_TCP, TCP_REPAIR, 1) < 0
+    /* buffers that hold the queues first (as kdirect: 64 KiB of room), the saved sizes at the end */
+    int send_room = 2 * s->outq + 65536, recv_room = 2 * s->inq + 65536;
+    if (set_int(fd, SOL_SOCKET, SO_REUSEADDR, 1) < 0
+            || set_int(fd, SOL_SOCKET, SO_SNDBUFFORCE, (s->sndbuf > send_room ? s->sndbuf : send_room) / 2) < 0
+            || set_int(fd, SOL_SOCKET, SO_RCVBUFFORCE, (s->rcvbuf > recv_room ? s->rcvbuf : recv_room) / 2) < 0
+            || set_int(fd, SOL_TCP, TCP_REPAIR, 1) < 0
             || bind(fd, (const struct sockaddr *) &s->local, s->local_len) < 0
             || set_int(fd, SOL_TCP, TCP_REPAIR_QUEUE, TCP_RECV_QUEUE) < 0
             || set_int(fd, SOL_TCP, TCP_QUEUE_SEQ, s->recv_seq - s->inq) < 0
@@ -142,7 +149,9 @@ static int restore(const struct kd_state *s) {
         err = -errno;
     }
     if (!err && s->unsent > 0 && send(fd, s->send_data + sent, s->unsent, 0) != s->unsent) err = -EAGAIN;
-    if (!err && (set_int(fd, SOL_SOCKET, SO_REUSEADDR, s->reuse) < 0
+    if (!err && (set_int(fd, SOL_SOCKET, SO_SNDBUFFORCE, s->sndbuf / 2) < 0
+            || set_int(fd, SOL_SOCKET, SO_RCVBUFFORCE, s->rcvbuf / 2) < 0
+            || set_int(fd, SOL_SOCKET, SO_REUSEADDR, s->reuse) < 0
             || set_int(fd, SOL_TCP, TCP_NODELAY, s->nodelay) < 0
             || set_int(fd, SOL_SOCKET, SO_KEEPALIVE, s->keepalive) < 0)) {
         err = -errno;

@@ -25,7 +25,8 @@ import org.openjdk.jmh.annotations.Warmup;
  * Restore of a detached loopback connection ({@code queued} bytes in its receive queue) into a new socket, then
  * its detach again (dump in repair mode, close: nothing sent), so the same state serves every operation: one
  * restore plus one detach, a migration's work on one host without the transfer. {@link #kdirect}:
- * {@link TcpRepair#restore} into a new JDK SocketChannel and {@link TcpRepair#detach} (FFM binding). {@link #c}:
+ * {@link TcpRepair#restore} into a new JDK SocketChannel and {@link TcpRepair#detach} (FFM binding);
+ * {@link #kdirectDescriptor}: the same by descriptor ({@link TcpRepair#restoreDescriptor}), no JDK channel. {@link #c}:
  * the same system calls from C in one downcall. Restore alone is this minus {@link TcpCheckpointBenchmark}'s
  * figure (a detach is a checkpoint that closes instead of leaving repair mode); kernel-facts.md quotes 8.1 us for
  * a C restore with empty queues. The peer stays open: the window probe each restore sends gets its answer.
@@ -74,6 +75,12 @@ public class TcpMoveBenchmark {
     public ConnectionState kdirect(Detached d) throws Exception {
         SocketChannel restored = d.repair.restore(d.state);
         return d.repair.detach(restored);
+    }
+
+    /** The same through the descriptor API: no JDK channel opened, bound, connected and closed. */
+    @Benchmark
+    public ConnectionState kdirectDescriptor(Detached d) throws Exception {
+        return d.repair.detach(d.repair.restoreDescriptor(d.state));
     }
 
     @Benchmark

@@ -64,7 +64,7 @@ interface RestoreTarget {
 
         @Override
         public void sendAll(byte[] bytes) throws IOException {
-            try (Arena arena = Arena.ofConfined()) {
+            try (Arena arena = new ScratchArena()) {
                 MemorySegment data = arena.allocate(Math.max(1, bytes.length));
                 MemorySegment.copy(bytes, 0, data, JAVA_BYTE, 0, bytes.length);
                 for (long done = 0; done < bytes.length; ) {

@@ -178,7 +178,7 @@ public final class TcpRepair {
     private FrozenConnection freeze(int fd, SocketChannel channel, FrozenConnection.Closer closer) throws IOException {
         InetSocketAddress local = kernel.getsockname(fd);
         InetSocketAddress remote = kernel.getpeername(fd);
-        try (Arena arena = Arena.ofConfined()) {
+        try (Arena arena = new ScratchArena()) {
             boolean reuseAddress = getInt(arena, fd, SOL_SOCKET, SocketConstants.SO_REUSEADDR) != 0;
             setInt(arena, fd, SOL_TCP, SocketConstants.TCP_REPAIR, SocketConstants.TCP_REPAIR_ON);
             try {
@@ -192,7 +192,7 @@ public final class TcpRepair {
 
     /** Repair mode off (with no queue selected): the connection resumes where it stood, SO_REUSEADDR as it was. */
     void leaveRepairMode(int fd, boolean reuseAddress) throws KernelException {
-        try (Arena arena = Arena.ofConfined()) {
+        try (Arena arena = new ScratchArena()) {
             setInt(arena, fd, SOL_TCP, SocketConstants.TCP_REPAIR_QUEUE, SocketConstants.TCP_NO_QUEUE);
             setInt(arena, fd, SOL_TCP, SocketConstants.TCP_REPAIR, SocketConstants.TCP_REPAIR_OFF);
             setInt(arena, fd, SOL_SOCKET, SocketConstants.SO_REUSEADDR, reuseAddress ? 1 : 0);
@@ -202,7 +202,7 @@ public final class TcpRepair {
     /** The restore, in the kernel's order (see {@link #restore}); the target binds, connects and sends. */
     private void rebuild(ConnectionState state, RestoreTarget target) throws IOException {
         int fd = target.fd();
-        try (Arena arena = Arena.ofConfined()) {
+        try (Arena arena = new ScratchArena()) {
             ConnectionState.SocketOptions o = state.socketOptions();
             byte[] received = state.receiveQueue();
             byte[] sent = state.sentUnacknowledged();

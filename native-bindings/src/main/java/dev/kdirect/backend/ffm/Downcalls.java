@@ -9,6 +9,7 @@ import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.Linker;
 import java.lang.foreign.MemoryLayout;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.lang.foreign.StructLayout;
 import java.lang.foreign.SymbolLookup;
 import java.lang.invoke.MethodHandle;
@@ -28,6 +29,9 @@ final class Downcalls {
     // One slot per thread: allocating it per call would cost more than many of the syscalls themselves.
     private static final ThreadLocal<MemorySegment> ERRNO_SLOT =
             ThreadLocal.withInitial(() -> Arena.ofAuto().allocate(CAPTURE_LAYOUT));
+
+    private static final ThreadLocal<MemorySegment> INT_SLOT =
+            ThreadLocal.withInitial(() -> Arena.ofAuto().allocate(ValueLayout.JAVA_INT));
 
     private Downcalls() {
     }
@@ -54,6 +58,14 @@ final class Downcalls {
      */
     static MethodHandle critical(String name, FunctionDescriptor descriptor) {
         return LINKER.downcallHandle(symbol(name), descriptor, Linker.Option.critical(false));
+    }
+
+    /**
+     * This thread's int for a call's in/out length or result (socklen_t, ioctl's int): no allocation per call.
+     * One call uses it at a time; its value is read before the next call on the thread.
+     */
+    static MemorySegment intSlot() {
+        return INT_SLOT.get();
     }
 
     static MemorySegment errnoSlot() {

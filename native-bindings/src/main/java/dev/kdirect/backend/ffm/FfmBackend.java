@@ -340,8 +340,9 @@ public final class FfmBackend implements Backend {
 
     /** getsockname or getpeername: the length is in/out, like getsockopt's. */
     private static int socketName(MethodHandle call, String name, int fd, long address, int capacity) {
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment length = arena.allocateFrom(JAVA_INT, capacity);
+        try {
+            MemorySegment length = Downcalls.intSlot();
+            length.set(JAVA_INT, 0, capacity);
             MemorySegment errno = Downcalls.errnoSlot();
             int r = (int) call.invokeExact(errno, fd, address, length.address());
             return r == -1 ? -Downcalls.errno(errno) : length.get(JAVA_INT, 0);
@@ -362,8 +363,9 @@ public final class FfmBackend implements Backend {
 
     @Override
     public int getsockopt(int fd, int level, int option, long value, int capacity) {
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment length = arena.allocateFrom(JAVA_INT, capacity);
+        try {
+            MemorySegment length = Downcalls.intSlot();
+            length.set(JAVA_INT, 0, capacity);
             MemorySegment errno = Downcalls.errnoSlot();
             int r = (int) GETSOCKOPT.invokeExact(errno, fd, level, option, value, length.address());
             return r == -1 ? -Downcalls.errno(errno) : length.get(JAVA_INT, 0);
@@ -374,8 +376,8 @@ public final class FfmBackend implements Backend {
 
     @Override
     public int ioctlInt(int fd, long request) {
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment result = arena.allocate(JAVA_INT);
+        try {
+            MemorySegment result = Downcalls.intSlot();
             MemorySegment errno = Downcalls.errnoSlot();
             int r = (int) IOCTL.invokeExact(errno, fd, request, result.address());
             return r == -1 ? -Downcalls.errno(errno) : result.get(JAVA_INT, 0);
