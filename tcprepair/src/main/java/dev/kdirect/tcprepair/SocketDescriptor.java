@@ -118,6 +118,9 @@ final class SocketDescriptor {
         SocketChannel channel = SocketChannel.open();
         java.util.Set<Integer> added = socketDescriptors();
         added.removeAll(before);
+        if (added.size() > 1) {
+            dropUnixSockets(added); // the JDK's first channel also opens a socketpair of its own
+        }
         if (added.size() != 1) {
             channel.close();
             throw new IOException("could not tell the new channel's descriptor from " + added + ": another thread"
@@ -128,6 +131,19 @@ final class SocketDescriptor {
 
     /** A new channel and its descriptor. */
     record Opened(SocketChannel channel, int fd) {
+    }
+
+    /** Removes the descriptors whose socket is a Unix domain socket (its inode listed in /proc/net/unix). */
+    private static void dropUnixSockets(java.util.Set<Integer> fds) throws IOException {
+        java.util.Set<String> unix = new java.util.HashSet<>();
+        for (String line : Files.readAllLines(Path.of("/proc/net/unix"))) {
+            String[] f = line.trim().split("\\s+");
+            if (f.length > 6) {
+                unix.add("socket:[" + f[6] + "]");
+            }
+        }
+        java.util.Map<Integer, String> links = socketLinks();
+        fds.removeIf(fd -> unix.contains(links.get(fd)));
     }
 
     private static java.util.Set<Integer> socketDescriptors() throws IOException {
