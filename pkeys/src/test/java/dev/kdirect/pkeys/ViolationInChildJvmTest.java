@@ -4,16 +4,14 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.kdirect.Binding;
 import dev.kdirect.Feature;
+import dev.kdirect.contract.ChildJvm;
 import dev.kdirect.testing.RequiresRealKernel;
-import java.io.File;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-import java.util.stream.Collectors;
-import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -53,34 +51,14 @@ class ViolationInChildJvmTest {
     }
 
     private Child run(Binding binding) throws Exception {
-        List<String> command = new ArrayList<>(List.of(javaExecutable(), "-Xshare:auto",
+        List<String> command = new ArrayList<>(List.of(ChildJvm.java(), "-Xshare:auto",
                 "-XX:TieredStopAtLevel=1", "-XX:ErrorFile=" + dir.resolve("hs_err.log"), "-XX:-CreateCoredumpOnCrash",
                 "--enable-native-access=ALL-UNNAMED", "-Dkdirect.binding=" + binding.id(),
-                "-cp", classPath(), ViolationProgram.class.getName()));
+                "-cp", ChildJvm.classPath(ViolationProgram.class, ProtectedRegion.class),
+                ViolationProgram.class.getName()));
         Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
         String output = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertThat(process.waitFor(120, TimeUnit.SECONDS)).as("child JVM finished").isTrue();
         return new Child(process.exitValue(), output);
-    }
-
-    private static String javaExecutable() {
-        return ProcessHandle.current().info().command().orElse(
-                Path.of(System.getProperty("java.home"), "bin", "java").toString());
-    }
-
-    /** Where this test's classes and the library's come from: works under Surefire and the console launcher. */
-    private static String classPath() {
-        return Stream.of(ViolationProgram.class, ProtectedRegion.class, dev.kdirect.Kernel.class,
-                        com.sun.jna.Native.class, jnr.constants.platform.Errno.class)
-                .map(c -> Path.of(location(c)).toString())
-                .distinct().collect(Collectors.joining(File.pathSeparator));
-    }
-
-    private static java.net.URI location(Class<?> c) {
-        try {
-            return c.getProtectionDomain().getCodeSource().getLocation().toURI();
-        } catch (java.net.URISyntaxException e) {
-            throw new IllegalStateException(e);
-        }
     }
 }
