@@ -47,7 +47,7 @@ import org.junit.jupiter.params.provider.ValueSource;
  * the same results and the same errno on the real kernel through FFM and JNA and on the simulated kernel; and
  * checkpoint, detach and restore by descriptor carry a connection (both queues, sent but unacknowledged bytes)
  * without the peer noticing. The real bindings run where TCP repair is real (root); where it is required and
- * missing they fail. What a process without CAP_NET_ADMIN gets is RepairPermissionTest's (simulated only).
+ * missing they fail. What a process without CAP_NET_ADMIN gets is RepairPermissionTest's.
  */
 @ParameterizedClass(name = "{0}")
 @EnumSource(Binding.class)
