@@ -34,8 +34,9 @@ final class Hints {
             case "pkey_get ENOSYS", "pkey_set ENOSYS" ->
                 "this CPU or kernel has no PKU ('ospke' missing in /proc/cpuinfo): use the simulated kernel or a PKU host";
             case "setsockopt EPERM" -> "TCP_REPAIR on or off and SO_SNDBUFFORCE/SO_RCVBUFFORCE need"
-                + " CAP_NET_ADMIN (run with sudo); repair mode needs a socket that is not listening; the other repair options need repair mode, TCP_QUEUE_SEQ a socket not yet"
-                + " connected, TCP_REPAIR_OPTIONS a connection that has sent nothing";
+                + " CAP_NET_ADMIN (run with sudo); repair mode needs a socket that is not listening; the other"
+                + " repair options need repair mode, TCP_QUEUE_SEQ a socket not yet connected, TCP_REPAIR_OPTIONS"
+                + " a connection that has sent nothing";
             case "bind EADDRINUSE" -> "another socket holds the port: pick another, or set SO_REUSEADDR on both";
             case "connect ECONNREFUSED" -> "nothing listens on that address and port";
             case "connect EADDRNOTAVAIL" -> "another socket holds the same 4-tuple (e.g. the connection being restored"
