@@ -52,11 +52,13 @@ final class Nft {
                     + "; install nftables: apt-get install nftables");
         }
         try {
-            CompletableFuture<byte[]> output = CompletableFuture.supplyAsync(() -> {
+            // Its own thread, not a shared pool: a pool busy with the caller's blocking tasks would deadlock here.
+            CompletableFuture<byte[]> output = new CompletableFuture<>();
+            Thread.ofPlatform().daemon().name("nft-output").start(() -> {
                 try {
-                    return p.getInputStream().readAllBytes();
+                    output.complete(p.getInputStream().readAllBytes());
                 } catch (IOException e) {
-                    return new byte[0];
+                    output.complete(new byte[0]);
                 }
             });
             try (OutputStream in = p.getOutputStream()) {
