@@ -4,10 +4,8 @@ import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
 import java.io.PrintWriter;
-import java.net.URISyntaxException;
 import java.net.URLClassLoader;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -52,20 +50,14 @@ final class JvmProcess implements AutoCloseable {
     }
 
     /**
-     * The test class path: java.class.path under Maven; under the JUnit console launcher (the QEMU guest) the
-     * classes come from a URLClassLoader, whose URLs are added.
+     * The test class path: java.class.path under Maven, plus what the JUnit console launcher's class loader was
+     * given (--class-path, in the QEMU guest).
      */
     private static String classPath() {
         Set<String> entries = new LinkedHashSet<>(List.of(System.getProperty("java.class.path").split(":")));
-        for (ClassLoader l = JvmProcess.class.getClassLoader(); l != null; l = l.getParent()) {
-            if (l instanceof URLClassLoader u) {
-                for (var url : u.getURLs()) {
-                    try {
-                        entries.add(Path.of(url.toURI()).toString());
-                    } catch (URISyntaxException | IllegalArgumentException notAFile) {
-                        // not a file: not loadable by the child either
-                    }
-                }
+        if (JvmProcess.class.getClassLoader() instanceof URLClassLoader loader) {
+            for (var url : loader.getURLs()) {
+                entries.add(url.getPath());
             }
         }
         return String.join(":", entries);

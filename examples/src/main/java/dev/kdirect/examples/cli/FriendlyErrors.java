@@ -2,6 +2,7 @@ package dev.kdirect.examples.cli;
 
 import dev.kdirect.FeatureUnavailableException;
 import dev.kdirect.KernelException;
+import dev.kdirect.examples.handoff.ChildProcessException;
 import dev.kdirect.tcprepair.MigrationException;
 import dev.kdirect.tcprepair.NetworkLockException;
 import picocli.CommandLine;
@@ -30,9 +31,10 @@ final class FriendlyErrors implements CommandLine.IExecutionExceptionHandler {
             err.println(command + ": " + u.getMessage());
             return UNAVAILABLE;
         }
-        if (e instanceof NetworkLockException || e instanceof MigrationException) {
+        if (e instanceof NetworkLockException || e instanceof MigrationException || e instanceof ChildProcessException) {
             err.println(command + ": " + e.getMessage());
-            return e instanceof NetworkLockException ? UNAVAILABLE : KERNEL_ERROR;
+            return e instanceof NetworkLockException ? UNAVAILABLE : e instanceof ChildProcessException ? 1
+                    : KERNEL_ERROR;
         }
         if (e instanceof IllegalArgumentException) {
             err.println(command + ": " + e.getMessage());

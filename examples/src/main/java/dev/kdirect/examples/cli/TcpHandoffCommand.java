@@ -202,15 +202,7 @@ final class TcpHandoffCommand implements Runnable {
             List<EchoConnection> connections = new CopyOnWriteArrayList<>();
             ServerSocketChannel listener = listen(port);
             System.out.println("LISTENING " + ((InetSocketAddress) listener.getLocalAddress()).getPort());
-            Thread acceptor = Thread.ofPlatform().daemon().start(() -> {
-                try {
-                    while (true) {
-                        connections.add(new EchoConnection(listener.accept(), new byte[0]));
-                    }
-                } catch (IOException closed) {
-                    // the listener was closed for the handoff
-                }
-            });
+            Thread acceptor = echoEveryClient(listener, connections);
             while (!Files.exists(handoff)) {
                 Thread.sleep(20);
             }
@@ -254,15 +246,7 @@ final class TcpHandoffCommand implements Runnable {
         public Integer call() throws Exception {
             ensureReady();
             ServerSocketChannel listener = listen(port);
-            Thread.ofPlatform().daemon().start(() -> {
-                try {
-                    while (true) {
-                        new EchoConnection(listener.accept(), new byte[0]);
-                    }
-                } catch (IOException closed) {
-                    // exiting
-                }
-            });
+            echoEveryClient(listener, new CopyOnWriteArrayList<>());
             List<MigrationTarget.Incoming> incoming;
             try (MigrationTarget target = MigrationTarget.listen(handoff)) {
                 System.out.println("READY");
@@ -304,6 +288,19 @@ final class TcpHandoffCommand implements Runnable {
                     + (r.error() == null ? "-" : r.error()));
             return r.error() == null ? 0 : 1;
         }
+    }
+
+    /** Accepts clients until the listener closes, echoing on each; returns the accepting thread. */
+    private static Thread echoEveryClient(ServerSocketChannel listener, List<EchoConnection> connections) {
+        return Thread.ofPlatform().daemon().name("acceptor").start(() -> {
+            try {
+                while (true) {
+                    connections.add(new EchoConnection(listener.accept(), new byte[0]));
+                }
+            } catch (IOException closed) {
+                // the listener was closed: for the handoff, or on exit
+            }
+        });
     }
 
     private static ServerSocketChannel listen(int port) throws IOException {

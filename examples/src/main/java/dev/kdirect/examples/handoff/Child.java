@@ -1,11 +1,14 @@
 package dev.kdirect.examples.handoff;
 
 import java.io.BufferedReader;
+import java.io.File;
 import java.io.IOException;
 import java.io.InputStreamReader;
 import java.io.PrintWriter;
+import java.net.URLClassLoader;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
@@ -40,9 +43,22 @@ public final class Child implements AutoCloseable {
         if (binding != null) {
             command.add("-Dkdirect.binding=" + binding);
         }
-        command.addAll(List.of("-cp", System.getProperty("java.class.path"), "dev.kdirect.examples.cli.Main"));
+        command.addAll(List.of("-cp", classPath(), "dev.kdirect.examples.cli.Main"));
         command.addAll(List.of(args));
         return new Child(name, new ProcessBuilder(command).start());
+    }
+
+    /**
+     * java.class.path, plus what the class loader of kdirect was given when a launcher made one (the JUnit console
+     * launcher's --class-path, in the QEMU guest).
+     */
+    private static String classPath() {
+        List<String> entries = new ArrayList<>(List.of(System.getProperty("java.class.path").split(File.pathSeparator)));
+        if (Child.class.getClassLoader() instanceof URLClassLoader loader) {
+            Arrays.stream(loader.getURLs()).filter(u -> u.getProtocol().equals("file")).forEach(u -> entries.add(
+                    u.getPath()));
+        }
+        return String.join(File.pathSeparator, entries);
     }
 
     private static void read(java.io.InputStream stream, Consumer<String> sink) {
@@ -62,7 +78,8 @@ public final class Child implements AutoCloseable {
     /**
      * The next line starting with {@code prefix}; other lines go to {@code others}.
      *
-     * @throws IOException when the process ends or stays silent for {@code seconds}, with its error output
+     * @throws ChildProcessException when the process ends or stays silent for {@code seconds}, with its error
+     *     output
      */
     public String await(String prefix, int seconds, Consumer<String> others) throws IOException, InterruptedException {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
@@ -74,7 +91,7 @@ public final class Child implements AutoCloseable {
             if (line != null) {
                 others.accept(line);
             } else if (!process.isAlive() && lines.isEmpty() || System.nanoTime() > deadline) {
-                throw new IOException("the " + name + " " + (process.isAlive() ? "did not say " + prefix + " within "
+                throw new ChildProcessException("the " + name + " " + (process.isAlive() ? "did not say " + prefix + " within "
                         + seconds + " s" : "exited with status " + process.exitValue()) + ": " + errors.toString()
                         .strip());
             }
@@ -83,7 +100,7 @@ public final class Child implements AutoCloseable {
 
     public int waitFor(int seconds) throws InterruptedException, IOException {
         if (!process.waitFor(seconds, TimeUnit.SECONDS)) {
-            throw new IOException("the " + name + " did not exit within " + seconds + " s");
+            throw new ChildProcessException("the " + name + " did not exit within " + seconds + " s");
         }
         return process.exitValue();
     }
