@@ -150,7 +150,8 @@ public final class MigrationSource {
         Arrays.fill(held, Held.NOT_FROZEN);
         String failure = null;
         long locked = System.nanoTime();
-        try (NetworkLock lock = NetworkLock.lock(tuples)) {
+        NetworkLock lock = NetworkLock.lock(tuples);
+        try {
             for (int i = 0; i < n; i++) {
                 try {
                     frozen[i] = tcp.freeze(connections.get(i).channel());
@@ -163,8 +164,13 @@ public final class MigrationSource {
             MigrationWire wire = null;
             try {
                 SocketChannel control = SocketChannel.open(StandardProtocolFamily.UNIX);
-                control.connect(UnixDomainSocketAddress.of(socket));
-                wire = new MigrationWire(control, timeout.toMillis());
+                try {
+                    control.connect(UnixDomainSocketAddress.of(socket));
+                    wire = new MigrationWire(control, timeout.toMillis());
+                } catch (IOException e) {
+                    control.close();
+                    throw new MigrationException("no migration target at " + socket + ": " + e.getMessage(), e);
+                }
                 run(wire, tcp, connections, frozen, held, outcomes);
             } catch (IOException | RuntimeException e) {
                 failure = e.getMessage() == null ? e.toString() : e.getMessage();
@@ -176,6 +182,14 @@ public final class MigrationSource {
                 if (wire != null) {
                     wire.close();
                 }
+            }
+        } finally {
+            try {
+                lock.close();
+            } catch (IOException e) {
+                // the connections are where the report says, but their packets stay dropped until the table goes
+                failure = (failure == null ? "" : failure + "; ") + "unlock failed: " + e.getMessage()
+                        + "; remove it with: nft delete table inet " + lock.table();
             }
             locked = System.nanoTime() - locked;
         }

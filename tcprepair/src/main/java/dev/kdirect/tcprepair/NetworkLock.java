@@ -23,7 +23,8 @@ import java.util.regex.Pattern;
  * <p>Tables are named {@value #PREFIX}{@code <pid>_<n>}, so concurrent locks of this and other processes never
  * collide. {@link #close} deletes the table; a shutdown hook deletes it if the JVM exits first. A process killed
  * outright leaves its table behind: the next lock in the namespace deletes every table of the prefix whose
- * process is gone ({@link #removeStale}), or by hand: {@code nft delete table inet kdirect_lock_<pid>_<n>}.
+ * process is gone ({@link #removeStale}), on a background thread right after taking its own (off the critical
+ * path of a migration), or by hand: {@code nft delete table inet kdirect_lock_<pid>_<n>}.
  */
 public final class NetworkLock implements AutoCloseable {
     /** The prefix of every lock table's name. */
@@ -84,17 +85,24 @@ public final class NetworkLock implements AutoCloseable {
 
     /**
      * Locks these connections: when this returns, no packet of theirs passes in either direction in this network
-     * namespace until {@link #close}. Stale tables of dead processes are deleted first.
+     * namespace until {@link #close}. Stale tables of dead processes are then deleted in the background.
      *
      * @throws NetworkLockException when nft is missing (install nftables), not permitted (needs CAP_NET_ADMIN),
      *     or refuses the batch; nothing is left behind
      */
     public static NetworkLock lock(Collection<Tuple> tuples) throws IOException {
         Nft nft = Nft.system();
-        removeStale(nft);
         String table = PREFIX + ProcessHandle.current().pid() + "_" + COUNTER.incrementAndGet();
         nft.run(batch(table, tuples));
-        return new NetworkLock(nft, table, tuples.size());
+        NetworkLock lock = new NetworkLock(nft, table, tuples.size());
+        Thread.ofVirtual().name("kdirect-lock-stale").start(() -> {
+            try {
+                removeStale(nft);
+            } catch (IOException ignored) {
+                // best effort: the next lock tries again
+            }
+        });
+        return lock;
     }
 
     /** The table's name (unique per lock). */

@@ -19,8 +19,8 @@ import org.junit.jupiter.api.Timeout;
 
 /**
  * Each failure point of a migration, on a loopback connection with unread bytes: the target killed (SIGKILL)
- * before its verdicts, the target killed after restoring but before its verdict, an image corrupted in transit,
- * a restore that fails in the target, a lock that cannot be taken. In every case the connection works on at the
+ * before its verdicts, the target killed after restoring but before its verdict, no target listening, an image
+ * corrupted in transit, a restore that fails in the target, a lock that cannot be taken. In every case the connection works on at the
  * source (its unread bytes first, then fresh bytes both ways, no reset) and no lock table is left.
  */
 @RequiresRealKernel(Feature.TCP_REPAIR)
@@ -64,6 +64,16 @@ class MigrationFaultTest {
         try (var restored = o.channel()) {
             connection.assertWorksThrough(restored);
         }
+    }
+
+    @Test
+    void noTargetListeningTheSourceThaws() throws Exception {
+        MigrationSource.Report report = MigrationSource.to(dir.resolve("nobody.sock")).migrate(outgoing());
+        assertThat(report.failure()).startsWith("no migration target at ");
+        MigrationSource.Outcome o = report.outcomes().getFirst();
+        assertThat(o.status()).isEqualTo(MigrationSource.Status.KEPT);
+        connection.assertWorksThrough(o.channel());
+        assertNoLockLeft();
     }
 
     @Test

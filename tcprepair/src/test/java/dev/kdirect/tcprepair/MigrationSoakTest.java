@@ -51,7 +51,8 @@ class MigrationSoakTest {
                 for (int i = 1; i <= migrations; i++) {
                     to.send("in");
                     from.send("out " + dir.resolve(to == a ? "a.sock" : "b.sock"));
-                    from.expect(timeout, "CUTOVER", "KEPT");
+                    String ready = from.expect(timeout, "CUTOVER", "KEPT");
+                    assertThat(ready).as("move " + i + "\n" + from.transcript() + to.transcript()).isEqualTo("CUTOVER");
                     ns.routeTo(toHost);
                     from.send("GO");
                     String moved = from.expect(timeout, "MOVED", "KEPT");

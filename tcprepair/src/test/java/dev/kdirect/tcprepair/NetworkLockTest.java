@@ -25,12 +25,13 @@ import org.junit.jupiter.params.provider.ValueSource;
 /**
  * The nftables lock on the real kernel, in this process's network namespace (loopback connections, and made-up
  * tuples on 127.77.0.0/16 that no socket uses): it drops both directions while held and nothing after, each lock
- * has its own table, ten thousand connections lock in one batch in well under a second, a dead process's table is
- * removed by the next lock, and a missing or unpermitted nft is reported with what to do.
+ * has its own table, ten thousand connections lock in one batch in well under a second (ten in the emulated QEMU
+ * guest), a dead process's table is removed by the next lock, and a missing or unpermitted nft is reported with what to do.
  */
 @RequiresRealKernel(Feature.TCP_REPAIR)
 @Timeout(60)
 class NetworkLockTest {
+    private static final boolean IN_GUEST = "1".equals(System.getenv("KDIRECT_IN_GUEST"));
 
     @BeforeEach
     void tools() {
@@ -72,7 +73,8 @@ class NetworkLockTest {
         NetworkLock lock = NetworkLock.lock(tuples);
         long lockMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
         try (lock) {
-            assertThat(lockMillis).as("lock time in ms").isLessThan(1000);
+            // one batch: one nft call per element would take minutes; the QEMU guest's TCG runs ~20x slower
+            assertThat(lockMillis).as("lock time in ms").isLessThan(IN_GUEST ? 10_000 : 1000);
             String set = nft("list set inet " + lock.table() + " v4");
             assertThat(set.split(" \\. 443 \\. ", -1).length - 1).as("elements").isEqualTo(10_000);
             assertThat(set).contains("127.77.39.15 . 443 . 127.77.200.1 . 29999");
@@ -99,6 +101,11 @@ class NetworkLockTest {
         nft("add table inet " + stale);
         var t = new NetworkLock.Tuple(new InetSocketAddress("127.77.0.1", 1), new InetSocketAddress("127.77.0.2", 2));
         try (NetworkLock lock = NetworkLock.lock(List.of(t))) {
+            assertThat(NetworkLock.tables()).contains(lock.table());
+            // removed in the background, after the lock was taken
+            for (int i = 0; i < 200 && NetworkLock.tables().contains(stale); i++) {
+                Thread.sleep(50);
+            }
             assertThat(NetworkLock.tables()).doesNotContain(stale).contains(lock.table());
         }
     }
