@@ -1,6 +1,6 @@
 /**
- * kdirect tcprepair: the state of a live TCP connection as TCP_REPAIR exposes it, and a versioned, checked binary
- * image of it that can move between processes and hosts. (Checkpoint and restore through the kernel come next.)
+ * kdirect tcprepair: checkpoint and restore of live TCP connections with TCP_REPAIR, a versioned, checked binary
+ * image of their state, the nftables network lock, and live migration between processes and network namespaces.
  */
 module dev.kdirect.tcprepair {
     requires transitive dev.kdirect;
