@@ -7,6 +7,7 @@ import java.nio.channels.SocketChannel;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -23,8 +24,8 @@ import java.util.regex.Pattern;
  * <p>Tables are named {@value #PREFIX}{@code <pid>_<n>}, so concurrent locks of this and other processes never
  * collide. {@link #close} deletes the table; a shutdown hook deletes it if the JVM exits first. A process killed
  * outright leaves its table behind: the next lock in the namespace deletes every table of the prefix whose
- * process is gone ({@link #removeStale}), on a background thread right after taking its own (off the critical
- * path of a migration), or by hand: {@code nft delete table inet kdirect_lock_<pid>_<n>}.
+ * process is gone ({@link #removeStale}; the scan runs beside the lock's own nft, so it costs no extra time), or by
+ * hand: {@code nft delete table inet kdirect_lock_<pid>_<n>}.
  */
 public final class NetworkLock implements AutoCloseable {
     /** The prefix of every lock table's name. */
@@ -85,7 +86,7 @@ public final class NetworkLock implements AutoCloseable {
 
     /**
      * Locks these connections: when this returns, no packet of theirs passes in either direction in this network
-     * namespace until {@link #close}. Stale tables of dead processes are then deleted in the background.
+     * namespace until {@link #close}. Stale tables of dead processes are deleted too.
      *
      * @throws NetworkLockException when nft is missing (install nftables), not permitted (needs CAP_NET_ADMIN),
      *     or refuses the batch; nothing is left behind
@@ -93,15 +94,26 @@ public final class NetworkLock implements AutoCloseable {
     public static NetworkLock lock(Collection<Tuple> tuples) throws IOException {
         Nft nft = Nft.system();
         String table = PREFIX + ProcessHandle.current().pid() + "_" + COUNTER.incrementAndGet();
+        // The stale scan runs beside the lock's own nft, and both have ended when this returns: a child process
+        // forked later, while a frozen socket is released, would hold its descriptor open and keep its 4-tuple.
+        CompletableFuture<List<String>> stale = new CompletableFuture<>();
+        Thread.ofPlatform().daemon().name("kdirect-lock-stale").start(() -> {
+            try {
+                stale.complete(staleTables(nft));
+            } catch (IOException | RuntimeException e) {
+                stale.complete(List.of()); // best effort: the next lock tries again
+            }
+        });
         nft.run(batch(table, tuples));
         NetworkLock lock = new NetworkLock(nft, table, tuples.size());
-        Thread.ofVirtual().name("kdirect-lock-stale").start(() -> {
+        List<String> gone = stale.join();
+        if (!gone.isEmpty()) {
             try {
-                removeStale(nft);
+                deleteTables(nft, gone);
             } catch (IOException ignored) {
                 // best effort: the next lock tries again
             }
-        });
+        }
         return lock;
     }
 
@@ -146,6 +158,12 @@ public final class NetworkLock implements AutoCloseable {
     }
 
     private static List<String> removeStale(Nft nft) throws IOException {
+        List<String> stale = staleTables(nft);
+        deleteTables(nft, stale);
+        return stale;
+    }
+
+    private static List<String> staleTables(Nft nft) throws IOException {
         List<String> stale = new ArrayList<>();
         Matcher m = TABLE.matcher(nft.run("list tables\n"));
         while (m.find()) {
@@ -153,12 +171,15 @@ public final class NetworkLock implements AutoCloseable {
                 stale.add(PREFIX + m.group(1) + "_" + m.group(2));
             }
         }
-        if (!stale.isEmpty()) {
+        return stale;
+    }
+
+    private static void deleteTables(Nft nft, List<String> tables) throws IOException {
+        if (!tables.isEmpty()) {
             StringBuilder batch = new StringBuilder();
-            stale.forEach(t -> batch.append("delete table inet ").append(t).append('\n'));
+            tables.forEach(t -> batch.append("delete table inet ").append(t).append('\n'));
             nft.run(batch.toString());
         }
-        return stale;
     }
 
     private void deleteQuietly() {

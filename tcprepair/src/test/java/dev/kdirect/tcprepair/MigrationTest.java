@@ -58,7 +58,7 @@ class MigrationTest {
                     .migrate(out);
 
             assertThat(report.failure()).isNull();
-            assertThat(report.count(MigrationSource.Status.MOVED)).isEqualTo(3);
+            assertThat(report.count(MigrationSource.Status.MOVED)).as(report.outcomes().toString()).isEqualTo(3);
             List<MigrationTarget.Incoming> incoming = arrived.get();
             assertThat(incoming).hasSize(3);
             for (int i = 0; i < 3; i++) {

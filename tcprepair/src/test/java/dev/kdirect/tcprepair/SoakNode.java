@@ -24,6 +24,8 @@ import java.util.List;
 public final class SoakNode {
     private static final long SERVER_SEED = 0x5e4e4L;
     private static final long PEER_SEED = 0x9ee4L;
+    /** Generous: under the QEMU guest's TCG a step can take seconds. */
+    private static final java.time.Duration STEP_TIMEOUT = java.time.Duration.ofSeconds(60);
 
     private SoakNode() {
     }
@@ -46,7 +48,7 @@ public final class SoakNode {
                         System.out.println("SERVING");
                     }
                     case "in" -> {
-                        List<MigrationTarget.Incoming> in = target.accept();
+                        List<MigrationTarget.Incoming> in = target.timeout(STEP_TIMEOUT).accept();
                         var p = StreamPump.Positions.of(in.getFirst().attachment());
                         pump = new StreamPump(in.getFirst().channel(), SERVER_SEED, PEER_SEED, p);
                         System.out.println("IN " + p.sent() + " " + p.received());
@@ -55,6 +57,7 @@ public final class SoakNode {
                         StreamPump.Positions p = pump.stop();
                         SocketChannel channel = pump.channel();
                         var report = MigrationSource.to(Path.of(c[1])).mode(MigrationMode.SEPARATE_NAMESPACES)
+                                .timeout(STEP_TIMEOUT)
                                 .cutover(restored -> {
                                     System.out.println("CUTOVER");
                                     if (!"GO".equals(commands.readLine())) {

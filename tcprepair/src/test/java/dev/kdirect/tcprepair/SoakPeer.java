@@ -10,7 +10,7 @@ import java.nio.charset.StandardCharsets;
  * The client machine of the soak test, run in its own JVM in the peer namespace: connects to IP PORT and streams
  * both ways with {@link StreamPump}, checking every byte. Commands on standard input: "stats" answers
  * STATS sent received longest-gap-ms (and resets the gap), or ERROR with the first failure (a wrong byte, an end
- * of stream, a reset); "quit" ends it.
+ * of stream, a reset); "quit" ends it, with exit status 1 if the stream failed at any time.
  */
 public final class SoakPeer {
     private SoakPeer() {
@@ -31,5 +31,9 @@ public final class SoakPeer {
             }
         }
         pump.stop();
+        if (pump.error() != null) {
+            System.out.println("ERROR " + pump.error());
+            System.exit(1);
+        }
     }
 }

@@ -21,6 +21,7 @@ import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -50,6 +51,9 @@ import picocli.CommandLine.Spec;
         subcommands = {TcpHandoffCommand.Demo.class, TcpHandoffCommand.Server.class,
             TcpHandoffCommand.Successor.class, TcpHandoffCommand.Client.class})
 final class TcpHandoffCommand implements Runnable {
+    /** How long either side waits for the other at one step before rolling back (slow machines, emulators). */
+    private static final Duration STEP_TIMEOUT = Duration.ofSeconds(30);
+
     @Spec
     CommandSpec spec;
 
@@ -91,14 +95,14 @@ final class TcpHandoffCommand implements Runnable {
             try {
                 Child server = start(children, "server", "tcp-handoff", "server", "--port", "0", "--handoff",
                         socket.toString());
-                String port = server.await("LISTENING", 60, progress::add).split(" ")[1];
+                String port = server.await("LISTENING", 120, progress::add).split(" ")[1];
                 List<Child> streaming = new ArrayList<>();
                 for (int i = 0; i < clients; i++) {
                     streaming.add(start(children, "client " + (i + 1), "tcp-handoff", "client", "--connect",
                             "127.0.0.1:" + port));
                 }
                 for (Child c : streaming) {
-                    c.await("STREAMING", 60, l -> { });
+                    c.await("STREAMING", 120, l -> { });
                 }
                 Thread.sleep(500);
                 if (!json) {
@@ -115,8 +119,8 @@ final class TcpHandoffCommand implements Runnable {
                         out.flush();
                     }
                 };
-                String handed = server.await("HANDED", 120, show);
-                String took = successor.await("TOOK", 60, show);
+                String handed = server.await("HANDED", 300, show);
+                String took = successor.await("TOOK", 120, show);
                 server.waitFor(30);
                 Thread.sleep(500); // the clients stream on through the successor
                 List<Map<String, Object>> results = new ArrayList<>();
@@ -213,7 +217,7 @@ final class TcpHandoffCommand implements Runnable {
                 outgoing.add(new MigrationSource.Outgoing(c.channel(), c.stop()));
             }
             MigrationSource.Report report = MigrationSource.to(handoff).mode(MigrationMode.SAME_NAMESPACE)
-                    .progress(new Progress(System.out, "server")).migrate(outgoing);
+                    .timeout(STEP_TIMEOUT).progress(new Progress(System.out, "server")).migrate(outgoing);
             long moved = report.count(MigrationSource.Status.MOVED);
             System.out.println("HANDED " + moved + " " + outgoing.size() + " " + report.lockedNanos() / 1_000_000
                     + (report.failure() == null ? "" : " " + report.failure()));
@@ -250,7 +254,7 @@ final class TcpHandoffCommand implements Runnable {
             List<MigrationTarget.Incoming> incoming;
             try (MigrationTarget target = MigrationTarget.listen(handoff)) {
                 System.out.println("READY");
-                target.progress(new Progress(System.out, "successor"));
+                target.timeout(STEP_TIMEOUT).progress(new Progress(System.out, "successor"));
                 long start = System.nanoTime();
                 incoming = target.accept();
                 for (MigrationTarget.Incoming in : incoming) {

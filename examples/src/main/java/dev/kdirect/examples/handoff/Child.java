@@ -38,7 +38,8 @@ public final class Child implements AutoCloseable {
     public static Child start(String name, String... args) throws IOException {
         List<String> command = new ArrayList<>();
         command.add(ProcessHandle.current().info().command().orElseThrow());
-        command.add("--enable-native-access=ALL-UNNAMED");
+        // short-lived demo processes: C1 and the serial collector start fastest
+        command.addAll(List.of("-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "--enable-native-access=ALL-UNNAMED"));
         String binding = System.getProperty("kdirect.binding");
         if (binding != null) {
             command.add("-Dkdirect.binding=" + binding);

@@ -18,7 +18,7 @@ class TcpHandoffCommandTest {
 
     @Test
     @RequiresRealKernel(Feature.TCP_REPAIR)
-    @Timeout(300)
+    @Timeout(600)
     void theDemoHandsEveryConnectionOverWhileTheClientsStream() {
         CliRun r = CliRun.of("tcp-handoff", "demo", "--clients", "2", "--json");
         assertThat(r.exit()).as(r.out() + r.err()).isZero();
