@@ -318,25 +318,12 @@ public final class MigrationSource {
         return new Verdict(index, code, f.text());
     }
 
-    /**
-     * Restores the source's own copy. A target that just died may still hold the 4-tuple for a moment (its
-     * descriptors close as the process exits), so a failure is retried for up to a second.
-     */
+    /** Restores the source's own copy (retried: a target that just died may still hold the 4-tuple a moment). */
     private static Outcome restoreHere(TcpRepair tcp, int index, FrozenConnection f, String why) {
-        for (int attempt = 1; ; attempt++) {
-            try {
-                return new Outcome(index, Status.RESTORED_HERE, tcp.restore(f.state()), why);
-            } catch (IOException | RuntimeException e) {
-                if (attempt == 20) {
-                    return new Outcome(index, Status.LOST, null, why + "; restoring it here failed too: " + e);
-                }
-            }
-            try {
-                Thread.sleep(50);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                return new Outcome(index, Status.LOST, null, why + "; interrupted while restoring it here");
-            }
+        try {
+            return new Outcome(index, Status.RESTORED_HERE, RetriedRestore.restore(tcp, f.state()), why);
+        } catch (IOException | RuntimeException e) {
+            return new Outcome(index, Status.LOST, null, why + "; restoring it here failed too: " + e);
         }
     }
 

@@ -193,7 +193,9 @@ public final class MigrationTarget implements AutoCloseable {
             for (int index : indices) {
                 String failure = null;
                 try {
-                    SocketChannel channel = restore(tcp, states.get(index), sameNamespace);
+                    // same namespace: the source released the 4-tuple just now (see RetriedRestore)
+                    SocketChannel channel = sameNamespace ? RetriedRestore.restore(tcp, states.get(index))
+                            : tcp.restore(states.get(index));
                     try {
                         restored.put(index, new Restored(tcp.freeze(channel), attachments.get(index)));
                     } catch (IOException | RuntimeException e) {
@@ -205,30 +207,6 @@ public final class MigrationTarget implements AutoCloseable {
                 }
                 progress.progress("restored", ++done, indices.size());
                 verdict(wire, index, failure == null ? 3 : 4, failure == null ? "" : failure);
-            }
-        }
-    }
-
-    /**
-     * Same namespace: the source's socket was released just now, but a process the source forked at that moment
-     * holds its descriptor until it closes it or execs, and with it the 4-tuple; so a failed restore is retried
-     * for up to a second. In another namespace a failure is final.
-     */
-    private static SocketChannel restore(TcpRepair tcp, ConnectionState state, boolean sameNamespace)
-            throws IOException {
-        for (int attempt = 1; ; attempt++) {
-            try {
-                return tcp.restore(state);
-            } catch (IOException | RuntimeException e) {
-                if (!sameNamespace || attempt == 20) {
-                    throw e;
-                }
-            }
-            try {
-                Thread.sleep(50);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new MigrationException("interrupted while restoring " + state.local() + " -> " + state.remote());
             }
         }
     }
