@@ -100,7 +100,11 @@ public final class MigrationTarget implements AutoCloseable {
                 return session(wire, tcp, restored);
             } catch (IOException | RuntimeException e) {
                 for (Restored r : restored.values()) {
-                    r.frozen.release(); // closed in repair mode: the peer sees nothing of this copy
+                    try {
+                        r.frozen.release(); // closed in repair mode: the peer sees nothing of this copy
+                    } catch (IOException | RuntimeException closeFailed) {
+                        // the descriptor is gone either way; the others must still be released
+                    }
                 }
                 String reason = e.getMessage() == null ? e.toString() : e.getMessage();
                 try {
@@ -170,12 +174,20 @@ public final class MigrationTarget implements AutoCloseable {
         images.forEach(r -> attachments.put(r.index, r.attachment));
         restoreAll(wire, tcp, sameNamespace, toRestore, valid, attachments, restored);
         wire.expect(COMMIT);
+        // Past COMMIT the source has let go: nothing here may be released any more, whatever fails.
         List<Incoming> live = new ArrayList<>();
-        for (Restored r : restored.values()) {
-            r.frozen.thaw();
-            live.add(new Incoming(r.frozen.channel(), r.attachment, r.frozen.state()));
-        }
+        List<Restored> committed = new ArrayList<>(restored.values());
         restored.clear();
+        for (Restored r : committed) {
+            try {
+                r.frozen.thaw();
+                live.add(new Incoming(r.frozen.channel(), r.attachment, r.frozen.state()));
+            } catch (IOException | RuntimeException e) {
+                // stuck in repair mode (never seen: repair off on our own socket): the connection is lost; DONE's
+                // count, which covers only the live ones, tells the source
+                r.frozen.channel().close();
+            }
+        }
         wire.send(DONE, ByteBuffer.allocate(4).putInt(live.size()));
         return live;
     }
