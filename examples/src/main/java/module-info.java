@@ -7,6 +7,7 @@ module dev.kdirect.examples {
     requires dev.kdirect.pkeys;
     requires dev.kdirect.kexec;
     requires dev.kdirect.pmem;
+    requires dev.kdirect.tcprepair;
     requires info.picocli;
 
     opens dev.kdirect.examples.cli to info.picocli;

@@ -2,6 +2,9 @@ package dev.kdirect.examples.cli;
 
 import dev.kdirect.FeatureUnavailableException;
 import dev.kdirect.KernelException;
+import dev.kdirect.examples.handoff.ChildProcessException;
+import dev.kdirect.tcprepair.MigrationException;
+import dev.kdirect.tcprepair.NetworkLockException;
 import picocli.CommandLine;
 
 /**
@@ -27,6 +30,11 @@ final class FriendlyErrors implements CommandLine.IExecutionExceptionHandler {
         if (e instanceof FeatureUnavailableException u) {
             err.println(command + ": " + u.getMessage());
             return UNAVAILABLE;
+        }
+        if (e instanceof NetworkLockException || e instanceof MigrationException || e instanceof ChildProcessException) {
+            err.println(command + ": " + e.getMessage());
+            return e instanceof NetworkLockException ? UNAVAILABLE : e instanceof ChildProcessException ? 1
+                    : KERNEL_ERROR;
         }
         if (e instanceof IllegalArgumentException) {
             err.println(command + ": " + e.getMessage());

@@ -1,0 +1,164 @@
+package dev.kdirect.tcprepair;
+
+import java.io.EOFException;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.SelectionKey;
+import java.nio.channels.Selector;
+import java.nio.channels.SocketChannel;
+import java.nio.charset.StandardCharsets;
+import java.util.zip.CRC32C;
+
+/**
+ * The migration protocol's frames on a Unix domain stream socket. A frame is: u32 length of what follows, u8
+ * type, the payload, u32 CRC-32C of type and payload; big-endian. Reads wait at most the session's timeout, so
+ * a peer that hangs is treated like one that died. Layouts are in {@link MigrationSource}'s class comment.
+ */
+final class MigrationWire implements AutoCloseable {
+    static final byte[] MAGIC = "KDMIGRAT".getBytes(StandardCharsets.US_ASCII);
+    static final int VERSION = 1;
+    static final int MAX_FRAME = 256 << 20;
+
+    static final byte HELLO = 1;
+    static final byte WELCOME = 2;
+    static final byte IMAGE = 3;
+    static final byte VERDICT = 4;
+    static final byte RELEASED = 5;
+    static final byte COMMIT = 6;
+    static final byte ABORT = 7;
+    static final byte DONE = 8;
+
+    private final SocketChannel channel;
+    private final Selector selector;
+    private final long timeoutMillis;
+
+    MigrationWire(SocketChannel channel, long timeoutMillis) throws IOException {
+        this.channel = channel;
+        this.timeoutMillis = timeoutMillis;
+        channel.configureBlocking(false);
+        this.selector = Selector.open();
+    }
+
+    /** A received frame: its type and payload (the checksum was verified). */
+    record Frame(byte type, ByteBuffer payload) {
+        int getInt() {
+            return payload.getInt();
+        }
+
+        byte[] bytes() {
+            byte[] b = new byte[payload.getInt()];
+            payload.get(b);
+            return b;
+        }
+
+        String text() {
+            return new String(bytes(), StandardCharsets.UTF_8);
+        }
+    }
+
+    void send(byte type, ByteBuffer payload) throws IOException {
+        payload.flip();
+        int length = 1 + payload.remaining() + 4;
+        CRC32C crc = new CRC32C();
+        crc.update(type);
+        crc.update(payload.duplicate());
+        ByteBuffer frame = ByteBuffer.allocate(4 + length);
+        frame.putInt(length).put(type).put(payload).putInt((int) crc.getValue()).flip();
+        while (frame.hasRemaining()) {
+            if (channel.write(frame) == 0) {
+                await(SelectionKey.OP_WRITE, "sending");
+            }
+        }
+    }
+
+    void send(byte type) throws IOException {
+        send(type, ByteBuffer.allocate(0));
+    }
+
+    /** The next frame; a checksum mismatch or an impossible length is a protocol error. */
+    Frame receive() throws IOException {
+        ByteBuffer header = fill(ByteBuffer.allocate(4));
+        int length = header.getInt(0);
+        if (length < 5 || length > MAX_FRAME) {
+            throw new MigrationException("protocol error: a frame of " + length + " bytes (corrupted in transit?)");
+        }
+        ByteBuffer body = fill(ByteBuffer.allocate(length));
+        CRC32C crc = new CRC32C();
+        crc.update(body.array(), 0, length - 4);
+        if ((int) crc.getValue() != body.getInt(length - 4)) {
+            throw new MigrationException("protocol error: a frame of type " + body.get(0)
+                    + " fails its CRC-32C (corrupted in transit)");
+        }
+        return new Frame(body.get(0), body.slice(1, length - 5));
+    }
+
+    /** The next frame, which must be of this type (an ABORT is reported with its reason). */
+    Frame expect(byte type) throws IOException {
+        Frame f = receive();
+        if (f.type() == ABORT) {
+            throw new MigrationException("the other side aborted: " + f.text());
+        }
+        if (f.type() != type) {
+            throw new MigrationException("protocol error: expected a frame of type " + type + ", got " + f.type());
+        }
+        return f;
+    }
+
+    /** Waits until the other side closes the session (it has finished cleaning up), at most the timeout. */
+    void awaitEnd() {
+        try {
+            while (true) {
+                receive();
+            }
+        } catch (IOException ended) {
+            // closed, or gave up waiting: either way the session is over
+        }
+    }
+
+    private ByteBuffer fill(ByteBuffer b) throws IOException {
+        while (b.hasRemaining()) {
+            int n = channel.read(b);
+            if (n < 0) {
+                throw new EOFException("the other side closed the migration session");
+            }
+            if (n == 0) {
+                await(SelectionKey.OP_READ, "receiving");
+            }
+        }
+        return b.flip();
+    }
+
+    private void await(int op, String what) throws IOException {
+        SelectionKey key = channel.register(selector, op);
+        try {
+            if (selector.select(timeoutMillis) == 0) {
+                throw new MigrationException("no progress " + what + " for " + timeoutMillis
+                        + " ms: the other side hangs or died");
+            }
+            selector.selectedKeys().clear();
+        } finally {
+            key.interestOps(0);
+        }
+    }
+
+    static ByteBuffer putBytes(ByteBuffer b, byte[] bytes) {
+        return b.putInt(bytes.length).put(bytes);
+    }
+
+    static ByteBuffer putText(ByteBuffer b, String text) {
+        return putBytes(b, text.getBytes(StandardCharsets.UTF_8));
+    }
+
+    static int textBytes(String text) {
+        return 4 + text.getBytes(StandardCharsets.UTF_8).length;
+    }
+
+    @Override
+    public void close() throws IOException {
+        try {
+            selector.close();
+        } finally {
+            channel.close();
+        }
+    }
+}
