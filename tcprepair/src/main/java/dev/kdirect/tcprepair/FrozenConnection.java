@@ -17,22 +17,26 @@ public final class FrozenConnection {
         void close() throws IOException;
     }
 
-    private final TcpRepair repair;
+    /** How the socket leaves repair mode: as it was before a freeze, or finishing a restore. */
+    @FunctionalInterface
+    interface Thawer {
+        void thaw() throws IOException;
+    }
+
     private final SocketChannel channel;
-    private final int fd;
     private final ConnectionState state;
+    private final Thawer thawer;
     private final Closer closer;
     private boolean ended;
 
-    FrozenConnection(TcpRepair repair, SocketChannel channel, int fd, ConnectionState state, Closer closer) {
-        this.repair = repair;
+    FrozenConnection(SocketChannel channel, ConnectionState state, Thawer thawer, Closer closer) {
         this.channel = channel;
-        this.fd = fd;
         this.state = state;
+        this.thawer = thawer;
         this.closer = closer;
     }
 
-    /** The state dumped when the connection was frozen. */
+    /** The state dumped when the connection was frozen, or the state it was restored from. */
     public ConnectionState state() {
         return state;
     }
@@ -44,13 +48,15 @@ public final class FrozenConnection {
 
     /**
      * Leaves repair mode: the connection goes on in its socket as if nothing happened (the rollback of a migration
-     * that failed elsewhere); SO_REUSEADDR is as it was before the freeze.
+     * that failed elsewhere; SO_REUSEADDR is as it was before the freeze), or, for a connection restored frozen
+     * ({@link TcpRepair#restoreFrozen}), the restore finishes: repair mode off, the unsent bytes sent, the saved
+     * buffer sizes and socket options set.
      *
      * @throws IllegalStateException when the connection was already thawed or released
      */
     public void thaw() throws IOException {
         end();
-        repair.leaveRepairMode(fd, state.socketOptions().reuseAddress());
+        thawer.thaw();
     }
 
     /**

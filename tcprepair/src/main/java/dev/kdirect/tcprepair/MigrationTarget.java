@@ -30,12 +30,12 @@ import java.util.Objects;
  * socket, and per session receives the images, restores each connection, reports each verdict, and hands the
  * restored channels to the application once the source commits.
  *
- * <p>Every restored connection is frozen again at once (repair mode) until COMMIT: if this process dies before
- * it, the kernel closes those sockets in repair mode, which sends nothing, and the source's copy stays the only
- * one. Without COMMIT (ABORT, the source closing, dying or hanging past the timeout) the restored copies are
- * released silently and the session ends with a {@link MigrationException}. With separate namespaces the target
- * also holds a {@link NetworkLock} on the 4-tuples from before the restore until they are frozen, so nothing a
- * half-restored socket sends reaches the peer if this process dies in between.
+ * <p>Every connection is restored frozen ({@link TcpRepair#restoreFrozen}: still in repair mode, nothing sent) until
+ * COMMIT: if this process dies before it, the kernel closes those sockets in repair mode, which sends nothing, and
+ * the source's copy stays the only one. Without COMMIT (ABORT, the source closing, dying or hanging past the
+ * timeout) the restored copies are released silently and the session ends with a {@link MigrationException}. With
+ * separate namespaces the target also holds a {@link NetworkLock} on the 4-tuples while it restores, so nothing
+ * reaches a half-restored socket, and nothing it might send reaches the peer, if this process dies in between.
  */
 public final class MigrationTarget implements AutoCloseable {
     /** A connection restored here, with the application state that came with it. */
@@ -206,14 +206,10 @@ public final class MigrationTarget implements AutoCloseable {
                 String failure = null;
                 try {
                     // same namespace: the source released the 4-tuple just now (see RetriedRestore)
-                    SocketChannel channel = sameNamespace ? RetriedRestore.restore(tcp, states.get(index))
-                            : tcp.restore(states.get(index));
-                    try {
-                        restored.put(index, new Restored(tcp.freeze(channel), attachments.get(index)));
-                    } catch (IOException | RuntimeException e) {
-                        channel.close();
-                        throw e;
-                    }
+                    // held frozen (restored up to the window, nothing sent yet) until COMMIT thaws it
+                    FrozenConnection frozen = sameNamespace ? RetriedRestore.restoreFrozen(tcp, states.get(index))
+                            : tcp.restoreFrozen(states.get(index));
+                    restored.put(index, new Restored(frozen, attachments.get(index)));
                 } catch (IOException | RuntimeException e) {
                     failure = e.toString();
                 }

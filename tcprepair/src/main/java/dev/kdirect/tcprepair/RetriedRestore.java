@@ -15,10 +15,23 @@ final class RetriedRestore {
     private RetriedRestore() {
     }
 
+    /** A live channel: {@link #restoreFrozen}, then thawed. */
     static SocketChannel restore(TcpRepair tcp, ConnectionState state) throws IOException {
+        FrozenConnection restored = restoreFrozen(tcp, state);
+        try {
+            restored.thaw();
+            return restored.channel();
+        } catch (IOException | RuntimeException e) {
+            restored.channel().close();
+            throw e;
+        }
+    }
+
+    /** {@link TcpRepair#restoreFrozen}, retried. */
+    static FrozenConnection restoreFrozen(TcpRepair tcp, ConnectionState state) throws IOException {
         for (int attempt = 1; ; attempt++) {
             try {
-                return tcp.restore(state);
+                return tcp.restoreFrozen(state);
             } catch (IOException | RuntimeException e) {
                 if (attempt == ATTEMPTS) {
                     throw e;

@@ -102,12 +102,33 @@ public final class TcpRepair {
      *     CAP_NET_ADMIN; the half-built channel is closed
      */
     public SocketChannel restore(ConnectionState state) throws IOException {
-        SocketDescriptor.Opened opened = SocketDescriptor.openChannel();
+        FrozenConnection restored = restoreFrozen(state);
         try {
-            rebuild(state, new RestoreTarget.Channel(opened.channel(), opened.fd()));
-            return opened.channel();
+            restored.thaw();
+            return restored.channel();
         } catch (IOException | RuntimeException e) {
-            opened.channel().close();
+            restored.channel().close();
+            throw e;
+        }
+    }
+
+    /**
+     * {@link #restore} up to and including the repair window, the channel left in repair mode: nothing has been
+     * sent to the peer yet. {@link FrozenConnection#thaw} finishes the restore (repair mode off, the unsent bytes,
+     * the buffer sizes and options); {@link FrozenConnection#release} closes the channel silently. A migration
+     * target holds restored connections this way until the source commits.
+     *
+     * @throws KernelException as {@link #restore}; the half-built channel is closed
+     */
+    public FrozenConnection restoreFrozen(ConnectionState state) throws IOException {
+        SocketDescriptor.Opened opened = SocketDescriptor.openChannel();
+        SocketChannel channel = opened.channel();
+        RestoreTarget target = new RestoreTarget.Channel(channel, opened.fd());
+        try {
+            rebuild(state, target);
+            return new FrozenConnection(channel, state, () -> finish(state, target), channel::close);
+        } catch (IOException | RuntimeException e) {
+            channel.close();
             throw e;
         }
     }
@@ -151,7 +172,9 @@ public final class TcpRepair {
         int fd = kernel.socket(state.ipVersion() == 4 ? SocketConstants.AF_INET : SocketConstants.AF_INET6,
                 SocketConstants.SOCK_STREAM, 0);
         try {
-            rebuild(state, new RestoreTarget.Descriptor(kernel, fd));
+            RestoreTarget target = new RestoreTarget.Descriptor(kernel, fd);
+            rebuild(state, target);
+            finish(state, target);
             return fd;
         } catch (IOException | RuntimeException e) {
             kernel.close(fd);
@@ -182,7 +205,8 @@ public final class TcpRepair {
             boolean reuseAddress = getInt(arena, fd, SOL_SOCKET, SocketConstants.SO_REUSEADDR) != 0;
             setInt(arena, fd, SOL_TCP, SocketConstants.TCP_REPAIR, SocketConstants.TCP_REPAIR_ON);
             try {
-                return new FrozenConnection(this, channel, fd, dump(arena, fd, local, remote, reuseAddress), closer);
+                ConnectionState state = dump(arena, fd, local, remote, reuseAddress);
+                return new FrozenConnection(channel, state, () -> leaveRepairMode(fd, reuseAddress), closer);
             } catch (IOException | RuntimeException e) {
                 leaveRepairMode(fd, reuseAddress);
                 throw e;
@@ -199,7 +223,10 @@ public final class TcpRepair {
         }
     }
 
-    /** The restore, in the kernel's order (see {@link #restore}); the target binds, connects and sends. */
+    /**
+     * The restore in the kernel's order (see {@link #restore}) up to the repair window, still in repair mode; the
+     * target binds, connects and sends. {@link #finish} completes it.
+     */
     private void rebuild(ConnectionState state, RestoreTarget target) throws IOException {
         int fd = target.fd();
         try (Arena arena = new ScratchArena()) {
@@ -234,8 +261,16 @@ public final class TcpRepair {
             window.set(JAVA_INT, 12, w.receiveWindow());
             window.set(JAVA_INT, 16, w.receiveWup());
             kernel.setsockopt(fd, SOL_TCP, SocketConstants.TCP_REPAIR_WINDOW, window);
+        }
+    }
+
+    /** The end of a restore: repair mode off (a window probe tells the peer), the unsent tail, buffers, options. */
+    private void finish(ConnectionState state, RestoreTarget target) throws IOException {
+        int fd = target.fd();
+        try (Arena arena = new ScratchArena()) {
+            ConnectionState.SocketOptions o = state.socketOptions();
             setInt(arena, fd, SOL_TCP, SocketConstants.TCP_REPAIR, SocketConstants.TCP_REPAIR_OFF);
-            target.sendAll(unsent);
+            target.sendAll(state.unsent());
             forceBuffers(arena, fd, o.sendBuffer(), o.receiveBuffer());
             setInt(arena, fd, SOL_SOCKET, SocketConstants.SO_REUSEADDR, o.reuseAddress() ? 1 : 0);
             setInt(arena, fd, SOL_TCP, SocketConstants.TCP_NODELAY, o.noDelay() ? 1 : 0);

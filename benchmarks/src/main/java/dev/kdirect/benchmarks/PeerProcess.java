@@ -1,0 +1,53 @@
+package dev.kdirect.benchmarks;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.nio.channels.SocketChannel;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The peers of {@link TcpMigrationBenchmark}'s connections, in a process of their own so that each process holds
+ * one descriptor per connection (10,000 connections would pass a 20,000-descriptor limit in one process): connects
+ * {@code count} times to the port, prints "ready", holds the connections idle until its standard input closes.
+ */
+public final class PeerProcess {
+    private PeerProcess() {
+    }
+
+    public static void main(String[] args) throws IOException {
+        int port = Integer.parseInt(args[0]);
+        int count = Integer.parseInt(args[1]);
+        InetSocketAddress server = new InetSocketAddress(InetAddress.getLoopbackAddress(), port);
+        List<SocketChannel> peers = new ArrayList<>(count);
+        for (int i = 0; i < count; i++) {
+            peers.add(SocketChannel.open(server));
+        }
+        System.out.println("ready");
+        System.out.flush();
+        try (InputStream in = System.in) {
+            while (in.read() >= 0) {
+                // idle until the benchmark closes our input
+            }
+        }
+        for (SocketChannel peer : peers) {
+            peer.close();
+        }
+    }
+
+    /** Starts the process with this JVM's java and class path. */
+    static Process start(int port, int count) throws IOException {
+        String java = ProcessHandle.current().info().command().orElse("java");
+        Process process = new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"),
+                PeerProcess.class.getName(), Integer.toString(port), Integer.toString(count))
+                .redirectError(ProcessBuilder.Redirect.INHERIT).start();
+        byte[] line = new byte[6];
+        if (process.getInputStream().readNBytes(line, 0, 6) != 6 || !new String(line).equals("ready\n")) {
+            process.destroyForcibly();
+            throw new IOException("the peer process did not get its " + count + " connections ready");
+        }
+        return process;
+    }
+}
