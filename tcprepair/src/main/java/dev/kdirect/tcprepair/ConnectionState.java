@@ -86,6 +86,16 @@ public record ConnectionState(InetSocketAddress local, InetSocketAddress remote,
         return local.getAddress().getAddress().length == 4 ? 4 : 6;
     }
 
+    /** The receive queue's length, without the copy {@link #receiveQueue} makes. */
+    int receiveQueueLength() {
+        return receiveQueue.length;
+    }
+
+    /** Sent-but-unacknowledged plus unsent bytes, without copies. */
+    int sendQueueLength() {
+        return sentUnacknowledged.length + unsent.length;
+    }
+
     @Override
     public byte[] receiveQueue() {
         return receiveQueue.clone();

@@ -152,15 +152,14 @@ public final class MigrationSource {
         long locked = System.nanoTime();
         NetworkLock lock = NetworkLock.lock(tuples);
         try {
-            for (int i = 0; i < n; i++) {
+            ParallelSteps.forEach(n, "frozen", progress, i -> {
                 try {
                     frozen[i] = tcp.freeze(connections.get(i).channel());
                     held[i] = Held.FROZEN;
                 } catch (IOException | RuntimeException e) {
                     outcomes[i] = new Outcome(i, Status.KEPT, connections.get(i).channel(), "not frozen: " + e);
                 }
-                progress.progress("frozen", i + 1, n);
-            }
+            });
             MigrationWire wire = null;
             try {
                 SocketChannel control = SocketChannel.open(StandardProtocolFamily.UNIX);
@@ -237,11 +236,11 @@ public final class MigrationSource {
                 progress.progress("validated", k + 1, sent.size());
             }
             ByteBuffer released = ByteBuffer.allocate(4 + 4 * valid.size()).putInt(valid.size());
-            for (int i : valid) {
-                frozen[i].release();
-                held[i] = Held.RELEASED;
-                released.putInt(i);
-            }
+            ParallelSteps.forEach(valid.size(), "released", MigrationProgress.NONE, k -> {
+                frozen[valid.get(k)].release();
+                held[valid.get(k)] = Held.RELEASED;
+            });
+            valid.forEach(released::putInt);
             wire.send(RELEASED, released);
             for (int k = 0; k < valid.size(); k++) {
                 Verdict v = verdict(wire, valid);

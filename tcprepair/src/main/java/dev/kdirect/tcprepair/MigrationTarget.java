@@ -175,17 +175,24 @@ public final class MigrationTarget implements AutoCloseable {
         restoreAll(wire, tcp, sameNamespace, toRestore, valid, attachments, restored);
         wire.expect(COMMIT);
         // Past COMMIT the source has let go: nothing here may be released any more, whatever fails.
-        List<Incoming> live = new ArrayList<>();
         List<Restored> committed = new ArrayList<>(restored.values());
         restored.clear();
-        for (Restored r : committed) {
+        Incoming[] thawed = new Incoming[committed.size()];
+        ParallelSteps.forEach(committed.size(), "thawed", MigrationProgress.NONE, k -> {
+            Restored r = committed.get(k);
             try {
                 r.frozen.thaw();
-                live.add(new Incoming(r.frozen.channel(), r.attachment, r.frozen.state()));
+                thawed[k] = new Incoming(r.frozen.channel(), r.attachment, r.frozen.state());
             } catch (IOException | RuntimeException e) {
                 // stuck in repair mode (never seen: repair off on our own socket): the connection is lost; DONE's
                 // count, which covers only the live ones, tells the source
                 r.frozen.channel().close();
+            }
+        });
+        List<Incoming> live = new ArrayList<>();
+        for (Incoming incoming : thawed) {
+            if (incoming != null) {
+                live.add(incoming);
             }
         }
         wire.send(DONE, ByteBuffer.allocate(4).putInt(live.size()));
@@ -201,20 +208,26 @@ public final class MigrationTarget implements AutoCloseable {
         List<NetworkLock.Tuple> tuples = indices.stream().map(i -> NetworkLock.Tuple.of(states.get(i))).toList();
         // Same namespace: the source's lock covers these 4-tuples already.
         try (NetworkLock lock = sameNamespace ? null : NetworkLock.lock(tuples)) {
-            int done = 0;
-            for (int index : indices) {
-                String failure = null;
+            FrozenConnection[] frozen = new FrozenConnection[indices.size()];
+            String[] failures = new String[indices.size()];
+            ParallelSteps.forEach(indices.size(), "restored", progress, k -> {
+                ConnectionState state = states.get(indices.get(k));
                 try {
-                    // same namespace: the source released the 4-tuple just now (see RetriedRestore)
-                    // held frozen (restored up to the window, nothing sent yet) until COMMIT thaws it
-                    FrozenConnection frozen = sameNamespace ? RetriedRestore.restoreFrozen(tcp, states.get(index))
-                            : tcp.restoreFrozen(states.get(index));
-                    restored.put(index, new Restored(frozen, attachments.get(index)));
+                    // same namespace: the source released the 4-tuple just now (see RetriedRestore); held frozen
+                    // (restored up to the window, nothing sent yet) until COMMIT thaws it
+                    frozen[k] = sameNamespace ? RetriedRestore.restoreFrozen(tcp, state) : tcp.restoreFrozen(state);
                 } catch (IOException | RuntimeException e) {
-                    failure = e.toString();
+                    failures[k] = e.toString();
                 }
-                progress.progress("restored", ++done, indices.size());
-                verdict(wire, index, failure == null ? 3 : 4, failure == null ? "" : failure);
+            });
+            for (int k = 0; k < indices.size(); k++) {
+                int index = indices.get(k);
+                if (frozen[k] != null) {
+                    restored.put(index, new Restored(frozen[k], attachments.get(index)));
+                }
+            }
+            for (int k = 0; k < indices.size(); k++) {
+                verdict(wire, indices.get(k), failures[k] == null ? 3 : 4, failures[k] == null ? "" : failures[k]);
             }
         }
     }

@@ -28,9 +28,15 @@ final class MigrationWire implements AutoCloseable {
     static final byte ABORT = 7;
     static final byte DONE = 8;
 
+    /** Frames batched until a flush: a migration of thousands of connections is a few writes, not thousands. */
+    private static final int BATCH = 1 << 16;
+
     private final SocketChannel channel;
     private final Selector selector;
     private final long timeoutMillis;
+    private ByteBuffer outbound = ByteBuffer.allocate(BATCH);
+    /** Bytes read ahead of the frame being parsed (read mode): one read takes in many frames. */
+    private ByteBuffer inbound = ByteBuffer.allocate(BATCH).flip();
 
     MigrationWire(SocketChannel channel, long timeoutMillis) throws IOException {
         this.channel = channel;
@@ -56,18 +62,40 @@ final class MigrationWire implements AutoCloseable {
         }
     }
 
+    /**
+     * Sends a frame. IMAGE and VERDICT frames, which come by the thousand, wait in a batch until a flush, which
+     * every other frame and every {@link #receive} do: a frame the other side must answer, and
+     * COMMIT, whose delivery decides who owns the connections, are written before this returns.
+     */
     void send(byte type, ByteBuffer payload) throws IOException {
         payload.flip();
         int length = 1 + payload.remaining() + 4;
         CRC32C crc = new CRC32C();
         crc.update(type);
         crc.update(payload.duplicate());
-        ByteBuffer frame = ByteBuffer.allocate(4 + length);
-        frame.putInt(length).put(type).put(payload).putInt((int) crc.getValue()).flip();
-        while (frame.hasRemaining()) {
-            if (channel.write(frame) == 0) {
-                await(SelectionKey.OP_WRITE, "sending");
+        if (outbound.remaining() < 4 + length) {
+            flush();
+            if (outbound.capacity() < 4 + length) {
+                outbound = ByteBuffer.allocate(4 + length);
             }
+        }
+        outbound.putInt(length).put(type).put(payload).putInt((int) crc.getValue());
+        if (type != IMAGE && type != VERDICT) {
+            flush();
+        }
+    }
+
+    /** Writes every batched frame. */
+    void flush() throws IOException {
+        outbound.flip();
+        try {
+            while (outbound.hasRemaining()) {
+                if (channel.write(outbound) == 0) {
+                    await(SelectionKey.OP_WRITE, "sending");
+                }
+            }
+        } finally {
+            outbound.compact();
         }
     }
 
@@ -75,14 +103,15 @@ final class MigrationWire implements AutoCloseable {
         send(type, ByteBuffer.allocate(0));
     }
 
-    /** The next frame; a checksum mismatch or an impossible length is a protocol error. */
+    /** The next frame (after flushing what waits to be sent); a bad checksum or length is a protocol error. */
     Frame receive() throws IOException {
-        ByteBuffer header = fill(ByteBuffer.allocate(4));
-        int length = header.getInt(0);
+        flush();
+        int length = fill(4).getInt();
         if (length < 5 || length > MAX_FRAME) {
             throw new MigrationException("protocol error: a frame of " + length + " bytes (corrupted in transit?)");
         }
-        ByteBuffer body = fill(ByteBuffer.allocate(length));
+        ByteBuffer body = ByteBuffer.allocate(length).put(fill(length).slice(inbound.position(), length)).flip();
+        inbound.position(inbound.position() + length);
         CRC32C crc = new CRC32C();
         crc.update(body.array(), 0, length - 4);
         if ((int) crc.getValue() != body.getInt(length - 4)) {
@@ -115,17 +144,29 @@ final class MigrationWire implements AutoCloseable {
         }
     }
 
-    private ByteBuffer fill(ByteBuffer b) throws IOException {
-        while (b.hasRemaining()) {
-            int n = channel.read(b);
-            if (n < 0) {
-                throw new EOFException("the other side closed the migration session");
-            }
-            if (n == 0) {
-                await(SelectionKey.OP_READ, "receiving");
-            }
+    /** The inbound buffer holding at least {@code n} unparsed bytes, reading (and growing it) as needed. */
+    private ByteBuffer fill(int n) throws IOException {
+        if (inbound.remaining() >= n) {
+            return inbound;
         }
-        return b.flip();
+        if (inbound.capacity() < n) {
+            inbound = ByteBuffer.allocate(Math.max(n, 2 * inbound.capacity())).put(inbound).flip();
+        }
+        inbound.compact();
+        try {
+            while (inbound.position() < n) {
+                int read = channel.read(inbound);
+                if (read < 0) {
+                    throw new EOFException("the other side closed the migration session");
+                }
+                if (read == 0) {
+                    await(SelectionKey.OP_READ, "receiving");
+                }
+            }
+        } finally {
+            inbound.flip();
+        }
+        return inbound;
     }
 
     private void await(int op, String what) throws IOException {

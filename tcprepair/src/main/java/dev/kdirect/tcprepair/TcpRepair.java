@@ -88,7 +88,9 @@ public final class TcpRepair {
      * @throws IllegalStateException when the connection is not ESTABLISHED, or changed during the dump
      */
     public FrozenConnection freeze(SocketChannel channel) throws IOException {
-        return freeze(SocketDescriptor.of(channel), channel, channel::close);
+        // the JDK knows the addresses (IPv4-mapped ones as IPv4, as SocketAddresses decodes them): no syscalls
+        return freeze(SocketDescriptor.of(channel), (InetSocketAddress) channel.getLocalAddress(),
+                (InetSocketAddress) channel.getRemoteAddress(), channel, channel::close);
     }
 
     /**
@@ -158,7 +160,7 @@ public final class TcpRepair {
      * {@link FrozenConnection#channel} is null. The addresses come from getsockname and getpeername.
      */
     public FrozenConnection freeze(int fd) throws IOException {
-        return freeze(fd, null, () -> kernel.close(fd));
+        return freeze(fd, kernel.getsockname(fd), kernel.getpeername(fd), null, () -> kernel.close(fd));
     }
 
     /**
@@ -198,9 +200,8 @@ public final class TcpRepair {
      * Repair mode on, then the dump. SO_REUSEADDR is read first: repair mode overrides it (the kernel forces reuse,
      * and leaving repair mode clears it), so it is captured as the application set it and set again on thaw.
      */
-    private FrozenConnection freeze(int fd, SocketChannel channel, FrozenConnection.Closer closer) throws IOException {
-        InetSocketAddress local = kernel.getsockname(fd);
-        InetSocketAddress remote = kernel.getpeername(fd);
+    private FrozenConnection freeze(int fd, InetSocketAddress local, InetSocketAddress remote, SocketChannel channel,
+            FrozenConnection.Closer closer) throws IOException {
         try (Arena arena = new ScratchArena()) {
             boolean reuseAddress = getInt(arena, fd, SOL_SOCKET, SocketConstants.SO_REUSEADDR) != 0;
             setInt(arena, fd, SOL_TCP, SocketConstants.TCP_REPAIR, SocketConstants.TCP_REPAIR_ON);
@@ -230,15 +231,12 @@ public final class TcpRepair {
     private void rebuild(ConnectionState state, RestoreTarget target) throws IOException {
         int fd = target.fd();
         try (Arena arena = new ScratchArena()) {
-            ConnectionState.SocketOptions o = state.socketOptions();
             byte[] received = state.receiveQueue();
             byte[] sent = state.sentUnacknowledged();
             byte[] unsent = state.unsent();
             setInt(arena, fd, SOL_SOCKET, SocketConstants.SO_REUSEADDR, 1);
-            // Buffers that surely hold the queues, past wmem_max/rmem_max (CAP_NET_ADMIN): the refill fails with
-            // ENOMEM and the unsent tail's send blocks (the peer may not read yet) when they do not fit.
-            forceBuffers(arena, fd, Math.max(o.sendBuffer(), 2 * (sent.length + unsent.length) + BUFFER_ROOM),
-                    Math.max(o.receiveBuffer(), 2 * received.length + BUFFER_ROOM));
+            setInt(arena, fd, SOL_SOCKET, SocketConstants.SO_SNDBUFFORCE, refillSendBuffer(state) / 2);
+            setInt(arena, fd, SOL_SOCKET, SocketConstants.SO_RCVBUFFORCE, refillReceiveBuffer(state) / 2);
             setInt(arena, fd, SOL_TCP, SocketConstants.TCP_REPAIR, SocketConstants.TCP_REPAIR_ON);
             target.bind(state.local());
             setQueueSequence(arena, fd, SocketConstants.TCP_RECV_QUEUE, state.receiveSequence() - received.length);
@@ -271,17 +269,39 @@ public final class TcpRepair {
             ConnectionState.SocketOptions o = state.socketOptions();
             setInt(arena, fd, SOL_TCP, SocketConstants.TCP_REPAIR, SocketConstants.TCP_REPAIR_OFF);
             target.sendAll(state.unsent());
-            forceBuffers(arena, fd, o.sendBuffer(), o.receiveBuffer());
-            setInt(arena, fd, SOL_SOCKET, SocketConstants.SO_REUSEADDR, o.reuseAddress() ? 1 : 0);
-            setInt(arena, fd, SOL_TCP, SocketConstants.TCP_NODELAY, o.noDelay() ? 1 : 0);
-            setInt(arena, fd, SOL_SOCKET, SocketConstants.SO_KEEPALIVE, o.keepAlive() ? 1 : 0);
+            // Only what differs from where the socket stands now (each call is a syscall, a migration makes
+            // thousands): the saved buffer sizes unless the refill's were the same; SO_REUSEADDR, which leaving
+            // repair mode cleared; TCP_NODELAY and SO_KEEPALIVE, off in a new socket.
+            if (refillSendBuffer(state) != o.sendBuffer()) {
+                setInt(arena, fd, SOL_SOCKET, SocketConstants.SO_SNDBUFFORCE, o.sendBuffer() / 2);
+            }
+            if (refillReceiveBuffer(state) != o.receiveBuffer()) {
+                setInt(arena, fd, SOL_SOCKET, SocketConstants.SO_RCVBUFFORCE, o.receiveBuffer() / 2);
+            }
+            if (o.reuseAddress()) {
+                setInt(arena, fd, SOL_SOCKET, SocketConstants.SO_REUSEADDR, 1);
+            }
+            if (o.noDelay()) {
+                setInt(arena, fd, SOL_TCP, SocketConstants.TCP_NODELAY, 1);
+            }
+            if (o.keepAlive()) {
+                setInt(arena, fd, SOL_SOCKET, SocketConstants.SO_KEEPALIVE, 1);
+            }
         }
     }
 
-    /** SO_SNDBUFFORCE and SO_RCVBUFFORCE to sizes as getsockopt reports them (the kernel doubles what is set). */
-    private void forceBuffers(Arena arena, int fd, int send, int receive) throws KernelException {
-        setInt(arena, fd, SOL_SOCKET, SocketConstants.SO_SNDBUFFORCE, send / 2);
-        setInt(arena, fd, SOL_SOCKET, SocketConstants.SO_RCVBUFFORCE, receive / 2);
+    /**
+     * The send buffer during the restore, as getsockopt reports sizes (SO_SNDBUFFORCE sets half): one that surely
+     * holds the send queue, past wmem_max (CAP_NET_ADMIN). Too small, the refill fails with ENOMEM and the unsent
+     * tail's send blocks while the peer does not read.
+     */
+    private static int refillSendBuffer(ConnectionState state) {
+        return Math.max(state.socketOptions().sendBuffer(), 2 * state.sendQueueLength() + BUFFER_ROOM);
+    }
+
+    /** The receive buffer during the restore: one that surely holds the receive queue (as the send buffer). */
+    private static int refillReceiveBuffer(ConnectionState state) {
+        return Math.max(state.socketOptions().receiveBuffer(), 2 * state.receiveQueueLength() + BUFFER_ROOM);
     }
 
     private void setQueueSequence(Arena arena, int fd, int queue, int sequence) throws KernelException {
