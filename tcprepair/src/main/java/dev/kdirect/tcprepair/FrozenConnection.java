@@ -20,7 +20,7 @@ public final class FrozenConnection {
     /** How the socket leaves repair mode: as it was before a freeze, or finishing a restore. */
     @FunctionalInterface
     interface Thawer {
-        void thaw() throws IOException;
+        void thaw(boolean windowProbe) throws IOException;
     }
 
     private final SocketChannel channel;
@@ -56,7 +56,16 @@ public final class FrozenConnection {
      */
     public void thaw() throws IOException {
         end();
-        thawer.thaw();
+        thawer.thaw(true);
+    }
+
+    /**
+     * {@link #thaw} without the window probe that leaving repair mode sends (TCP_REPAIR_OFF_NO_WP): for a connection
+     * whose 4-tuple is locked, where the probe would only be dropped (the peer's retransmission resumes it).
+     */
+    void thawLocked() throws IOException {
+        end();
+        thawer.thaw(false);
     }
 
     /**

@@ -181,7 +181,11 @@ public final class MigrationTarget implements AutoCloseable {
         ParallelSteps.forEach(committed.size(), "thawed", MigrationProgress.NONE, k -> {
             Restored r = committed.get(k);
             try {
-                r.frozen.thaw();
+                if (sameNamespace) {
+                    r.frozen.thawLocked(); // the source's lock holds here until DONE: a probe would be dropped
+                } else {
+                    r.frozen.thaw(); // the probe tells the peer, now routed here, where the connection went on
+                }
                 thawed[k] = new Incoming(r.frozen.channel(), r.attachment, r.frozen.state());
             } catch (IOException | RuntimeException e) {
                 // stuck in repair mode (never seen: repair off on our own socket): the connection is lost; DONE's

@@ -128,7 +128,8 @@ public final class TcpRepair {
         RestoreTarget target = new RestoreTarget.Channel(channel, opened.fd());
         try {
             rebuild(state, target);
-            return new FrozenConnection(channel, state, () -> finish(state, target), channel::close);
+            return new FrozenConnection(channel, state, probe -> finish(state, target, probe),
+                    channel::close);
         } catch (IOException | RuntimeException e) {
             channel.close();
             throw e;
@@ -176,7 +177,7 @@ public final class TcpRepair {
         try {
             RestoreTarget target = new RestoreTarget.Descriptor(kernel, fd);
             rebuild(state, target);
-            finish(state, target);
+            finish(state, target, true);
             return fd;
         } catch (IOException | RuntimeException e) {
             kernel.close(fd);
@@ -207,19 +208,20 @@ public final class TcpRepair {
             setInt(arena, fd, SOL_TCP, SocketConstants.TCP_REPAIR, SocketConstants.TCP_REPAIR_ON);
             try {
                 ConnectionState state = dump(arena, fd, local, remote, reuseAddress);
-                return new FrozenConnection(channel, state, () -> leaveRepairMode(fd, reuseAddress), closer);
+                return new FrozenConnection(channel, state, probe -> leaveRepairMode(fd, reuseAddress, probe),
+                        closer);
             } catch (IOException | RuntimeException e) {
-                leaveRepairMode(fd, reuseAddress);
+                leaveRepairMode(fd, reuseAddress, true);
                 throw e;
             }
         }
     }
 
     /** Repair mode off (with no queue selected): the connection resumes where it stood, SO_REUSEADDR as it was. */
-    void leaveRepairMode(int fd, boolean reuseAddress) throws KernelException {
+    void leaveRepairMode(int fd, boolean reuseAddress, boolean windowProbe) throws KernelException {
         try (Arena arena = new ScratchArena()) {
             setInt(arena, fd, SOL_TCP, SocketConstants.TCP_REPAIR_QUEUE, SocketConstants.TCP_NO_QUEUE);
-            setInt(arena, fd, SOL_TCP, SocketConstants.TCP_REPAIR, SocketConstants.TCP_REPAIR_OFF);
+            setInt(arena, fd, SOL_TCP, SocketConstants.TCP_REPAIR, repairOff(windowProbe));
             setInt(arena, fd, SOL_SOCKET, SocketConstants.SO_REUSEADDR, reuseAddress ? 1 : 0);
         }
     }
@@ -263,11 +265,11 @@ public final class TcpRepair {
     }
 
     /** The end of a restore: repair mode off (a window probe tells the peer), the unsent tail, buffers, options. */
-    private void finish(ConnectionState state, RestoreTarget target) throws IOException {
+    private void finish(ConnectionState state, RestoreTarget target, boolean windowProbe) throws IOException {
         int fd = target.fd();
         try (Arena arena = new ScratchArena()) {
             ConnectionState.SocketOptions o = state.socketOptions();
-            setInt(arena, fd, SOL_TCP, SocketConstants.TCP_REPAIR, SocketConstants.TCP_REPAIR_OFF);
+            setInt(arena, fd, SOL_TCP, SocketConstants.TCP_REPAIR, repairOff(windowProbe));
             target.sendAll(state.unsent());
             // Only what differs from where the socket stands now (each call is a syscall, a migration makes
             // thousands): the saved buffer sizes unless the refill's were the same; SO_REUSEADDR, which leaving
@@ -288,6 +290,14 @@ public final class TcpRepair {
                 setInt(arena, fd, SOL_SOCKET, SocketConstants.SO_KEEPALIVE, 1);
             }
         }
+    }
+
+    /**
+     * TCP_REPAIR_OFF sends a window probe (tcp_repair's tcp_send_window_probe), which makes the peer answer at
+     * once; TCP_REPAIR_OFF_NO_WP does not: for a socket whose 4-tuple is locked, where the probe would be dropped.
+     */
+    private static int repairOff(boolean windowProbe) {
+        return windowProbe ? SocketConstants.TCP_REPAIR_OFF : SocketConstants.TCP_REPAIR_OFF_NO_WP;
     }
 
     /**
