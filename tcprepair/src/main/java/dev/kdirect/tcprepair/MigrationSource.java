@@ -80,7 +80,7 @@ public final class MigrationSource {
     public record Outcome(int index, Status status, SocketChannel channel, String reason) {
     }
 
-    /** The outcomes, and the session's failure (null when the session completed). */
+    /** The outcomes, and what failed (null when every step, the target's DONE included, went as planned). */
     public record Report(List<Outcome> outcomes, String failure, long lockedNanos) {
         public long count(Status status) {
             return outcomes.stream().filter(o -> o.status() == status).count();
@@ -170,7 +170,7 @@ public final class MigrationSource {
                     control.close();
                     throw new MigrationException("no migration target at " + socket + ": " + e.getMessage(), e);
                 }
-                run(wire, tcp, connections, frozen, held, outcomes);
+                failure = run(wire, tcp, connections, frozen, held, outcomes);
             } catch (IOException | RuntimeException e) {
                 failure = e.getMessage() == null ? e.toString() : e.getMessage();
                 if (wire != null) {
@@ -195,7 +195,8 @@ public final class MigrationSource {
         return new Report(List.of(outcomes), failure, locked);
     }
 
-    private void run(MigrationWire wire, TcpRepair tcp, List<Outgoing> connections, FrozenConnection[] frozen,
+    /** The session; past COMMIT nothing rolls back, so what goes wrong then is returned (null: all went well). */
+    private String run(MigrationWire wire, TcpRepair tcp, List<Outgoing> connections, FrozenConnection[] frozen,
             Held[] held, Outcome[] outcomes) throws IOException {
         int n = frozen.length;
         List<Integer> sent = new ArrayList<>();
@@ -294,9 +295,13 @@ public final class MigrationSource {
         }
         progress.progress("committed", restored.size(), sent.size());
         try {
-            wire.expect(DONE);
+            int live = wire.expect(DONE).getInt();
+            return live == restored.size() ? null : "the target restored " + restored.size() + " connections but"
+                    + " only " + live + " went live after COMMIT (leaving repair mode failed there): those are lost";
         } catch (IOException afterCommit) {
             // past the point of no return: the target owns them; nothing here to roll back
+            return "no DONE from the target after COMMIT (" + afterCommit.getMessage() + "): the "
+                    + restored.size() + " connections it restored are its own, whether or not it went on";
         }
     }
 

@@ -1,6 +1,7 @@
 package dev.kdirect.tcprepair;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.kdirect.Binding;
 import dev.kdirect.Feature;
@@ -63,9 +64,6 @@ class RestoreTest {
     void aConnectionDetachedByDescriptorGoesOnInAChannel() throws Exception {
         dev.kdirect.Kernel kernel = ContractKernels.kernel(binding, Feature.TCP_REPAIR);
         TcpRepair repair = TcpRepair.on(kernel);
-        // The JDK opens a socketpair of its own on the first channel of the JVM (the dispatcher's pre-close
-        // descriptor); SocketDescriptor.openChannel would see two new sockets then and refuse to guess.
-        SocketChannel.open().close();
         try (Sockets s = new Sockets(kernel)) {
             Sockets.Pair p = s.pair("127.0.0.1");
             s.send(p.server(), "queued for the descriptor");
@@ -77,6 +75,39 @@ class RestoreTest {
                         .isEqualTo("queued for the descriptor");
                 restored.write(ByteBuffer.wrap("from the channel".getBytes(StandardCharsets.US_ASCII)));
                 assertThat(s.read(p.server(), 16)).isEqualTo("from the channel");
+            }
+        }
+    }
+
+    @org.junit.jupiter.api.Test
+    void aConnectionRestoredFrozenSaysNothingUntilThawedAndCanBeLetGoSilently() throws Exception {
+        TcpRepair repair = TcpRepair.on(ContractKernels.kernel(binding, Feature.TCP_REPAIR));
+        try (ServerSocketChannel server = ServerSocketChannel.open()
+                .bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
+                SocketChannel original = SocketChannel.open(server.getLocalAddress());
+                SocketChannel peer = server.accept()) {
+            peer.write(ByteBuffer.wrap("unread".getBytes(StandardCharsets.US_ASCII)));
+            for (int i = 0; i < 200 && original.socket().getInputStream().available() < 6; i++) {
+                Thread.sleep(5);
+            }
+            ConnectionState state = repair.detach(original);
+
+            FrozenConnection letGo = repair.restoreFrozen(state);
+            assertThat(letGo.channel().getRemoteAddress()).isEqualTo(peer.getLocalAddress());
+            letGo.release(); // closed in repair mode: neither FIN nor RST
+            FrozenConnection kept = repair.restoreFrozen(state); // the 4-tuple is free again
+            Thread.sleep(50);
+            peer.configureBlocking(false);
+            assertThat(peer.read(ByteBuffer.allocate(1))).as("the peer saw nothing: no data, no EOF, no reset")
+                    .isZero();
+            peer.configureBlocking(true);
+
+            kept.thaw();
+            assertThatThrownBy(kept::thaw).isInstanceOf(IllegalStateException.class);
+            try (SocketChannel restored = kept.channel()) {
+                assertThat(new String(read(restored, 6), StandardCharsets.US_ASCII)).isEqualTo("unread");
+                restored.write(ByteBuffer.wrap("thawed".getBytes(StandardCharsets.US_ASCII)));
+                assertThat(new String(read(peer, 6), StandardCharsets.US_ASCII)).isEqualTo("thawed");
             }
         }
     }
