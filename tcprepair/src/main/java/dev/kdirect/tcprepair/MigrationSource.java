@@ -226,7 +226,7 @@ public final class MigrationSource {
             List<Integer> valid = new ArrayList<>();
             for (int k = 0; k < sent.size(); k++) {
                 Verdict v = verdict(wire, sent);
-                if (v.code == Verdict.VALID) {
+                if (v.code == MigrationWire.VALID) {
                     valid.add(v.index);
                 } else {
                     frozen[v.index].thaw();
@@ -245,7 +245,7 @@ public final class MigrationSource {
             wire.send(RELEASED, released);
             for (int k = 0; k < valid.size(); k++) {
                 Verdict v = verdict(wire, valid);
-                if (v.code == Verdict.RESTORED) {
+                if (v.code == MigrationWire.RESTORED) {
                     restored.add(frozen[v.index].state()); // stays RELEASED: rolled back here until COMMIT
                 } else {
                     outcomes[v.index] = restoreHere(tcp, v.index, frozen[v.index], "the target failed: " + v.reason);
@@ -264,12 +264,12 @@ public final class MigrationSource {
             boolean[] ok = new boolean[n];
             for (int k = 0; k < sent.size(); k++) {
                 Verdict v = verdict(wire, sent);
-                if (v.code == Verdict.RESTORED) {
+                if (v.code == MigrationWire.RESTORED) {
                     ok[v.index] = true;
                     restored.add(frozen[v.index].state());
                 } else {
                     outcomes[v.index] = new Outcome(v.index, Status.KEPT, frozen[v.index].channel(),
-                            (v.code == Verdict.REFUSED ? "refused by the target: " : "the target failed: ")
+                            (v.code == MigrationWire.REFUSED ? "refused by the target: " : "the target failed: ")
                                     + v.reason);
                 }
                 progress.progress("restored", k + 1, sent.size());
@@ -306,17 +306,13 @@ public final class MigrationSource {
     }
 
     private record Verdict(int index, int code, String reason) {
-        static final int VALID = 1;
-        static final int REFUSED = 2;
-        static final int RESTORED = 3;
-        static final int FAILED = 4;
     }
 
     private static Verdict verdict(MigrationWire wire, List<Integer> expected) throws IOException {
         MigrationWire.Frame f = wire.expect(VERDICT);
         int index = f.getInt();
         int code = f.payload().get();
-        if (!expected.contains(index) || code < Verdict.VALID || code > Verdict.FAILED) {
+        if (!expected.contains(index) || code < MigrationWire.VALID || code > MigrationWire.FAILED) {
             throw new MigrationException("protocol error: a verdict " + code + " for connection " + index);
         }
         return new Verdict(index, code, f.text());

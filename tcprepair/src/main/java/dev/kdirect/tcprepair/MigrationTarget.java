@@ -152,10 +152,10 @@ public final class MigrationTarget implements AutoCloseable {
             try {
                 valid.put(r.index, ConnectionImage.read(r.image));
                 if (sameNamespace) {
-                    verdict(wire, r.index, 1, "");
+                    verdict(wire, r.index, MigrationWire.VALID, "");
                 }
             } catch (InvalidImageException e) {
-                verdict(wire, r.index, 2, e.reason() + ": " + e.getMessage());
+                verdict(wire, r.index, MigrationWire.REFUSED, e.reason() + ": " + e.getMessage());
             }
         }
         List<Integer> toRestore = new ArrayList<>(valid.keySet());
@@ -224,14 +224,15 @@ public final class MigrationTarget implements AutoCloseable {
                     failures[k] = e.toString();
                 }
             });
+            // every restored copy recorded before any verdict goes out: a failed send aborts, releasing them all
             for (int k = 0; k < indices.size(); k++) {
-                int index = indices.get(k);
                 if (frozen[k] != null) {
-                    restored.put(index, new Restored(frozen[k], attachments.get(index)));
+                    restored.put(indices.get(k), new Restored(frozen[k], attachments.get(indices.get(k))));
                 }
             }
             for (int k = 0; k < indices.size(); k++) {
-                verdict(wire, indices.get(k), failures[k] == null ? 3 : 4, failures[k] == null ? "" : failures[k]);
+                verdict(wire, indices.get(k), frozen[k] != null ? MigrationWire.RESTORED : MigrationWire.FAILED,
+                        frozen[k] != null ? "" : failures[k]);
             }
         }
     }

@@ -28,6 +28,15 @@ final class MigrationWire implements AutoCloseable {
     static final byte ABORT = 7;
     static final byte DONE = 8;
 
+    /** A VERDICT's code: the image is valid (same namespace, before the source releases). */
+    static final int VALID = 1;
+    /** A VERDICT's code: the image was refused; nothing was restored. */
+    static final int REFUSED = 2;
+    /** A VERDICT's code: restored here, held in repair mode until COMMIT. */
+    static final int RESTORED = 3;
+    /** A VERDICT's code: the restore failed here. */
+    static final int FAILED = 4;
+
     /** Frames batched until a flush: a migration of thousands of connections is a few writes, not thousands. */
     private static final int BATCH = 1 << 16;
 

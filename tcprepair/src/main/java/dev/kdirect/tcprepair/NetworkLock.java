@@ -139,15 +139,22 @@ public final class NetworkLock implements AutoCloseable {
         } catch (IllegalStateException shuttingDown) {
             // the hook deletes the table in this case
         }
-        nft.run("delete table inet " + table + "\n");
+        deleteTables(nft, List.of(table));
     }
 
     /** The lock tables in this network namespace, of every process (for checks and for cleanup tools). */
     public static List<String> tables() throws IOException {
+        return tables(Nft.system(), pid -> true);
+    }
+
+    /** The names of the lock tables whose owning process passes the filter. */
+    private static List<String> tables(Nft nft, java.util.function.LongPredicate owner) throws IOException {
         List<String> names = new ArrayList<>();
-        Matcher m = TABLE.matcher(Nft.system().run("list tables\n"));
+        Matcher m = TABLE.matcher(nft.run("list tables\n"));
         while (m.find()) {
-            names.add(PREFIX + m.group(1) + "_" + m.group(2));
+            if (owner.test(Long.parseLong(m.group(1)))) {
+                names.add(PREFIX + m.group(1) + "_" + m.group(2));
+            }
         }
         return names;
     }
@@ -164,14 +171,7 @@ public final class NetworkLock implements AutoCloseable {
     }
 
     private static List<String> staleTables(Nft nft) throws IOException {
-        List<String> stale = new ArrayList<>();
-        Matcher m = TABLE.matcher(nft.run("list tables\n"));
-        while (m.find()) {
-            if (ProcessHandle.of(Long.parseLong(m.group(1))).isEmpty()) {
-                stale.add(PREFIX + m.group(1) + "_" + m.group(2));
-            }
-        }
-        return stale;
+        return tables(nft, pid -> ProcessHandle.of(pid).isEmpty());
     }
 
     private static void deleteTables(Nft nft, List<String> tables) throws IOException {
@@ -184,7 +184,7 @@ public final class NetworkLock implements AutoCloseable {
 
     private void deleteQuietly() {
         try {
-            nft.run("delete table inet " + table + "\n");
+            deleteTables(nft, List.of(table));
         } catch (IOException ignored) {
             // the JVM is exiting: nothing more can be done; the next lock removes it as stale
         }

@@ -21,7 +21,8 @@ import java.util.Arrays;
 
 /**
  * Checkpoints, detaches and restores live TCP connections with TCP_REPAIR (net/ipv4/tcp.c), on a socket descriptor
- * through the {@link Kernel} or on a JDK {@link SocketChannel} (whose descriptor is found through /proc). The dump
+ * through the {@link Kernel} or on a JDK {@link SocketChannel} (its descriptor from the JDK when java.base exports
+ * sun.nio.ch to this module, else found through /proc: see docs/tcprepair.md). The dump
  * follows CRIU libsoccr's order: repair mode on, TCP_INFO, the queue sizes (SIOCOUTQ, SIOCOUTQNSD, SIOCINQ), the MSS
  * clamp, the timestamp, the repair window, each queue's sequence number and bytes (peeked, not consumed), the
  * socket options; the connection keeps working: nothing is read from it and nothing is sent while it is in repair
@@ -96,12 +97,13 @@ public final class TcpRepair {
     /**
      * A new connected channel carrying the connection, rebuilt in the kernel's required order: SO_REUSEADDR, the
      * buffer sizes (forced large enough for the queues), repair mode, bind, both queues' sequence numbers, connect
-     * (no SYN: straight to ESTABLISHED), the handshake's options, the timestamp, the receive queue and the sent-but-unacknowledged bytes refilled in repair mode, the
-     * window, repair mode off, then the unsent bytes sent normally, and the socket options, the saved buffer sizes
-     * among them (set with SO_SNDBUFFORCE and SO_RCVBUFFORCE, so the kernel no longer autotunes them).
+     * (no SYN: straight to ESTABLISHED), the handshake's options, the timestamp, the receive queue and the
+     * sent-but-unacknowledged bytes refilled in repair mode, the window, repair mode off, then the unsent bytes sent
+     * normally, and the socket options, the saved buffer sizes among them (set with SO_SNDBUFFORCE and
+     * SO_RCVBUFFORCE, so the kernel no longer autotunes them).
      *
-     * @throws KernelException EADDRINUSE while the original socket still holds the 4-tuple, EPERM without
-     *     CAP_NET_ADMIN; the half-built channel is closed
+     * @throws KernelException EADDRNOTAVAIL (from connect) while another socket still holds the 4-tuple, EPERM
+     *     without CAP_NET_ADMIN; the half-built channel is closed
      */
     public SocketChannel restore(ConnectionState state) throws IOException {
         FrozenConnection restored = restoreFrozen(state);
@@ -218,7 +220,7 @@ public final class TcpRepair {
     }
 
     /** Repair mode off (with no queue selected): the connection resumes where it stood, SO_REUSEADDR as it was. */
-    void leaveRepairMode(int fd, boolean reuseAddress, boolean windowProbe) throws KernelException {
+    private void leaveRepairMode(int fd, boolean reuseAddress, boolean windowProbe) throws KernelException {
         try (Arena arena = new ScratchArena()) {
             setInt(arena, fd, SOL_TCP, SocketConstants.TCP_REPAIR_QUEUE, SocketConstants.TCP_NO_QUEUE);
             setInt(arena, fd, SOL_TCP, SocketConstants.TCP_REPAIR, repairOff(windowProbe));
@@ -235,15 +237,13 @@ public final class TcpRepair {
         try (Arena arena = new ScratchArena()) {
             byte[] received = state.receiveQueue();
             byte[] sent = state.sentUnacknowledged();
-            byte[] unsent = state.unsent();
             setInt(arena, fd, SOL_SOCKET, SocketConstants.SO_REUSEADDR, 1);
             setInt(arena, fd, SOL_SOCKET, SocketConstants.SO_SNDBUFFORCE, refillSendBuffer(state) / 2);
             setInt(arena, fd, SOL_SOCKET, SocketConstants.SO_RCVBUFFORCE, refillReceiveBuffer(state) / 2);
             setInt(arena, fd, SOL_TCP, SocketConstants.TCP_REPAIR, SocketConstants.TCP_REPAIR_ON);
             target.bind(state.local());
             setQueueSequence(arena, fd, SocketConstants.TCP_RECV_QUEUE, state.receiveSequence() - received.length);
-            setQueueSequence(arena, fd, SocketConstants.TCP_SEND_QUEUE,
-                    state.sendSequence() - sent.length - unsent.length);
+            setQueueSequence(arena, fd, SocketConstants.TCP_SEND_QUEUE, state.sendSequence() - state.sendQueueLength());
             setInt(arena, fd, SOL_TCP, SocketConstants.TCP_REPAIR_QUEUE, SocketConstants.TCP_NO_QUEUE);
             target.connect(state.remote());
             kernel.setsockopt(fd, SOL_TCP, SocketConstants.TCP_REPAIR_OPTIONS, repairOptions(arena, state.options()));
