@@ -251,8 +251,10 @@ public interface Kernel {
     /**
      * setsockopt(2) with the option value given as native memory.
      *
-     * @throws KernelException EBADF, ENOTSOCK, ENOPROTOOPT, EINVAL, EPERM (e.g. TCP_REPAIR without
-     *     CAP_NET_ADMIN)
+     * @throws KernelException EBADF, ENOTSOCK, ENOPROTOOPT, EINVAL (bad length or value), EPERM (e.g. TCP_REPAIR
+     *     or SO_SNDBUFFORCE without CAP_NET_ADMIN, a repair option outside repair mode), EFBIG (TCP_REPAIR_OPTIONS
+     *     with a window scale above 14), EOPNOTSUPP (SOL_TCP on a Unix domain socket); the rules of each repair
+     *     option are in docs/tcprepair.md
      */
     void setsockopt(int fd, int level, int option, MemorySegment value) throws KernelException;
 
@@ -260,7 +262,8 @@ public interface Kernel {
      * getsockopt(2): reads an option into {@code value}.
      *
      * @return the option's length, at most {@code value.byteSize()}
-     * @throws KernelException EBADF, ENOTSOCK, ENOPROTOOPT, EINVAL, EPERM
+     * @throws KernelException EBADF, ENOTSOCK, ENOPROTOOPT, EINVAL (bad length, no repair queue selected), EPERM
+     *     (TCP_REPAIR_WINDOW outside repair mode), EOPNOTSUPP (SOL_TCP on a Unix domain socket)
      */
     int getsockopt(int fd, int level, int option, MemorySegment value) throws KernelException;
 
@@ -275,7 +278,9 @@ public interface Kernel {
      * recv(2) into {@code buffer} with MSG_* flags.
      *
      * @return the bytes received; 0 at end of stream
-     * @throws KernelException EAGAIN (nothing to read without blocking), EBADF, ENOTSOCK, ...
+     * @throws KernelException EAGAIN (nothing to read without blocking), EBADF, ENOTSOCK, ENOTCONN, ECONNRESET
+     *     (the peer reset the connection), EPERM (repair mode without MSG_PEEK), EINVAL (repair mode with no queue
+     *     selected)
      */
     long recv(int fd, MemorySegment buffer, int flags) throws KernelException;
 
@@ -283,7 +288,9 @@ public interface Kernel {
      * send(2) of {@code buffer} with MSG_* flags; in repair mode it fills the selected queue without sending.
      *
      * @return the bytes queued
-     * @throws KernelException EAGAIN, EPIPE, EBADF, ENOTSOCK, ...
+     * @throws KernelException EAGAIN (buffer full without blocking), EPIPE (not connected, or shut down),
+     *     ECONNRESET, EBADF, ENOTSOCK, EINVAL (repair mode with no queue selected), ENOMEM (a repair-mode refill
+     *     of the receive queue beyond the buffer)
      */
     long send(int fd, MemorySegment buffer, int flags) throws KernelException;
 

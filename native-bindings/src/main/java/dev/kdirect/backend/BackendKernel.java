@@ -5,6 +5,7 @@ import dev.kdirect.Kernel;
 import dev.kdirect.KernelException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.SegmentAllocator;
 import java.net.InetSocketAddress;
 
 /**
@@ -159,12 +160,14 @@ public final class BackendKernel implements Kernel {
     /** bind or connect with the address encoded as sockaddr_in or sockaddr_in6. */
     private void withAddress(String syscall, int fd, InetSocketAddress address, AddressCall call)
             throws KernelException {
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment sockaddr = SocketAddresses.encode(address, arena);
-            check(call.call(fd, sockaddr.address(), (int) sockaddr.byteSize()), syscall,
-                    () -> "fd=" + fd + ", address=" + address);
-        }
+        MemorySegment sockaddr = SocketAddresses.encode(address, SegmentAllocator.prefixAllocator(SOCKADDR.get()));
+        check(call.call(fd, sockaddr.address(), (int) sockaddr.byteSize()), syscall,
+                () -> "fd=" + fd + ", address=" + address);
     }
+
+    /** This thread's sockaddr buffer: bind, connect, getsockname and getpeername allocate nothing per call. */
+    private static final ThreadLocal<MemorySegment> SOCKADDR =
+            ThreadLocal.withInitial(() -> Arena.ofAuto().allocate(SocketAddresses.MAX_SIZE, 8));
 
     /** bind or connect on the backend. */
     @FunctionalInterface
@@ -188,12 +191,10 @@ public final class BackendKernel implements Kernel {
     }
 
     private InetSocketAddress socketName(String syscall, int fd, NameCall call) throws KernelException {
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment sockaddr = arena.allocate(SocketAddresses.MAX_SIZE);
-            int length = (int) check(call.name(fd, sockaddr.address(), SocketAddresses.MAX_SIZE), syscall,
-                    () -> "fd=" + fd);
-            return SocketAddresses.decode(sockaddr, length);
-        }
+        MemorySegment sockaddr = SOCKADDR.get();
+        int length = (int) check(call.name(fd, sockaddr.address(), SocketAddresses.MAX_SIZE), syscall,
+                () -> "fd=" + fd);
+        return SocketAddresses.decode(sockaddr, length);
     }
 
     /** getsockname or getpeername on the backend. */

@@ -182,13 +182,15 @@ public final class JnaBackend implements Backend {
         return withLength(capacity, length -> LibC.getpeername(fd, address, length));
     }
 
-    /** A call with an in/out socklen_t: the length it reports, or -errno. */
+    /** This thread's int for an in/out socklen_t or an ioctl result: no allocation per call. */
+    private static final ThreadLocal<Memory> INT_SLOT = ThreadLocal.withInitial(() -> new Memory(4));
+
+    /** A call with an in/out int (socklen_t, ioctl's result): the value it leaves there, or -errno. */
     private static int withLength(int capacity, LengthCall call) {
-        try (Memory length = new Memory(4)) {
-            length.setInt(0, capacity);
-            long r = call(() -> call.run(Pointer.nativeValue(length)));
-            return r < 0 ? (int) r : length.getInt(0);
-        }
+        Memory length = INT_SLOT.get();
+        length.setInt(0, capacity);
+        long r = call(() -> call.run(Pointer.nativeValue(length)));
+        return r < 0 ? (int) r : length.getInt(0);
     }
 
     @FunctionalInterface
@@ -208,10 +210,7 @@ public final class JnaBackend implements Backend {
 
     @Override
     public int ioctlInt(int fd, long request) {
-        try (Memory result = new Memory(4)) {
-            long r = call(() -> LibC.ioctl(fd, request, Pointer.nativeValue(result)));
-            return r < 0 ? (int) r : result.getInt(0);
-        }
+        return withLength(0, result -> LibC.ioctl(fd, request, result));
     }
 
     @Override
