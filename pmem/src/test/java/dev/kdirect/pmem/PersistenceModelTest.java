@@ -54,8 +54,8 @@ class PersistenceModelTest {
         PmemRegion region = storedInThreeLines();
         assertThat(survivesEveryCrash(region, 0)).as("a store alone is not durable").isFalse();
         region.persist(60, 10); // bytes 60..69: lines 0 and 64
-        assertThat(region.model().linesWrittenBack()).isEqualTo(2);
-        assertThat(region.model().fences()).isEqualTo(1);
+        assertThat(region.model().linesWrittenBack()).as("lines written back by persist(60, 10)").isEqualTo(2);
+        assertThat(region.model().fences()).as("fences by persist(60, 10)").isEqualTo(1);
         assertThat(List.of(0L, 56L, 64L, 120L)).allMatch(offset -> survivesEveryCrash(region, offset));
         assertThat(survivesEveryCrash(region, 128)).as("line 128 was not written back").isFalse();
     }
@@ -64,11 +64,11 @@ class PersistenceModelTest {
     void flushWritesBackTheLinesAndOnlyDrainMakesThemPersistent() throws Exception {
         PmemRegion region = storedInThreeLines();
         region.flush(60, 10);
-        assertThat(region.model().linesWrittenBack()).isEqualTo(2);
-        assertThat(region.model().fences()).isZero();
+        assertThat(region.model().linesWrittenBack()).as("lines written back by flush(60, 10)").isEqualTo(2);
+        assertThat(region.model().fences()).as("fences by flush(60, 10)").isZero();
         assertThat(survivesEveryCrash(region, 0)).as("written back, not fenced").isFalse();
         region.drain();
-        assertThat(region.model().fences()).isEqualTo(1);
+        assertThat(region.model().fences()).as("fences by drain").isEqualTo(1);
         assertThat(List.of(0L, 56L, 64L, 120L)).allMatch(offset -> survivesEveryCrash(region, offset));
         assertThat(survivesEveryCrash(region, 128)).isFalse();
     }
@@ -87,7 +87,7 @@ class PersistenceModelTest {
             assertThat(survivesEveryCrash(region, page + 8)).isFalse();
 
             region.persist(page + 8, 8);
-            assertThat(survivesEveryCrash(region, page + 8)).isTrue();
+            assertThat(survivesEveryCrash(region, page + 8)).as("msynced by persist").isTrue();
             assertThat(survivesEveryCrash(region, 8)).as("the first page was not msynced").isFalse();
         }
     }

@@ -85,7 +85,7 @@ class PmemRegionContractTest {
             region.persist(128, 8);
             region.persist(page, 8);
             if (!binding.isReal()) { // the model: written back and fenced, so no crash can lose them
-                assertThat(List.of(128L, page, 3 * page + 56))
+                assertThat(List.of(128L, page, 3 * page + 56)).as("words that survive every crash")
                         .allMatch(offset -> PersistenceModelTest.survivesEveryCrash(region, offset));
             }
         }
@@ -107,7 +107,7 @@ class PmemRegionContractTest {
             region.putLong(page + 8, 77L);
             region.persist(page + 8, 8);
             if (!binding.isReal()) { // the model: msync wrote the page back, so no crash can lose it
-                assertThat(PersistenceModelTest.survivesEveryCrash(region, page + 8)).isTrue();
+                assertThat(PersistenceModelTest.survivesEveryCrash(region, page + 8)).as("survives every crash").isTrue();
             }
         }
         assertThat(ByteBuffer.wrap(Files.readAllBytes(file)).order(ByteOrder.nativeOrder()).getLong((int) page + 8))
