@@ -1,5 +1,8 @@
 package dev.kdirect.pmem;
 
+import dev.kdirect.Credentials;
+import dev.kdirect.Kernel;
+import dev.kdirect.Kernels;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -70,13 +73,15 @@ public final class CrashTester {
         List<CrashState> points = new ArrayList<>();
         List<Object> acknowledgements = new ArrayList<>();
         PersistenceModel model;
+        // a machine of its own: a fence on another region's kernel must not complete this region's write-backs
+        Kernel kernel = Kernels.newSimulated(Credentials.ofCurrentProcess(), List.of());
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment memory = arena.allocate(regionBytes, PersistenceModel.LINE);
-            model = new PersistenceModel(memory);
-            PersistenceModel tracked = model;
-            PmemRegion region = PmemRegion.simulated(memory, model,
-                    label -> points.add(tracked.crashState(points.size(), label, acknowledgements)));
-            workload.run(region, acknowledgements);
+            model = new PersistenceModel(memory,
+                    (tracked, label) -> points.add(tracked.crashState(points.size(), label, acknowledgements)));
+            try (PmemRegion region = PmemRegion.simulated(kernel, memory, model)) {
+                workload.run(region, acknowledgements);
+            }
             points.add(model.crashState(points.size(), "after the workload", acknowledgements));
         }
         return check(points, recovery, model.redundantFlushes());

@@ -10,6 +10,7 @@ import dev.kdirect.KernelException;
 import dev.kdirect.Kernels;
 import dev.kdirect.MapFlags;
 import dev.kdirect.OpenFlags;
+import dev.kdirect.PersistenceObserver;
 import dev.kdirect.Prot;
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
@@ -18,7 +19,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Objects;
-import java.util.function.Consumer;
 
 /**
  * A file mapped as persistent memory. On a DAX file system the mapping is MAP_SHARED_VALIDATE|MAP_SYNC: stores go
@@ -28,8 +28,9 @@ import java.util.function.Consumer;
  * pages: the same program, with page granularity and a syscall per flush. {@link #granularity()} says which.
  *
  * <p>Stores go through the accessors ({@link #putLong}, {@link #copyFrom}, ...), so the simulated kernel's
- * crash-consistency model sees them; 8-byte aligned stores ({@link #putLongAtomic}) are failure-atomic. Reads may
- * also use {@link #readOnlyView()}.
+ * crash-consistency model sees them (and sees the write-backs, fences and msyncs through the simulated kernel,
+ * which executes them); 8-byte aligned stores ({@link #putLongAtomic}) are failure-atomic. Reads may also use
+ * {@link #readOnlyView()}.
  */
 public final class PmemRegion implements AutoCloseable {
     private static final VarHandle LONG = java.lang.foreign.ValueLayout.JAVA_LONG.varHandle();
@@ -40,19 +41,18 @@ public final class PmemRegion implements AutoCloseable {
     private final Granularity granularity;
     private final String reason;
     private final PersistenceModel model; // null on the real kernel
-    private final Consumer<String> beforeFence;
+    private final PersistenceObserver.Observation observation; // the model's, null on the real kernel
     private final boolean owned;
-    private int fences;
     private boolean closed;
 
     private PmemRegion(Kernel kernel, MemorySegment memory, Granularity granularity, String reason,
-            PersistenceModel model, Consumer<String> beforeFence, boolean owned) {
+            PersistenceModel model, boolean owned) {
         this.kernel = kernel;
         this.memory = memory;
         this.granularity = granularity;
         this.reason = reason;
         this.model = model;
-        this.beforeFence = beforeFence;
+        this.observation = model == null ? null : PersistenceObserver.observe(kernel, memory, model);
         this.owned = owned;
     }
 
@@ -109,14 +109,15 @@ public final class PmemRegion implements AutoCloseable {
     }
 
     private static PmemRegion create(Kernel kernel, MemorySegment memory, Granularity granularity, String reason) {
-        PersistenceModel model = kernel.binding() == Binding.SIMULATED ? new PersistenceModel(memory) : null;
-        return new PmemRegion(kernel, memory, granularity, reason, model, label -> { }, true);
+        PersistenceModel model = kernel.binding() == Binding.SIMULATED ? new PersistenceModel(memory, (m, label) -> { })
+                : null;
+        return new PmemRegion(kernel, memory, granularity, reason, model, true);
     }
 
-    /** A region over memory the crash tester owns, tracked by its model. */
-    static PmemRegion simulated(MemorySegment memory, PersistenceModel model, Consumer<String> beforeFence) {
-        return new PmemRegion(Kernels.simulated(), memory, Granularity.CACHE_LINE,
-                "the crash tester's simulated persistent memory", model, beforeFence, false);
+    /** A region over memory the crash tester owns (not mapped by {@code kernel}), tracked by its model. */
+    static PmemRegion simulated(Kernel kernel, MemorySegment memory, PersistenceModel model) {
+        return new PmemRegion(kernel, memory, Granularity.CACHE_LINE, "the crash tester's simulated persistent memory",
+                model, false);
     }
 
     /** How stores become persistent here. */
@@ -205,26 +206,18 @@ public final class PmemRegion implements AutoCloseable {
                 // eADR: the caches are persistent already
             }
         }
-        if (model != null) {
-            model.flushed(offset, length);
-        }
     }
 
     /** Waits until everything flushed before is persistent (sfence); nothing to wait for with msync. */
     public void drain() {
-        fences++;
-        if (model != null) {
-            beforeFence.accept("before drain " + fences);
-            model.fenced();
-        }
         if (granularity != Granularity.PAGE) {
             kernel.storeFence();
         }
     }
 
-    /** {@link #flush} then {@link #drain}; one libpmem call (pmem_persist) on real cache-line granularity. */
+    /** {@link #flush} then {@link #drain}; one libpmem call (pmem_persist) on cache-line granularity. */
     public void persist(long offset, long length) throws KernelException {
-        if (granularity == Granularity.CACHE_LINE && model == null) {
+        if (granularity == Granularity.CACHE_LINE) {
             Objects.checkFromIndexSize(offset, length, memory.byteSize());
             kernel.cacheLinePersist(lines(offset, length));
             return;
@@ -242,16 +235,25 @@ public final class PmemRegion implements AutoCloseable {
     /** Unmaps the region. Stores not persisted before may be lost, as at a crash. */
     @Override
     public synchronized void close() throws KernelException {
+        if (!closed && observation != null) {
+            observation.close();
+        }
         if (!closed && owned) {
             kernel.munmap(memory, memory.byteSize());
         }
         closed = true;
     }
 
+    /** The simulated kernel's model of this region's persistence; null on the real kernel. */
+    PersistenceModel model() {
+        return model;
+    }
+
     /** The whole cache lines covering the range (inside the region). */
     private MemorySegment lines(long offset, long length) {
         long start = offset & -LINE;
-        return memory.asSlice(start, Math.min(memory.byteSize(), (offset + length + LINE - 1) & -LINE) - start);
+        long end = length == 0 ? start : Math.min(memory.byteSize(), (offset + length + LINE - 1) & -LINE);
+        return memory.asSlice(start, end - start);
     }
 
     private void stored(long offset, long length) {

@@ -21,14 +21,16 @@ import java.util.TreeMap;
  */
 final class AddressSpace {
     private final long pageSize;
+    private final WriteBacks writeBacks;
     private final TreeMap<Long, Vma> vmas = new TreeMap<>();
     private final Set<Long> poisonedPages = new HashSet<>();
     private final Set<Long> populatedPages = new HashSet<>();
     /** The shared zero page is one frame of the machine: once poisoned, it stays so (one machine per model). */
     private boolean zeroPagePoisoned;
 
-    AddressSpace(long pageSize) {
+    AddressSpace(long pageSize, WriteBacks writeBacks) {
         this.pageSize = pageSize;
+        this.writeBacks = writeBacks;
     }
 
     /**
@@ -229,12 +231,16 @@ final class AddressSpace {
         return pkeyAllows && (write ? vma.writable() : vma.readable());
     }
 
-    /** msync's walk: with {@code wait} (MS_SYNC) shared file mappings are written back to their file. */
+    /**
+     * msync's walk: with {@code wait} (MS_SYNC) shared file mappings are written back to their file and are then
+     * durable (vfs_fsync_range); MS_ASYNC starts nothing (a no-op since 2.6.19).
+     */
     synchronized int sync(long start, long end, boolean wait) {
         return walkMappedParts(start, end, (vma, from, to) -> {
             MemorySegment pages = vma.backing.slice(from, to - from);
             if (wait && vma.shared && vma.file != null && pages.byteSize() > 0) {
                 pages.force();
+                writeBacks.synced(from, to);
             }
             return 0;
         });

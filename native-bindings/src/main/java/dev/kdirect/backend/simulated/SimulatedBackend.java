@@ -33,7 +33,8 @@ public final class SimulatedBackend implements Backend {
             0x89ABCDEF, 0x00000000, 0x4321FEDC, 0xA1B2C3D4, 0xD000FCE2);
 
     private final Credentials credentials;
-    private final AddressSpace memory = new AddressSpace(PAGE_SIZE);
+    private final WriteBacks writeBacks = new WriteBacks();
+    private final AddressSpace memory = new AddressSpace(PAGE_SIZE, writeBacks);
     private final FdTable fds = new FdTable();
     private final ProtectionKeys pkeys = new ProtectionKeys();
     private final SimulatedFiles files;
@@ -385,21 +386,34 @@ public final class SimulatedBackend implements Backend {
         return end == address ? 0 : memory.sync(address, end, (flags & dev.kdirect.Kernel.MS_SYNC) != 0);
     }
 
-    /**
-     * The model has no CPU caches: what reaches persistent memory is modelled by the pmem module's accessors,
-     * which see every store (kdirect's design: memory the model must see is reached through the feature's own
-     * accessors).
-     */
+    /** CLWB of the lines covering the range: told to the persistent memory's observers (the pmem model). */
     @Override
     public void cacheLineWriteback(long address, long length) {
+        writeBacks.writeBack(address, length);
     }
 
+    /** SFENCE: told to every observer. */
     @Override
     public void storeFence() {
+        writeBacks.fence();
     }
 
+    /** libpmem's pmem_persist: pmem_flush, then pmem_drain. */
     @Override
     public void cacheLinePersist(long address, long length) {
+        cacheLineWriteback(address, length);
+        storeFence();
+    }
+
+    /**
+     * Tells {@code observer} the write-backs and msyncs of {@code [address, address + length)} (see
+     * {@link dev.kdirect.PersistenceObserver#observe}): line write-backs only where that memory is persistent,
+     * that is not a mapping of a file outside the simulated DAX mounts. Returns what stops the observation.
+     */
+    public Runnable observePersistence(long address, long length, dev.kdirect.PersistenceObserver observer) {
+        Vma vma = memory.areaAt(address);
+        boolean pageCache = vma != null && vma.file != null && !vma.file.dax;
+        return writeBacks.observe(address, length, !pageCache, observer);
     }
 
     /** The model's files are the host's; their dirty data is the host kernel's to write back. */
