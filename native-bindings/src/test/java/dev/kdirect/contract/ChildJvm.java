@@ -56,7 +56,8 @@ public final class ChildJvm {
         List<Class<?>> classes = new ArrayList<>(classPath);
         classes.addAll(List.of(main, Outcomes.class));
         String name = capability.name().toLowerCase(Locale.ROOT);
-        List<String> command = new ArrayList<>(List.of("setpriv", "--inh-caps=-" + name, "--bounding-set=-" + name, "--", java(), "-Xshare:auto", "-XX:TieredStopAtLevel=1",
+        List<String> command = new ArrayList<>(List.of("setpriv", "--inh-caps=-" + name, "--bounding-set=-" + name,
+                "--", java(), "-Xshare:auto", "-XX:TieredStopAtLevel=1",
                 "--enable-native-access=ALL-UNNAMED", "-cp", classPath(classes.toArray(Class<?>[]::new)),
                 main.getName()));
         command.addAll(List.of(args));
@@ -66,7 +67,7 @@ public final class ChildJvm {
             try {
                 process = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
             } catch (IOException e) {
-                throw new AssertionError("cannot start setpriv (util-linux), needed to drop " + capability + ": " + e, e);
+                throw new AssertionError("cannot start setpriv (util-linux), needed to drop " + name + ": " + e, e);
             }
             boolean finished = process.waitFor(CHILD_TIMEOUT_SECONDS, TimeUnit.SECONDS);
             if (!finished) {

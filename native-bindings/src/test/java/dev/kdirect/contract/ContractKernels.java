@@ -80,15 +80,6 @@ public final class ContractKernels {
         return expected;
     }
 
-    /** What a call gives: its value as a string, or the errno name it fails with, so answers compare whole. */
-    public static String outcome(Scenario<?> call, Kernel kernel) throws Exception {
-        try {
-            return String.valueOf(call.on(kernel));
-        } catch (KernelException e) {
-            return e.errnoName();
-        }
-    }
-
     /** Asserts the call fails with this errno name, and returns the exception for further checks. */
     public static KernelException assertErrno(String errnoName, ThrowingCallable call) {
         KernelException e = catchThrowableOfType(KernelException.class, call);
