@@ -86,8 +86,8 @@ class PkeySyscallContractTest {
     }
 
     /**
-     * Which key pkey_alloc returns: the real kernel's answer on a real binding, which a fresh simulated process
-     * holding the same keys ({@code held}) must give too in this run.
+     * The scenario's answer (which keys pkey_alloc returns) on this binding. On a real binding it is the expected
+     * value, which a fresh simulated process holding the same keys ({@code held}) must give too in this run.
      */
     private <T> T answer(Set<Integer> held, ContractKernels.Scenario<T> scenario) throws Exception {
         if (!binding.isReal()) {
