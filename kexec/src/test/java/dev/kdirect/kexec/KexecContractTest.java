@@ -5,16 +5,21 @@ import static java.lang.foreign.ValueLayout.JAVA_BYTE;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.kdirect.Binding;
+import dev.kdirect.Capability;
 import dev.kdirect.Feature;
 import dev.kdirect.Kernel;
 import dev.kdirect.KernelException;
 import dev.kdirect.OpenFlags;
+import dev.kdirect.contract.ChildJvm;
 import dev.kdirect.contract.ContractKernels;
+import dev.kdirect.contract.Outcomes;
 import dev.kdirect.testing.RequiresRealKernel;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -36,6 +41,9 @@ class KexecContractTest {
     private static final long UNLOAD = 1;
     private static final long ON_CRASH = 2;
     private static final long NO_INITRAMFS = 4;
+    /** bzImage64_load's message when the command line leaves no room for elfcorehdr= (pr_debug: not logged). */
+    private static final String ELFCOREHDR =
+            "Appending elfcorehdr=<addr> to command line exceeds maximum allowed length";
 
     @Parameter
     Binding binding;
@@ -67,10 +75,20 @@ class KexecContractTest {
 
     /** kexec_file_load of a file, no initrd, with this command line (a NUL is added). */
     private void load(Path file, String commandLine, long flags) throws Exception {
-        int fd = kernel.open(file.toString(), OpenFlags.RDONLY, 0);
+        load(LoadRequest.of(file, commandLine), flags);
+    }
+
+    /** kexec_file_load of the request's files (NO_INITRAMFS without an initrd) and command line, NUL added. */
+    private void load(LoadRequest request, long flags) throws Exception {
+        int fd = kernel.open(request.kernel().toString(), OpenFlags.RDONLY, 0);
+        int initrd = request.initrd().isPresent() ? kernel.open(request.initrd().get().toString(), OpenFlags.RDONLY, 0)
+                : -1;
         try {
-            kernel.kexecFileLoad(fd, -1, cmdline(commandLine), flags | NO_INITRAMFS);
+            kernel.kexecFileLoad(fd, initrd, cmdline(request.commandLine()), flags | (initrd < 0 ? NO_INITRAMFS : 0));
         } finally {
+            if (initrd >= 0) {
+                kernel.close(initrd);
+            }
             kernel.close(fd);
         }
     }
@@ -82,12 +100,24 @@ class KexecContractTest {
         return s;
     }
 
-    /** The kernel refuses the image with this errno, and the validator says so first. */
-    private void assertRefused(String errno, byte[] bytes, String commandLine) throws Exception {
-        Path file = TestImages.write(dir, "image", bytes);
-        assertErrno(errno, () -> load(file, commandLine, 0));
-        assertThat(KexecValidator.check(LoadRequest.of(file, commandLine)))
-                .hasValueSatisfying(r -> assertThat(r.errno()).isEqualTo(errno));
+    /**
+     * The kernel refuses the image with this errno and log message ({@code ""}: none), and the validator says so
+     * first. On the real kernel the message is read back from the kernel log.
+     */
+    private void assertRefused(String errno, String message, byte[] bytes, String commandLine) throws Exception {
+        assertRefused(errno, message, LoadRequest.of(TestImages.write(dir, "image", bytes), commandLine));
+    }
+
+    private void assertRefused(String errno, String message, LoadRequest request) throws Exception {
+        String mark = KernelLog.mark(binding);
+        assertErrno(errno, () -> load(request, 0));
+        if (binding.isReal()) {
+            assertThat(KernelLog.bzImageMessagesSince(mark)).as("the kernel's log")
+                    .isEqualTo(message.isEmpty() || message.equals(ELFCOREHDR) ? List.of() : List.of(message));
+        }
+        assertThat(KexecValidator.check(request)).as("the validator's refusal")
+                .hasValueSatisfying(r -> assertThat(List.of(r.errno(), r.message()))
+                        .isEqualTo(List.of(errno, message)));
         assertThat(kexec.state().loaded()).isFalse();
     }
 
@@ -102,24 +132,83 @@ class KexecContractTest {
         kexec.unload(); // nothing loaded: still 0
     }
 
+    /** bzImage64_probe refuses {@code header->version < 0x020C} (kexec-bzimage64.c, Linux 6.1): 2.12 is the oldest. */
     @Test
-    void theHeaderChecksRefuseInTheKernelsOrder() throws Exception {
-        assertRefused("ENOEXEC", TestImages.truncated(image, 1000), "");
-        assertRefused("ENOEXEC", TestImages.withU32(image, 0x202, 0x58726448), ""); // "HdrX"
-        assertRefused("ENOEXEC", TestImages.withU16(image, 0x1fe, 0x55aa), "");
-        assertRefused("ENOEXEC", TestImages.withU16(image, 0x206, 0x020b), "");
-        assertRefused("ENOEXEC", TestImages.withU8(image, 0x211, 0), "");
+    void theOldestBootProtocolLoadedIs2_12() throws Exception {
+        Path oldest = TestImages.write(dir, "oldest", TestImages.withU16(image, 0x206, 0x020c));
+        assertThat(KexecValidator.check(LoadRequest.of(oldest, ""))).isEmpty();
+        load(oldest, "", 0);
+        assertThat(kexec.state().loaded()).isTrue();
+        kexec.unload();
+        byte[] older = TestImages.withU16(image, 0x206, 0x020b);
+        assertRefused("ENOEXEC", "Must be at least protocol version 2.12", older, "");
+    }
+
+    /**
+     * Each image fails one check and every check the kernel makes after it (bzImage64_probe, then bzImage64_load in
+     * arch/x86/kernel/kexec-bzimage64.c, Linux 6.1): the first decides the errno and the message, so two checks
+     * run in another order give another answer.
+     */
+    @Test
+    void whenSeveralChecksFailTheKernelsFirstDecides() throws Exception {
+        String tooLong = "y".repeat(200);
+        byte[] smallCmdline = TestImages.withU32(image, 0x238, 100);
+        byte[] truncated = TestImages.truncated(smallCmdline, setupBytes() - 1);
         int xloadflags = TestImages.u16(image, 0x236);
-        assertRefused("ENOEXEC", TestImages.withU16(image, 0x236, xloadflags & ~1), "");
-        assertRefused("ENOEXEC", TestImages.withU16(image, 0x236, xloadflags & ~2), "");
-        // A wrong magic wins over a bad protocol version: the first failing check decides.
-        assertRefused("ENOEXEC", TestImages.withU16(TestImages.withU32(image, 0x202, 0), 0x206, 0x0200), "");
+        byte[] above4g = TestImages.withU16(truncated, 0x236, xloadflags & ~2);
+        byte[] kernel64 = TestImages.withU16(truncated, 0x236, xloadflags & ~3);
+        byte[] loadedHigh = TestImages.withU8(kernel64, 0x211, image[0x211] & ~1);
+        byte[] version = TestImages.withU16(loadedHigh, 0x206, 0x020b);
+        byte[] bootFlag = TestImages.withU16(version, 0x1fe, 0x55aa);
+        byte[] magic = TestImages.withU32(bootFlag, 0x202, 0x58726448); // "HdrX"
+        assertRefused("ENOEXEC", "File is too short to be a bzImage", TestImages.truncated(magic, 1000), tooLong);
+        assertRefused("ENOEXEC", "Not a bzImage", magic, tooLong);
+        assertRefused("ENOEXEC", "No x86 boot sector present", bootFlag, tooLong);
+        assertRefused("ENOEXEC", "Must be at least protocol version 2.12", version, tooLong);
+        assertRefused("ENOEXEC", "zImage not a bzImage", loadedHigh, tooLong);
+        assertRefused("ENOEXEC", "Not a bzImage64. XLF_KERNEL_64 is not set.", kernel64, tooLong);
+        assertRefused("ENOEXEC", "XLF_CAN_BE_LOADED_ABOVE_4G is not set.", above4g, tooLong);
+        assertRefused("ENOEXEC", "bzImage truncated", truncated, tooLong); // before the command line's EINVAL
+        assertRefused("EINVAL", "Kernel command line too long", smallCmdline, tooLong);
+        assertRefused("EINVAL", ELFCOREHDR, smallCmdline, "y".repeat(80)); // 81 <= 100 but 81 + 30 > 100
+    }
+
+    /** kimage_file_prepare_segments (kernel/kexec_file.c): the initrd is read after the probe, before the load. */
+    @Test
+    void anUnreadableInitrdLosesToTheProbeAndWinsOverTheLoad() throws Exception {
+        Path empty = Files.write(dir.resolve("initrd"), new byte[0]);
+        Path notBzImage = TestImages.write(dir, "magic", TestImages.withU32(image, 0x202, 0x58726448));
+        assertRefused("ENOEXEC", "Not a bzImage", LoadRequest.of(notBzImage, "").withInitrd(empty));
+        Path truncated = TestImages.write(dir, "truncated", TestImages.truncated(image, setupBytes() - 1));
+        assertRefused("EINVAL", "", LoadRequest.of(truncated, "").withInitrd(empty));
+    }
+
+    /** The command line's NUL is checked after the probe and the initrd, before bzImage64_load. */
+    @Test
+    void aCommandLineWithoutItsNulLosesToTheProbeAndWinsOverTheLoad() throws Exception {
+        MemorySegment noNul = arena.allocate(4).fill((byte) 'a');
+        Path notBzImage = TestImages.write(dir, "magic", TestImages.withU32(image, 0x202, 0x58726448));
+        Path truncated = TestImages.write(dir, "truncated", TestImages.truncated(image, setupBytes() - 1));
+        for (var expected : List.of(Map.entry(notBzImage, "ENOEXEC"), Map.entry(truncated, "EINVAL"))) {
+            int fd = kernel.open(expected.getKey().toString(), OpenFlags.RDONLY, 0);
+            try {
+                assertErrno(expected.getValue(), () -> kernel.kexecFileLoad(fd, -1, noNul, NO_INITRAMFS));
+            } finally {
+                kernel.close(fd);
+            }
+        }
+    }
+
+    /** The boot sector and the setup code: (setup_sects + 1) * 512 bytes, setup_sects 0 meaning 4. */
+    private int setupBytes() {
+        int sectors = image[0x1f1] & 0xff;
+        return ((sectors == 0 ? 4 : sectors) + 1) * 512;
     }
 
     @Test
     void anImageShorterThanItsSetupCodeIsRefusedAtLoad() throws Exception {
-        int setupBytes = ((image[0x1f1] & 0xff) + 1) * 512;
-        assertRefused("ENOEXEC", TestImages.truncated(image, setupBytes - 1), "");
+        int setupBytes = setupBytes();
+        assertRefused("ENOEXEC", "bzImage truncated", TestImages.truncated(image, setupBytes - 1), "");
         Path exact = TestImages.write(dir, "exact", TestImages.truncated(image, setupBytes + 4096));
         load(exact, "", 0);
         assertThat(kexec.state().loaded()).isTrue();
@@ -133,11 +222,7 @@ class KexecContractTest {
         load(file, atLimit, 0);
         assertThat(kexec.state().loaded()).isTrue();
         kexec.unload();
-        assertRefused("EINVAL", image, atLimit + "x");
-        // with a small cmdline_size, "too long" proper comes first
-        byte[] small = TestImages.withU32(image, 0x238, 100);
-        assertRefused("EINVAL", small, "y".repeat(80)); // 81 <= 100 but 81 + 30 > 100
-        assertRefused("EINVAL", small, "y".repeat(101));
+        assertRefused("EINVAL", ELFCOREHDR, image, atLimit + "x");
     }
 
     @Test
@@ -156,7 +241,7 @@ class KexecContractTest {
 
     @Test
     void filesThatAreNotReadableRegularNonEmptyImagesAreRefused() throws Exception {
-        assertRefused("EINVAL", new byte[0], "");
+        assertRefused("EINVAL", "", new byte[0], "");
         int directory = kernel.open(dir.toString(), OpenFlags.RDONLY | OpenFlags.DIRECTORY, 0);
         try {
             assertErrno("EINVAL", () -> kernel.kexecFileLoad(directory, -1, cmdline(""), NO_INITRAMFS));
@@ -220,6 +305,35 @@ class KexecContractTest {
         // kernel_kexec: no kexec_image (a crash kernel would not count) -> EINVAL; nothing reboots
         assertErrno("EINVAL", () -> kernel.reboot(Kernel.REBOOT_CMD_KEXEC));
         assertErrno("EINVAL", () -> kernel.reboot(0x12345678));
+    }
+
+    /**
+     * kexec_file_load and reboot check CAP_SYS_BOOT before anything else (kernel/kexec_file.c, kernel/reboot.c):
+     * a valid load, an unload, an unknown flag and an unknown reboot command are all EPERM. The tests run as root,
+     * so a real binding runs the steps in a child JVM started without the capability; the simulated kernel runs
+     * them as a process with the same credentials.
+     */
+    @Test
+    void withoutCapSysBootEveryCallIsEpermBeforeItsArguments() throws Exception {
+        Path file = TestImages.write(dir, "image", image);
+        Map<String, String> outcome;
+        if (binding.isReal()) {
+            String output = ChildJvm.runWithout(Capability.SYS_BOOT, KexecPermissionProgram.class,
+                    List.of(Kexec.class), binding.id(), file.toString());
+            assertThat(output).as("the child's credentials").contains("CAP_SYS_BOOT false");
+            outcome = Outcomes.parse(output);
+        } else {
+            outcome = KexecPermissionProgram.outcomes(ContractKernels.simulatedWithout(Capability.SYS_BOOT), file)
+                    .asMap();
+        }
+        assertThat(outcome).as("on %s", binding)
+                .containsEntry("load", "EPERM")
+                .containsEntry("unload", "EPERM")
+                .containsEntry("unknown-flag", "EPERM")
+                .containsEntry("reboot-unknown-command", "EPERM")
+                .containsEntry("loaded", "false");
+        assertThat(outcome.get("load.hint")).contains("CAP_SYS_BOOT");
+        assertThat(kexec.state().loaded()).isFalse();
     }
 
     @Test

@@ -1,8 +1,17 @@
 package dev.kdirect.contract;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.kdirect.Capability;
 import java.io.File;
+import java.io.IOException;
 import java.net.URISyntaxException;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
 
@@ -12,6 +21,7 @@ import java.util.stream.Stream;
  * launcher that runs the tests in the guest, whose class paths are laid out differently.
  */
 public final class ChildJvm {
+    private static final long CHILD_TIMEOUT_SECONDS = 300; // a JVM start under TCG emulation in the guest is slow
     private ChildJvm() {
     }
 
@@ -30,6 +40,46 @@ public final class ChildJvm {
                         jnr.constants.platform.Errno.class))
                 .map(c -> Path.of(location(c)).toString())
                 .distinct().collect(Collectors.joining(File.pathSeparator));
+    }
+
+    /**
+     * Runs {@code main} with {@code args} in a child JVM that util-linux's {@code setpriv} starts without
+     * {@code capability} in its bounding and inheritable sets: root execs it with every
+     * capability but that one, as the tests run as root and a capability is not given up for one call. Returns
+     * what the child printed (stdout and stderr); a missing setpriv, a child that does not end within 300 s or a
+     * non-zero exit fails.
+     *
+     * @param classPath classes whose code the child needs besides kdirect's core (see {@link #classPath})
+     */
+    public static String runWithout(Capability capability, Class<?> main, List<Class<?>> classPath, String... args)
+            throws Exception {
+        List<Class<?>> classes = new ArrayList<>(classPath);
+        classes.addAll(List.of(main, Outcomes.class));
+        String name = capability.name().toLowerCase(Locale.ROOT);
+        List<String> command = new ArrayList<>(List.of("setpriv", "--inh-caps=-" + name, "--bounding-set=-" + name,
+                "--", java(), "-Xshare:auto", "-XX:TieredStopAtLevel=1",
+                "--enable-native-access=ALL-UNNAMED", "-cp", classPath(classes.toArray(Class<?>[]::new)),
+                main.getName()));
+        command.addAll(List.of(args));
+        Path log = Files.createTempFile("child-jvm-", ".log");
+        try {
+            Process process;
+            try {
+                process = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+            } catch (IOException e) {
+                throw new AssertionError("cannot start setpriv (util-linux), needed to drop " + name + ": " + e, e);
+            }
+            boolean finished = process.waitFor(CHILD_TIMEOUT_SECONDS, TimeUnit.SECONDS);
+            if (!finished) {
+                process.destroyForcibly().waitFor();
+            }
+            String output = Files.readString(log);
+            assertThat(finished).as("child JVM finished within %d s%n%s", CHILD_TIMEOUT_SECONDS, output).isTrue();
+            assertThat(process.exitValue()).as("child JVM's exit status%n%s", output).isZero();
+            return output;
+        } finally {
+            Files.delete(log);
+        }
     }
 
     private static java.net.URI location(Class<?> c) {

@@ -1,6 +1,7 @@
 package dev.kdirect.contract;
 
 import dev.kdirect.Binding;
+import dev.kdirect.Capability;
 import dev.kdirect.Credentials;
 import dev.kdirect.Feature;
 import dev.kdirect.Kernel;
@@ -30,6 +31,16 @@ public final class ContractKernels {
     }
 
     /**
+     * A fresh simulated process with this process's credentials less {@code capability}: what {@link
+     * ChildJvm#runWithout} leaves a child JVM on the real kernel.
+     */
+    public static Kernel simulatedWithout(Capability capability) {
+        Credentials self = Credentials.ofCurrentProcess();
+        return Kernels.newSimulated(new Credentials(self.euid(),
+                self.effectiveCapabilities() & ~(1L << capability.number()), self.umask()), List.of());
+    }
+
+    /**
      * The kernel a feature's contract class runs on. The simulated binding always runs. A real binding runs
      * where the feature is real; where it is missing the invocation is skipped, unless this place requires the
      * feature ({@code KDIRECT_REQUIRE}), then it fails with the probe's reason.
@@ -42,6 +53,31 @@ public final class ContractKernels {
             Assumptions.abort(feature.id() + " is not real here: " + feature.status().evidence());
         }
         return kernel(binding);
+    }
+
+    /**
+     * The real kernel through a binding other than {@code binding}: the source of expected values that does not
+     * share its code with the binding under test (JNA for FFM, FFM for JNA and the simulated kernel).
+     */
+    public static Kernel independentRealKernel(Binding binding) {
+        return Kernels.of(binding == Binding.FFM ? Binding.JNA : Binding.FFM);
+    }
+
+    /** Calls on a kernel whose answer (values, errno names) is compared whole between kernels. */
+    @FunctionalInterface
+    public interface Scenario<T> {
+        T on(Kernel kernel) throws Exception;
+    }
+
+    /**
+     * The real kernel's answer to {@code scenario}, which the simulated kernel must equal in the same run: runs it
+     * on both, asserts the answers are equal and returns the real one, the expected value for further checks.
+     */
+    public static <T> T assertSimulatedAgrees(Kernel real, Kernel simulated, Scenario<T> scenario) throws Exception {
+        T expected = scenario.on(real);
+        assertThat(scenario.on(simulated)).as("the simulated kernel's answer, against the real kernel's")
+                .isEqualTo(expected);
+        return expected;
     }
 
     /** Asserts the call fails with this errno name, and returns the exception for further checks. */

@@ -71,6 +71,11 @@ class MemoryContractTest {
     }
 
     @Test
+    void thePageSizeIsTheRealKernels() {
+        assertThat(page).isEqualTo(ContractKernels.independentRealKernel(binding).pageSize());
+    }
+
+    @Test
     void mmapOfLengthZeroIsEinval() {
         assertErrno("EINVAL", () -> kernel.mmap(MemorySegment.NULL, 0, Prot.READ, ANON_PRIVATE, -1, 0));
     }

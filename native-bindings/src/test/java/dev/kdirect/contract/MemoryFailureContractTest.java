@@ -8,11 +8,10 @@ import static org.assertj.core.api.Assertions.catchThrowableOfType;
 
 import dev.kdirect.Advice;
 import dev.kdirect.Binding;
-import dev.kdirect.Credentials;
+import dev.kdirect.Capability;
 import dev.kdirect.Feature;
 import dev.kdirect.Kernel;
 import dev.kdirect.KernelException;
-import dev.kdirect.Kernels;
 import dev.kdirect.MapFlags;
 import dev.kdirect.OpenFlags;
 import dev.kdirect.Prot;
@@ -21,6 +20,7 @@ import java.lang.foreign.MemorySegment;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -218,16 +218,29 @@ class MemoryFailureContractTest {
         kernel.munmap(m, 2 * page);
     }
 
+    /**
+     * madvise checks the advice, the alignment and the length (mm/madvise.c, do_madvise) before
+     * madvise_inject_error checks CAP_SYS_ADMIN. The tests run as root, so a real binding runs the steps in a child
+     * JVM started without the capability; the simulated kernel runs them as a process with the same credentials.
+     */
     @Test
-    void injectionNeedsCapSysAdmin() throws Exception {
-        Kernel user = binding.isReal() ? null : Kernels.newSimulated(Credentials.user(1000), List.of());
-        if (user == null) {
-            return; // the real process is root here; the real EPERM path is the probe's (FeatureProbesTest)
+    void withoutCapSysAdminInjectionIsEpermAfterTheRangeChecks() throws Exception {
+        Map<String, String> outcome;
+        if (binding.isReal()) {
+            String output = ChildJvm.runWithout(Capability.SYS_ADMIN, InjectionPermissionProgram.class, List.of(),
+                    binding.id());
+            assertThat(output).as("the child's credentials").contains("CAP_SYS_ADMIN false");
+            outcome = Outcomes.parse(output);
+        } else {
+            outcome = InjectionPermissionProgram.outcomes(ContractKernels.simulatedWithout(Capability.SYS_ADMIN))
+                    .asMap();
         }
-        MemorySegment m = user.mmap(MemorySegment.NULL, page, Prot.READ_WRITE, ANON_PRIVATE, -1, 0);
-        m.set(JAVA_LONG, 0, 1L);
-        KernelException e = assertErrno("EPERM", () -> user.madvise(m, page, Advice.HWPOISON));
-        assertThat(e.hint()).contains("CAP_SYS_ADMIN");
-        user.munmap(m, page);
+        assertThat(outcome).as("on %s", binding)
+                .containsEntry("hwpoison", "EPERM")
+                .containsEntry("soft-offline", "EPERM")
+                .containsEntry("hwpoison-unaligned", "EINVAL")
+                .containsEntry("hwpoison-empty", "ok")
+                .containsEntry("after", "1");
+        assertThat(outcome.get("hwpoison.hint")).contains("CAP_SYS_ADMIN");
     }
 }
