@@ -237,7 +237,7 @@ public final class MigrationTarget implements AutoCloseable {
         }
     }
 
-    private static void verdict(MigrationWire wire, int index, int code, String reason) throws IOException {
+    static void verdict(MigrationWire wire, int index, int code, String reason) throws IOException {
         ByteBuffer b = ByteBuffer.allocate(5 + MigrationWire.textBytes(reason)).putInt(index).put((byte) code);
         wire.send(VERDICT, MigrationWire.putText(b, reason));
     }

@@ -44,7 +44,7 @@ class CheckpointTest {
                 SocketChannel peer = server.accept()) {
             byte[] fromPeer = "unread bytes from the peer".getBytes(StandardCharsets.US_ASCII);
             peer.write(ByteBuffer.wrap(fromPeer));
-            awaitQueued(client, fromPeer.length);
+            Await.queued(client, fromPeer.length);
 
             ConnectionState c = repair.checkpoint(client);
             ConnectionState p = repair.checkpoint(peer);
@@ -74,13 +74,6 @@ class CheckpointTest {
         TcpRepair repair = TcpRepair.on(ContractKernels.kernel(binding, Feature.TCP_REPAIR));
         try (SocketChannel channel = SocketChannel.open()) {
             assertThatThrownBy(() -> repair.checkpoint(channel)).hasMessageContaining("not connected");
-        }
-    }
-
-    /** Waits until the kernel has the bytes in the client's receive queue (loopback delivers at once, almost). */
-    private static void awaitQueued(SocketChannel client, int bytes) throws Exception {
-        for (int i = 0; i < 200 && client.socket().getInputStream().available() < bytes; i++) {
-            Thread.sleep(5);
         }
     }
 }

@@ -9,27 +9,44 @@ import java.nio.ByteBuffer;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
+import java.util.List;
 
 /**
  * A loopback connection of a server (the side that migrates, on the listening port, as a service's would) and
  * its client peer, with bytes the peer sent that the server has not read yet: they must survive every move or
- * rollback, in order, before anything sent afterwards.
+ * rollback, in order, before anything sent afterwards, as must the bytes either side sent while the lock held.
  */
 final class LoopbackConnection implements AutoCloseable {
     final ServerSocketChannel listener;
     final SocketChannel peer;
     final SocketChannel server;
     final byte[] unread;
+    /** Bytes sent while the network lock held (each way): they arrive once it is gone, before anything later. */
+    private final StringBuilder lockedToServer = new StringBuilder();
+    private final StringBuilder lockedToPeer = new StringBuilder();
 
-    LoopbackConnection(String host, String unreadText) throws IOException, InterruptedException {
+    LoopbackConnection(String host, String unreadText) throws Exception {
         listener = ServerSocketChannel.open().bind(new InetSocketAddress(InetAddress.getByName(host), 0));
         peer = SocketChannel.open(listener.getLocalAddress());
         server = listener.accept();
         unread = unreadText.getBytes(StandardCharsets.US_ASCII);
         peer.write(ByteBuffer.wrap(unread));
-        for (int i = 0; i < 200 && server.socket().getInputStream().available() < unread.length; i++) {
-            Thread.sleep(5);
-        }
+        Await.queued(server, unread.length);
+    }
+
+    /**
+     * The peer sends a byte to {@code now} (the server's channel, or its frozen socket) while the lock holds;
+     * returns what the lock let happen ({@link LockedSegment}: empty when it held).
+     */
+    List<String> peerSendsWhileLocked(SocketChannel now) throws Exception {
+        lockedToServer.append('p');
+        return LockedSegment.violations(LockedSegment.Sender.PEER, peer, now, (byte) 'p');
+    }
+
+    /** The server sends a byte to the peer through {@code now}, a live channel, while the lock holds; as above. */
+    List<String> serverSendsWhileLocked(SocketChannel now) throws Exception {
+        lockedToPeer.append('s');
+        return LockedSegment.violations(LockedSegment.Sender.LOCKED_SOCKET, now, peer, (byte) 's');
     }
 
     /**
@@ -39,10 +56,11 @@ final class LoopbackConnection implements AutoCloseable {
     void assertWorksThrough(SocketChannel now) throws IOException {
         now.configureBlocking(true);
         peer.write(ByteBuffer.wrap("after".getBytes(StandardCharsets.US_ASCII)));
-        assertThat(new String(read(now, unread.length + 5), StandardCharsets.US_ASCII))
-                .isEqualTo(new String(unread, StandardCharsets.US_ASCII) + "after");
+        String toServer = new String(unread, StandardCharsets.US_ASCII) + lockedToServer + "after";
+        assertThat(new String(read(now, toServer.length()), StandardCharsets.US_ASCII)).isEqualTo(toServer);
         now.write(ByteBuffer.wrap("reply".getBytes(StandardCharsets.US_ASCII)));
-        assertThat(new String(read(peer, 5), StandardCharsets.US_ASCII)).isEqualTo("reply");
+        String toPeer = lockedToPeer + "reply";
+        assertThat(new String(read(peer, toPeer.length()), StandardCharsets.US_ASCII)).isEqualTo(toPeer);
     }
 
     static byte[] read(SocketChannel channel, int length) throws IOException {

@@ -11,7 +11,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -20,8 +22,11 @@ import org.junit.jupiter.api.Timeout;
 /**
  * Each failure point of a migration, on a loopback connection with unread bytes: the target killed (SIGKILL)
  * before its verdicts, the target killed after restoring but before its verdict, no target listening, an image
- * corrupted in transit, a restore that fails in the target, a lock that cannot be taken. In every case the connection works on at the
- * source (its unread bytes first, then fresh bytes both ways, no reset) and no lock table is left.
+ * corrupted in transit, a restore that fails in the target, an image the target refuses (thawed while the lock
+ * holds, which keeps a segment either way off the wire: {@link LockedSegment}), a lock that cannot be taken. In every
+ * case the connection works on at the source (its unread bytes first, then fresh bytes both ways, no reset) and no
+ * lock table is left. Past COMMIT nothing rolls back: a target ({@link ScriptedTarget}) that reports fewer
+ * connections live than it restored, or sends no DONE, is the report's failure.
  */
 @RequiresRealKernel(Feature.TCP_REPAIR)
 @Timeout(120)
@@ -114,6 +119,47 @@ class MigrationFaultTest {
     }
 
     @Test
+    void aConnectionTheTargetRefusesIsThawedUnderTheLockAndWorksOnAtTheSource() throws Exception {
+        List<String> lockViolations = new CopyOnWriteArrayList<>();
+        try (ScriptedTarget target = new ScriptedTarget(dir.resolve("t.sock"), MigrationWire.REFUSED, 0)) {
+            MigrationSource.Report report = MigrationSource.to(dir.resolve("t.sock"))
+                    .mode(MigrationMode.SAME_NAMESPACE)
+                    .progress((phase, done, total) -> {
+                        if (phase.equals("validated") && done == total) {
+                            // thawed while the lock holds (until DONE): nothing passes either way yet
+                            lockViolations.addAll(LockCheck.run(
+                                    () -> connection.serverSendsWhileLocked(connection.server)));
+                            lockViolations.addAll(LockCheck.run(
+                                    () -> connection.peerSendsWhileLocked(connection.server)));
+                        }
+                    })
+                    .migrate(outgoing());
+            assertThat(lockViolations).isEmpty();
+            assertThat(report.failure()).isNull();
+            MigrationSource.Outcome o = report.outcomes().getFirst();
+            assertThat(o.status()).isEqualTo(MigrationSource.Status.KEPT);
+            assertThat(o.reason()).isEqualTo("refused by the target: scripted " + MigrationWire.REFUSED);
+            assertThat(o.channel()).isSameAs(connection.server);
+            connection.assertWorksThrough(o.channel());
+            target.finished();
+        }
+        assertNoLockLeft();
+    }
+
+    @Test
+    void fewerConnectionsLiveAtTheTargetThanItRestoredIsTheReportsFailure() throws Exception {
+        migrateToScriptedTarget(0, failure -> assertThat(failure).isEqualTo("the target restored 1 connections"
+                + " but only 0 went live after COMMIT (leaving repair mode failed there): those are lost"));
+    }
+
+    @Test
+    void noDoneAfterCommitIsTheReportsFailure() throws Exception {
+        migrateToScriptedTarget(ScriptedTarget.NO_DONE, failure -> assertThat(failure)
+                .startsWith("no DONE from the target after COMMIT (")
+                .endsWith("): the 1 connections it restored are its own, whether or not it went on"));
+    }
+
+    @Test
     void aLockThatCannotBeTakenTouchesNothing() throws Exception {
         System.setProperty(Nft.PROPERTY, dir.resolve("no-nft").toString());
         try {
@@ -147,6 +193,24 @@ class MigrationFaultTest {
             assertThat(NetworkLock.tables()).noneMatch(t -> t.startsWith(NetworkLock.PREFIX + pid + "_"));
             return report.outcomes().getFirst();
         }
+    }
+
+    /**
+     * A migration (separate namespaces) to a target that says it restored the connection and then, after COMMIT,
+     * reports {@code liveAfterCommit} live or sends no DONE: past COMMIT nothing rolls back, the source let go
+     * (MOVED, its channel closed) and only the report's failure, which {@code failure} checks, tells what happened.
+     */
+    private void migrateToScriptedTarget(int liveAfterCommit, Consumer<String> failure) throws Exception {
+        try (ScriptedTarget target = new ScriptedTarget(dir.resolve("t.sock"), MigrationWire.RESTORED,
+                liveAfterCommit)) {
+            MigrationSource.Report report = MigrationSource.to(dir.resolve("t.sock"))
+                    .mode(MigrationMode.SEPARATE_NAMESPACES).migrate(outgoing());
+            failure.accept(report.failure());
+            assertThat(report.outcomes().getFirst().status()).isEqualTo(MigrationSource.Status.MOVED);
+            assertThat(connection.server.isOpen()).isFalse();
+            target.finished();
+        }
+        assertNoLockLeft();
     }
 
     private List<MigrationSource.Outgoing> outgoing() {

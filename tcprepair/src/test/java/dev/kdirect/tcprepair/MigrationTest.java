@@ -17,11 +17,13 @@ import org.junit.jupiter.api.Timeout;
 
 /**
  * A successful same-namespace migration, source and target in this JVM (IPv4 and IPv6 loopback connections of a
- * server that keeps listening): every connection arrives with its attachment and its unread bytes, works both
- * ways, the source's channels are closed, progress counts N of M on both sides, and the lock is gone.
+ * server that keeps listening): while the connections are frozen a segment from each peer neither reaches them nor
+ * draws a reset (the lock, {@link LockedSegment}); every connection arrives with its attachment and its unread bytes
+ * (the locked segment after them), works both ways, the source's channels are closed, progress counts N of M on both
+ * sides, and the lock is gone.
  */
 @RequiresRealKernel(Feature.TCP_REPAIR)
-@Timeout(60)
+@Timeout(120) // a segment the lock held waits for the peer's retransmission timer after it
 class MigrationTest {
 
     @BeforeEach
@@ -52,11 +54,21 @@ class MigrationTest {
                     throw new java.io.UncheckedIOException(e);
                 }
             });
+            List<String> lockViolations = new CopyOnWriteArrayList<>();
             MigrationSource.Report report = MigrationSource.to(dir.resolve("t.sock"))
                     .mode(MigrationMode.SAME_NAMESPACE)
-                    .progress((phase, done, total) -> sourceProgress.add(phase + " " + done + "/" + total))
+                    .progress((phase, done, total) -> {
+                        sourceProgress.add(phase + " " + done + "/" + total);
+                        if (phase.equals("frozen") && done == total) {
+                            // all frozen, nothing sent yet: the lock must keep the peers' segments off them
+                            for (LoopbackConnection c : connections) {
+                                lockViolations.addAll(LockCheck.run(() -> c.peerSendsWhileLocked(c.server)));
+                            }
+                        }
+                    })
                     .migrate(out);
 
+            assertThat(lockViolations).isEmpty();
             assertThat(report.failure()).isNull();
             assertThat(report.count(MigrationSource.Status.MOVED)).as(report.outcomes().toString()).isEqualTo(3);
             List<MigrationTarget.Incoming> incoming = arrived.get();

@@ -15,7 +15,6 @@ import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -24,15 +23,14 @@ import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * The nftables lock on the real kernel, in this process's network namespace (loopback connections, and made-up
- * tuples on 127.77.0.0/16 that no socket uses): it drops both directions while held and nothing after, each lock
- * has its own table, ten thousand connections lock in one batch in well under a second (ten in the emulated QEMU
- * guest), a dead process's table is removed by the next lock, and a missing or unpermitted nft is reported with what to do.
+ * tuples on 127.77.0.0/16 that no socket uses): while held, a segment either way neither arrives nor draws a reset
+ * until its sender's timer fired ({@link LockedSegment}), and it arrives after; each lock has its own table, ten
+ * thousand connections lock in one batch (its speed is NetworkLockBenchmark's), a dead process's table is removed by
+ * the next lock, and a missing or unpermitted nft is reported with what to do.
  */
 @RequiresRealKernel(Feature.TCP_REPAIR)
 @Timeout(60)
 class NetworkLockTest {
-    private static final boolean IN_GUEST = "1".equals(System.getenv("KDIRECT_IN_GUEST"));
-
     @BeforeEach
     void tools() {
         RequiredTools.require("nft");
@@ -49,11 +47,9 @@ class NetworkLockTest {
             try (NetworkLock lock = NetworkLock.lockChannels(List.of(client))) {
                 table = lock.table();
                 assertThat(NetworkLock.tables()).contains(table);
-                client.write(ByteBuffer.wrap(new byte[] {1}));
-                accepted.write(ByteBuffer.wrap(new byte[] {2}));
-                Thread.sleep(400); // longer than the first retransmission (200 ms)
-                assertThat(accepted.socket().getInputStream().available()).as("client -> server").isZero();
-                assertThat(client.socket().getInputStream().available()).as("server -> client").isZero();
+                assertThat(LockedSegment.violations(LockedSegment.Sender.LOCKED_SOCKET, client, accepted, (byte) 1))
+                        .isEmpty();
+                assertThat(LockedSegment.violations(LockedSegment.Sender.PEER, accepted, client, (byte) 2)).isEmpty();
             }
             assertThat(NetworkLock.tables()).doesNotContain(table);
             // the retransmissions get through now, both ways
@@ -63,23 +59,19 @@ class NetworkLockTest {
     }
 
     @Test
-    void tenThousandConnectionsLockInOneBatchInWellUnderASecond() throws Exception {
+    void tenThousandConnectionsLockInOneBatch() throws Exception {
         List<NetworkLock.Tuple> tuples = new ArrayList<>();
         for (int i = 0; i < 10_000; i++) {
             tuples.add(new NetworkLock.Tuple(new InetSocketAddress("127.77." + (i >> 8) + "." + (i & 0xff), 443),
                     new InetSocketAddress("127.77.200.1", 20_000 + i)));
         }
-        long start = System.nanoTime();
+        // how long it takes is NetworkLockBenchmark's (benchmarks module), not a unit test's
         NetworkLock lock = NetworkLock.lock(tuples);
-        long lockMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
         try (lock) {
-            // one batch: one nft call per element would take minutes; the QEMU guest's TCG runs ~20x slower
-            assertThat(lockMillis).as("lock time in ms").isLessThan(IN_GUEST ? 10_000 : 1000);
             String set = nft("list set inet " + lock.table() + " v4");
             assertThat(set.split(" \\. 443 \\. ", -1).length - 1).as("elements").isEqualTo(10_000);
             assertThat(set).contains("127.77.39.15 . 443 . 127.77.200.1 . 29999");
         }
-        System.out.println("NetworkLockTest: 10000 connections locked in " + lockMillis + " ms");
         assertThat(NetworkLock.tables()).doesNotContain(lock.table());
     }
 

@@ -7,6 +7,10 @@ import dev.kdirect.Binding;
 import dev.kdirect.Feature;
 import dev.kdirect.contract.ContractKernels;
 import dev.kdirect.testing.RequiresRealKernel;
+import dev.kdirect.SocketConstants;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
@@ -43,9 +47,7 @@ class RestoreTest {
                 SocketChannel peer = server.accept()) {
             byte[] unread = "sent by the peer before the move".getBytes(StandardCharsets.US_ASCII);
             peer.write(ByteBuffer.wrap(unread));
-            for (int i = 0; i < 200 && original.socket().getInputStream().available() < unread.length; i++) {
-                Thread.sleep(5);
-            }
+            Await.queued(original, unread.length);
             byte[] image = ConnectionImage.write(repair.detach(original));
             assertThat(original.isOpen()).isFalse();
 
@@ -81,26 +83,29 @@ class RestoreTest {
 
     @org.junit.jupiter.api.Test
     void aConnectionRestoredFrozenSaysNothingUntilThawedAndCanBeLetGoSilently() throws Exception {
-        TcpRepair repair = TcpRepair.on(ContractKernels.kernel(binding, Feature.TCP_REPAIR));
+        dev.kdirect.Kernel kernel = ContractKernels.kernel(binding, Feature.TCP_REPAIR);
+        TcpRepair repair = TcpRepair.on(kernel);
         try (ServerSocketChannel server = ServerSocketChannel.open()
                 .bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
                 SocketChannel original = SocketChannel.open(server.getLocalAddress());
                 SocketChannel peer = server.accept()) {
             peer.write(ByteBuffer.wrap("unread".getBytes(StandardCharsets.US_ASCII)));
-            for (int i = 0; i < 200 && original.socket().getInputStream().available() < 6; i++) {
-                Thread.sleep(5);
-            }
+            Await.queued(original, 6);
             ConnectionState state = repair.detach(original);
 
             FrozenConnection letGo = repair.restoreFrozen(state);
             assertThat(letGo.channel().getRemoteAddress()).isEqualTo(peer.getLocalAddress());
             letGo.release(); // closed in repair mode: neither FIN nor RST
             FrozenConnection kept = repair.restoreFrozen(state); // the 4-tuple is free again
-            Thread.sleep(50);
-            peer.configureBlocking(false);
-            assertThat(peer.read(ByteBuffer.allocate(1))).as("the peer saw nothing: no data, no EOF, no reset")
-                    .isZero();
-            peer.configureBlocking(true);
+            assertPeerSawNothing(peer);
+            // still in repair mode: the window is the captured one, as TCP_REPAIR_WINDOW set it (once the socket
+            // leaves repair mode the peer's answer to its window probe moves it)
+            MemorySegment window = Arena.ofAuto().allocate(SocketConstants.TCP_REPAIR_WINDOW_SIZE);
+            kernel.getsockopt(SocketDescriptor.of(kept.channel()), SocketConstants.SOL_TCP,
+                    SocketConstants.TCP_REPAIR_WINDOW, window);
+            ConnectionState.RepairWindow w = state.window();
+            assertThat(window.toArray(ValueLayout.JAVA_INT)).containsExactly(w.sendWl1(), w.sendWindow(),
+                    w.maxWindow(), w.receiveWindow(), w.receiveWup());
 
             kept.thaw();
             assertThatThrownBy(kept::thaw).isInstanceOf(IllegalStateException.class);
@@ -108,8 +113,16 @@ class RestoreTest {
                 assertThat(new String(read(restored, 6), StandardCharsets.US_ASCII)).isEqualTo("unread");
                 restored.write(ByteBuffer.wrap("thawed".getBytes(StandardCharsets.US_ASCII)));
                 assertThat(new String(read(peer, 6), StandardCharsets.US_ASCII)).isEqualTo("thawed");
+                // a FIN or RST from the copy let go, sent before "thawed", would have ended the stream by now
+                assertPeerSawNothing(peer);
             }
         }
+    }
+
+    private static void assertPeerSawNothing(SocketChannel peer) throws Exception {
+        peer.configureBlocking(false);
+        assertThat(peer.read(ByteBuffer.allocate(1))).as("the peer saw nothing: no data, no EOF, no reset").isZero();
+        peer.configureBlocking(true);
     }
 
     private static byte[] read(SocketChannel channel, int length) throws Exception {

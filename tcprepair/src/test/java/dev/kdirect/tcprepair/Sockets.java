@@ -143,9 +143,8 @@ final class Sockets implements AutoCloseable {
 
     /** Waits until {@code fd} has {@code bytes} unread (loopback delivers almost at once on the real kernel). */
     void awaitQueued(int fd, int bytes) throws Exception {
-        for (int i = 0; i < 400 && kernel.ioctlInt(fd, SocketConstants.SIOCINQ) < bytes; i++) {
-            Thread.sleep(5);
-        }
+        Await.until(bytes + " bytes queued on descriptor " + fd,
+                () -> kernel.ioctlInt(fd, SocketConstants.SIOCINQ) >= bytes);
     }
 
     private static String text(MemorySegment buffer, int length) {

@@ -405,6 +405,49 @@ class TcpRepairContractTest {
     }
 
     @Test
+    void aRestoredConnectionHasTheOriginalsSocketOptionsAndWindow() throws Exception {
+        TcpRepair repair = TcpRepair.on(kernel);
+        // 8 KB buffers and bytes unread on both ends keep the peer's window below the largest it advertised, so
+        // max_window tells a window the restore set from one only the peer's answer to the window probe set
+        Sockets.Pair p = s.pair(V4, 8192);
+        s.send(p.server(), "peer to original");
+        s.send(p.client(), "original to peer");
+        s.awaitQueued(p.client(), 16);
+        s.awaitQueued(p.server(), 16);
+        s.setInt(p.client(), SOL_TCP, SocketConstants.TCP_NODELAY, 1); // off in a new socket, as SO_KEEPALIVE
+        s.setInt(p.client(), SOL_SOCKET, SocketConstants.SO_KEEPALIVE, 1);
+        s.setInt(p.client(), SOL_SOCKET, SocketConstants.SO_REUSEADDR, 1);
+        int[] options = socketOptions(p.client());
+        ConnectionState detached = repair.detach(s.untrack(p.client()));
+        int restored = s.track(repair.restoreDescriptor(detached));
+        assertThat(socketOptions(restored)).as("SO_SNDBUF, SO_RCVBUF, SO_REUSEADDR, TCP_NODELAY, SO_KEEPALIVE")
+                .containsExactly(options);
+
+        // Relative to rcv_nxt: snd_wl1 and rcv_wup; the peer's window and the largest it advertised as captured; the
+        // window this end advertises may only have grown (it leaves repair mode with the restore's larger buffer).
+        s.repair(restored, TCP_REPAIR_ON);
+        MemorySegment window = s.bytes(20);
+        kernel.getsockopt(restored, SOL_TCP, TCP_REPAIR_WINDOW, window);
+        s.queue(restored, TCP_RECV_QUEUE);
+        int rcvNxt = s.getInt(restored, SOL_TCP, TCP_QUEUE_SEQ);
+        s.queue(restored, TCP_NO_QUEUE);
+        s.repair(restored, TCP_REPAIR_OFF);
+        int[] w = window.toArray(JAVA_INT);
+        ConnectionState.RepairWindow captured = detached.window();
+        assertThat(rcvNxt).isEqualTo(detached.receiveSequence());
+        assertThat(new int[] {w[0] - rcvNxt, w[1], w[2], w[4] - rcvNxt})
+                .as("snd_wl1 - rcv_nxt, snd_wnd, max_window, rcv_wup - rcv_nxt")
+                .containsExactly(captured.sendWl1() - rcvNxt, captured.sendWindow(), captured.maxWindow(),
+                        captured.receiveWup() - rcvNxt);
+        assertThat(w[3]).as("rcv_wnd").isGreaterThanOrEqualTo(captured.receiveWindow());
+        assertThat(captured.maxWindow()).as("the case this checks").isGreaterThan(captured.sendWindow());
+
+        assertThat(s.read(restored, 16)).isEqualTo("peer to original");
+        s.send(restored, "after the move");
+        assertThat(s.read(p.server(), 30)).isEqualTo("original to peerafter the move");
+    }
+
+    @Test
     void aMegabyteEachWayThroughSmallBuffersArrivesWhole() throws Exception {
         Sockets.Pair p = s.pair(V4, 4096);
         int client = p.client();
@@ -455,6 +498,12 @@ class TcpRepairContractTest {
         assertErrno("EADDRNOTAVAIL", () -> repair.restoreDescriptor(live));
         s.send(p.client(), "still fine");
         assertThat(s.read(p.server(), 10)).isEqualTo("still fine");
+    }
+
+    private int[] socketOptions(int fd) throws KernelException {
+        return new int[] {s.getInt(fd, SOL_SOCKET, SocketConstants.SO_SNDBUF),
+            s.getInt(fd, SOL_SOCKET, SocketConstants.SO_RCVBUF), s.getInt(fd, SOL_SOCKET, SocketConstants.SO_REUSEADDR),
+            s.getInt(fd, SOL_TCP, SocketConstants.TCP_NODELAY), s.getInt(fd, SOL_SOCKET, SocketConstants.SO_KEEPALIVE)};
     }
 
     private MemorySegment tcpInfo(int fd) throws KernelException {
