@@ -53,7 +53,8 @@ final class Bulk {
     }
 
     /**
-     * Sends with MSG_DONTWAIT until the kernel takes no more (EAGAIN), then a little longer until nothing moves.
+     * Sends with MSG_DONTWAIT until the kernel takes no more and nothing is in flight: a full send queue with every
+     * sent byte acknowledged stays full, since what it holds waits for the peer's window to open.
      *
      * @return how many bytes the kernel took
      */
@@ -62,24 +63,27 @@ final class Bulk {
             MemorySegment data = arena.allocate(bytes.length);
             MemorySegment.copy(bytes, 0, data, JAVA_BYTE, 0, bytes.length);
             int done = 0;
-            for (int quiet = 0; quiet < 20 && done < bytes.length; ) {
+            while (done < bytes.length) {
                 try {
                     done += (int) kernel.send(fd, data.asSlice(done, Math.min(4096, bytes.length - done)),
                             SocketConstants.MSG_DONTWAIT | SocketConstants.MSG_NOSIGNAL);
-                    quiet = 0;
                 } catch (KernelException e) {
                     if (!e.errnoName().equals("EAGAIN")) {
                         throw e;
                     }
-                    quiet++;
-                    Thread.sleep(5);
+                    if (inFlight(kernel, fd) == 0) {
+                        return done;
+                    }
+                    Await.until("the peer acknowledges the bytes in flight", () -> inFlight(kernel, fd) == 0);
                 }
             }
-            if (done == bytes.length) {
-                throw new AssertionError("the kernel took all " + done + " bytes: the peer's window never shut");
-            }
-            return done;
+            throw new AssertionError("the kernel took all " + done + " bytes: the peer's window never shut");
         }
+    }
+
+    /** Bytes sent and not yet acknowledged: the send queue (SIOCOUTQ) less its unsent part (SIOCOUTQNSD). */
+    private static int inFlight(Kernel kernel, int fd) throws KernelException {
+        return kernel.ioctlInt(fd, SocketConstants.SIOCOUTQ) - kernel.ioctlInt(fd, SocketConstants.SIOCOUTQNSD);
     }
 
     /** Exactly {@code length} bytes read with blocking recv(2). */
