@@ -190,7 +190,10 @@ final class MigrationWire implements AutoCloseable {
         }
     }
 
-    /** Writes every batched frame. */
+    /**
+     * Writes every batched frame. When the other side has closed the session, the ABORT it sent first (if it did)
+     * names the reason, rather than the broken pipe.
+     */
     void flush() throws IOException {
         outbound.flip();
         try {
@@ -199,9 +202,44 @@ final class MigrationWire implements AutoCloseable {
                     await(SelectionKey.OP_WRITE, "sending");
                 }
             }
+        } catch (IOException e) {
+            Abort abort = pendingAbort();
+            throw abort == null ? e : new MigrationException("the other side aborted: " + abort.reason(), e);
         } finally {
             outbound.compact();
         }
+    }
+
+    /** An ABORT among the frames that have already arrived, without waiting; null when there is none. */
+    private Abort pendingAbort() {
+        try {
+            inbound.compact();
+            try {
+                while (inbound.hasRemaining() && channel.read(inbound) > 0) {
+                    // take in what the other side sent before it closed
+                }
+            } finally {
+                inbound.flip();
+            }
+        } catch (IOException | RuntimeException closed) {
+            // what arrived is in the buffer all the same
+        }
+        while (inbound.remaining() >= 4) {
+            long length = Integer.toUnsignedLong(inbound.getInt(inbound.position()));
+            if (length < 5 || length > inbound.remaining() - 4) {
+                return null;
+            }
+            ByteBuffer body = inbound.slice(inbound.position() + 4, (int) length);
+            inbound.position(inbound.position() + 4 + (int) length);
+            try {
+                if (decodeFrame(body, limits) instanceof Abort abort) {
+                    return abort;
+                }
+            } catch (MigrationException garbled) {
+                return null;
+            }
+        }
+        return null;
     }
 
     /** The next frame (after flushing what waits to be sent). */

@@ -21,7 +21,8 @@ import java.util.List;
  * <pre>
  *  id                 ID euid CapEff umask (from /proc/self/status)
  *  forge SOCKET       connects as a source, sends HELLO and a forged IMAGE (the issue's "seq 1094795585"), and
- *                     prints what came back: ANSWER Abort reason, ANSWER other, CLOSED, or CONNECT-FAILED message
+ *                     prints what came back: ANSWER Abort reason (or ANSWER the other side aborted: reason, when
+ *                     it came while sending), ANSWER other, CLOSED message, or CONNECT-FAILED message
  *  bind SOCKET        binds and listens there as a would-be target: BOUND
  *  accepted           ACCEPTED n bytes: the connections the bound socket received and the bytes they sent
  *  file PATH          a regular file there: FILE
@@ -98,6 +99,8 @@ public final class UnprivilegedPeer {
             wire.flush();
             MigrationWire.Message answer = wire.receive();
             return answer instanceof MigrationWire.Abort a ? "ANSWER Abort " + a.reason() : "ANSWER " + answer;
+        } catch (MigrationException e) { // it aborted while the forgery was being sent
+            return "ANSWER " + e.getMessage();
         } catch (IOException e) {
             return "CLOSED " + e.getMessage();
         }
