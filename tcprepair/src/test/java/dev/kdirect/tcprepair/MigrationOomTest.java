@@ -64,9 +64,10 @@ class MigrationOomTest {
                 throw new OutOfMemoryError("injected at " + step);
             }
         };
+        CompletableFuture<List<MigrationTarget.Incoming>> arrived;
         try (LoopbackConnection connection = new LoopbackConnection("127.0.0.1", "unread before " + step);
                 MigrationTarget target = MigrationTarget.listen(dir.resolve("t.sock"))) {
-            CompletableFuture<List<MigrationTarget.Incoming>> arrived = CompletableFuture.supplyAsync(() -> {
+            arrived = CompletableFuture.supplyAsync(() -> {
                 try {
                     return target.accept();
                 } catch (IOException e) {
@@ -89,6 +90,8 @@ class MigrationOomTest {
             assertThat(NetworkLock.tables()).noneMatch(t -> t.startsWith(NetworkLock.PREFIX
                     + ProcessHandle.current().pid() + "_"));
         }
+        // the listening socket is closed once its accepting thread has left accept (closing the target ends it)
+        assertThat(arrived).failsWithin(Await.DEADLINE_MILLIS, TimeUnit.MILLISECONDS);
         assertThat(HostileTarget.sockets()).as("sockets left after an OutOfMemoryError at %s", step)
                 .isEqualTo(sockets);
     }
