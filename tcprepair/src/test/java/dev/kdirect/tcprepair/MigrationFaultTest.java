@@ -121,7 +121,7 @@ class MigrationFaultTest {
     @Test
     void aConnectionTheTargetRefusesIsThawedUnderTheLockAndWorksOnAtTheSource() throws Exception {
         List<String> lockViolations = new CopyOnWriteArrayList<>();
-        try (ScriptedTarget target = new ScriptedTarget(dir.resolve("t.sock"), MigrationWire.REFUSED, 0)) {
+        try (ScriptedTarget target = new ScriptedTarget(dir.resolve("t.sock"), MigrationWire.Verdict.Code.REFUSED, 0)) {
             MigrationSource.Report report = MigrationSource.to(dir.resolve("t.sock"))
                     .mode(MigrationMode.SAME_NAMESPACE)
                     .progress((phase, done, total) -> {
@@ -138,7 +138,7 @@ class MigrationFaultTest {
             assertThat(report.failure()).isNull();
             MigrationSource.Outcome o = report.outcomes().getFirst();
             assertThat(o.status()).isEqualTo(MigrationSource.Status.KEPT);
-            assertThat(o.reason()).isEqualTo("refused by the target: scripted " + MigrationWire.REFUSED);
+            assertThat(o.reason()).isEqualTo("refused by the target: scripted " + MigrationWire.Verdict.Code.REFUSED);
             assertThat(o.channel()).isSameAs(connection.server);
             connection.assertWorksThrough(o.channel());
             target.finished();
@@ -201,7 +201,7 @@ class MigrationFaultTest {
      * (MOVED, its channel closed) and only the report's failure, which {@code failure} checks, tells what happened.
      */
     private void migrateToScriptedTarget(int liveAfterCommit, Consumer<String> failure) throws Exception {
-        try (ScriptedTarget target = new ScriptedTarget(dir.resolve("t.sock"), MigrationWire.RESTORED,
+        try (ScriptedTarget target = new ScriptedTarget(dir.resolve("t.sock"), MigrationWire.Verdict.Code.RESTORED,
                 liveAfterCommit)) {
             MigrationSource.Report report = MigrationSource.to(dir.resolve("t.sock"))
                     .mode(MigrationMode.SEPARATE_NAMESPACES).migrate(outgoing());
