@@ -112,7 +112,8 @@ public final class UserFiles {
         try {
             return kernel.open(path.toString(), flags | NO_FOLLOW, 0);
         } catch (KernelException e) {
-            if (e.is("ELOOP")) {
+            // O_DIRECTORY|O_NOFOLLOW on a link is ENOTDIR (fs/namei.c do_open checks that before may_open's ELOOP)
+            if (e.is("ELOOP") || (e.is("ENOTDIR") && Files.isSymbolicLink(path))) {
                 throw new UnsafeFileException(path, path + " is a symbolic link: kdirect does not follow a link to"
                         + " a file it writes (anyone who could plant it could redirect the write); remove the link or"
                         + " name the real path");

@@ -71,6 +71,9 @@ class FileAndProcessContractTest {
                 0600));
         assertErrno("EEXIST", () -> kernel.open(dangling.toString(),
                 OpenFlags.RDWR | OpenFlags.CREAT | OpenFlags.EXCL | OpenFlags.NOFOLLOW, 0600));
+        Path dirLink = Files.createSymbolicLink(dir.resolve("dir-link"), dir);
+        assertErrno("ENOTDIR", () -> kernel.open(dirLink.toString(),
+                OpenFlags.RDONLY | OpenFlags.DIRECTORY | OpenFlags.NOFOLLOW, 0)); // checked before ELOOP
         assertThat(Files.readString(target)).isEqualTo("keep");
         assertThat(Files.exists(dir.resolve("nowhere"))).isFalse();
     }

@@ -86,10 +86,10 @@ class FileSafetyTest {
         return (Integer) Files.getAttribute(path, "unix:uid", LinkOption.NOFOLLOW_LINKS);
     }
 
-    /** pmem-log with its default file, in the directory {@code kdirect.pmem.dir} names. */
+    /** pmem-log with its default file, in the directory {@code kdirect.pmem.dir} names, on both kernels. */
     private CliRun pmemLogByDefault() {
         System.setProperty("kdirect.pmem.dir", shared.toString());
-        return CliRun.of("pmem-log", "--records", "1", "--size", "4096");
+        return CliRun.onRealAndSimulated("pmem-log", "--records", "1", "--size", "4096");
     }
 
     @Test
@@ -129,6 +129,14 @@ class FileSafetyTest {
 
     @Test
     void thePerUserDirectoryIsCreated0700AndRefusedWhenAnotherUserPlantedIt() throws IOException {
+        for (Kernel k : List.of(Kernels.ffm(), Kernels.simulated())) {
+            kernel = k;
+            perUserDirectory();
+            Files.delete(shared.resolve("kdirect-0"));
+        }
+    }
+
+    private void perUserDirectory() throws IOException {
         Path mine = UserFiles.userDirectory(kernel, Map.of(), shared);
         assertThat(mine).isEqualTo(shared.resolve("kdirect-0"));
         assertThat(Files.getPosixFilePermissions(mine)).isEqualTo(PosixFilePermissions.fromString("rwx------"));
@@ -136,7 +144,7 @@ class FileSafetyTest {
         Files.delete(mine);
 
         asNobody("ln", "-s", own.toString(), mine.toString());
-        assertThatThrownBy(() -> UserFiles.userDirectory(kernel, Map.of(), shared))
+        assertThatThrownBy(() -> UserFiles.userDirectory(kernel, Map.of(), shared)).as(kernel.toString())
                 .isInstanceOf(UnsafeFileException.class).hasMessageContaining("is a symbolic link");
         Files.delete(mine);
 

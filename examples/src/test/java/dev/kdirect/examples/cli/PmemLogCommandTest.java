@@ -64,7 +64,8 @@ class PmemLogCommandTest {
     /** Opening the copy is refused with exit 5 naming {@code why}; salvage then reads {@code readable} records. */
     private void refused(Path copy, String why, int readable, String lost) throws IOException {
         byte[] before = Files.readAllBytes(copy);
-        CliRun open = run(copy, "--records", "0");
+        CliRun open = CliRun.onRealAndSimulated("pmem-log", "--file", copy.toString(), "--size",
+                String.valueOf(SIZE), "--records", "0");
         assertThat(open.exit()).as(open.out() + open.err()).isEqualTo(5);
         assertThat(open.err()).contains("was refused").contains(why).contains("Nothing was written")
                 .contains("--salvage");

@@ -73,9 +73,6 @@ final class SimulatedFiles {
         if (create && (flags & OpenFlags.EXCL) != 0 && exists) {
             return -Errno.EEXIST;
         }
-        if ((flags & OpenFlags.NOFOLLOW) != 0 && Files.isSymbolicLink(path)) {
-            return -Errno.ELOOP; // fs/namei.c: a trailing symlink with O_NOFOLLOW
-        }
         if (!exists) {
             Path parent = path.getParent();
             if (!create || parent == null || !Files.exists(parent)) {
@@ -91,7 +88,10 @@ final class SimulatedFiles {
         boolean directory = exists && Files.isDirectory(path, follow);
         int access = flags & OpenFlags.ACCMODE;
         if ((flags & OpenFlags.DIRECTORY) != 0 && exists && !directory) {
-            return -Errno.ENOTDIR;
+            return -Errno.ENOTDIR; // a trailing link not followed (O_NOFOLLOW) is no directory either
+        }
+        if ((flags & OpenFlags.NOFOLLOW) != 0 && Files.isSymbolicLink(path)) {
+            return -Errno.ELOOP; // fs/namei.c may_open: a trailing symlink with O_NOFOLLOW
         }
         if (directory && (access != OpenFlags.RDONLY || create || (flags & OpenFlags.TRUNC) != 0)) {
             return -Errno.EISDIR;
