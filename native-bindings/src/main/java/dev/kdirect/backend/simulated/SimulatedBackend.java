@@ -7,6 +7,7 @@ import dev.kdirect.Credentials;
 import dev.kdirect.MapFlags;
 import dev.kdirect.Prot;
 import dev.kdirect.backend.Backend;
+import dev.kdirect.backend.BackendKernel;
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
 import java.nio.file.Path;
@@ -229,6 +230,11 @@ public final class SimulatedBackend implements Backend {
         }
         description.release();
         return 0;
+    }
+
+    @Override
+    public int fstat(int fd, long statbuf) {
+        return files.fstat(fd, nativeBuffer(statbuf, BackendKernel.STAT_SIZE));
     }
 
     @Override
