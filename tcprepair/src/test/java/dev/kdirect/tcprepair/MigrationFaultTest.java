@@ -88,7 +88,7 @@ class MigrationFaultTest {
         try (MigrationTarget target = MigrationTarget.listen(dir.resolve("t.sock"));
                 CorruptingRelay relay = new CorruptingRelay(dir.resolve("relay.sock"), dir.resolve("t.sock"),
                         insideTheImage)) {
-            CompletableFuture<List<MigrationTarget.Incoming>> arrived = accept(target);
+            CompletableFuture<List<MigrationTarget.Incoming>> arrived = Accepting.start(target);
             MigrationSource.Report report = MigrationSource.to(dir.resolve("relay.sock"))
                     .mode(MigrationMode.SAME_NAMESPACE).migrate(outgoing());
             assertThat(report.failure()).contains("CRC-32C");
@@ -104,7 +104,7 @@ class MigrationFaultTest {
     @Test
     void aRestoreThatFailsInTheTargetIsRolledBackByThaw() throws Exception {
         try (MigrationTarget target = MigrationTarget.listen(dir.resolve("t.sock"))) {
-            CompletableFuture<List<MigrationTarget.Incoming>> arrived = accept(target);
+            CompletableFuture<List<MigrationTarget.Incoming>> arrived = Accepting.start(target);
             // "separate namespaces" while the target is in this one: the frozen source socket holds the 4-tuple
             MigrationSource.Report report = MigrationSource.to(dir.resolve("t.sock"))
                     .mode(MigrationMode.SEPARATE_NAMESPACES).migrate(outgoing());
@@ -217,15 +217,6 @@ class MigrationFaultTest {
         return List.of(new MigrationSource.Outgoing(connection.server, new byte[0]));
     }
 
-    private static CompletableFuture<List<MigrationTarget.Incoming>> accept(MigrationTarget target) {
-        return CompletableFuture.supplyAsync(() -> {
-            try {
-                return target.accept();
-            } catch (IOException e) {
-                throw new UncheckedIOException(e);
-            }
-        }, r -> Thread.ofPlatform().start(r));
-    }
 
     private static void assertNoLockLeft() throws IOException {
         assertThat(NetworkLock.tables()).noneMatch(t -> t.startsWith(

@@ -4,8 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.kdirect.Feature;
 import dev.kdirect.testing.RequiresRealKernel;
-import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -67,13 +65,7 @@ class MigrationOomTest {
         CompletableFuture<List<MigrationTarget.Incoming>> arrived;
         try (LoopbackConnection connection = new LoopbackConnection("127.0.0.1", "unread before " + step);
                 MigrationTarget target = MigrationTarget.listen(dir.resolve("t.sock"))) {
-            arrived = CompletableFuture.supplyAsync(() -> {
-                try {
-                    return target.accept();
-                } catch (IOException e) {
-                    throw new UncheckedIOException(e);
-                }
-            }, r -> Thread.ofPlatform().start(r));
+            arrived = Accepting.start(target);
             MigrationSource.Report report = MigrationSource.to(dir.resolve("t.sock")).mode(mode)
                     .migrate(List.of(new MigrationSource.Outgoing(connection.server, new byte[0])));
             assertThat(report.failure()).contains("java.lang.OutOfMemoryError: injected at " + step);

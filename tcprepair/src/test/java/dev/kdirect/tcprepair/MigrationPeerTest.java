@@ -6,7 +6,6 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import dev.kdirect.Feature;
 import dev.kdirect.testing.RequiresRealKernel;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.file.FileSystems;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
@@ -84,7 +83,7 @@ class MigrationPeerTest {
                     .isEqualTo("CONNECT-FAILED Permission denied");
             // loosened (as a umask of 000 would have made it): it connects, and the credentials refuse it
             Files.setPosixFilePermissions(socket, PosixFilePermissions.fromString("rw-rw-rw-"));
-            CompletableFuture<List<MigrationTarget.Incoming>> session = accept(target);
+            CompletableFuture<List<MigrationTarget.Incoming>> session = Accepting.start(target);
             assertThat(ask("forge " + socket, "CONNECT-FAILED", "ANSWER", "CLOSED")).startsWith("ANSWER ")
                     .contains("refused the source: it runs as nobody, allowed are uids [0]");
             assertThat(session).failsWithin(Await.DEADLINE_MILLIS, TimeUnit.MILLISECONDS).withThrowableThat()
@@ -180,15 +179,6 @@ class MigrationPeerTest {
         return nobody.expect(Await.DEADLINE_MILLIS, answers);
     }
 
-    private static CompletableFuture<List<MigrationTarget.Incoming>> accept(MigrationTarget target) {
-        return CompletableFuture.supplyAsync(() -> {
-            try {
-                return target.accept();
-            } catch (IOException e) {
-                throw new UncheckedIOException(e);
-            }
-        }, r -> Thread.ofPlatform().start(r));
-    }
 
     /**
      * The classes the other user's JVM needs (tcprepair's, its tests', kdirect's core), copied where it can read
