@@ -27,8 +27,10 @@ import org.junit.jupiter.api.Timeout;
  * Hostile sources against a target in a child JVM with a 256 MiB heap ({@link HostileTarget}, default limits, a
  * session deadline of 1.5 s on this host): a frame length of 2^31-1, an inner length of 2^31-1, a 200 MiB
  * image, 10,000 images of 1 MiB each, one byte every third of the deadline. Each is answered (the session closed)
- * within the deadline, and leaves the target with the sockets and lock tables it had before. And a source whose
- * target's backlog is full gives up by its deadline, rolls back and unlocks.
+ * for the reason it deserves, the limit it broke or the session's deadline, and leaves the target with the sockets
+ * and lock tables it had before. And a source whose target's backlog is full gives up by its deadline, rolls back
+ * and unlocks. No assertion reads a clock (a loaded machine or the emulated guest would make it lie): the target's
+ * own account of why it ended each session says whether a limit or the deadline ended it.
  */
 @RequiresRealKernel(Feature.TCP_REPAIR)
 @Timeout(120)
@@ -38,8 +40,6 @@ class MigrationHostileTest {
      * guest's TCG), so the pace of each case, not the machine's speed, decides its outcome.
      */
     private static long deadlineMillis;
-    /** What a loaded machine may add to a deadline before the answer is seen here. */
-    private static long slackMillis;
     private static Path dir;
     private static JvmProcess target;
     private static String sockets;
@@ -53,7 +53,6 @@ class MigrationHostileTest {
                 HostileTarget.class, dir.resolve("t.sock").toString());
         target.expect(Await.DEADLINE_MILLIS, "STARTED");
         deadlineMillis = Math.max(1500, 2 * elapsed(start));
-        slackMillis = Math.max(1000, deadlineMillis / 2);
         target.send(Long.toString(deadlineMillis));
         sockets = target.expect(Await.DEADLINE_MILLIS, "LISTENING").split(" ")[1];
     }
@@ -96,7 +95,6 @@ class MigrationHostileTest {
                 new ConnectionState.RepairWindow(1, 65535, 65535, 65535, 1),
                 new ConnectionState.SocketOptions(16384, 131072 << 4, false, false, false)));
         try (SocketChannel source = SocketChannel.open(UnixDomainSocketAddress.of(dir.resolve("t.sock")))) {
-            long start = System.nanoTime();
             try {
                 writeAll(source, hello(10_000));
                 for (int i = 0; i < 10_000; i++) { // until the target closes the session
@@ -105,7 +103,7 @@ class MigrationHostileTest {
             } catch (IOException closedByTheTarget) {
                 // expected: it gave up on the session
             }
-            awaitClose(source, start);
+            awaitClose(source);
         }
         assertClean("the session exceeds its limit of");
     }
@@ -115,7 +113,6 @@ class MigrationHostileTest {
         ByteBuffer hello = hello(1);
         try (SocketChannel source = SocketChannel.open(UnixDomainSocketAddress.of(dir.resolve("t.sock")));
                 Selector selector = Selector.open()) {
-            long start = System.nanoTime();
             source.configureBlocking(false);
             source.register(selector, SelectionKey.OP_READ);
             boolean closed = false;
@@ -131,8 +128,8 @@ class MigrationHostileTest {
                 selector.selectedKeys().clear();
             }
             closed = closed || awaitEnd(source);
+            // A deadline per read would never fire at this pace: the whole HELLO would arrive.
             assertThat(closed).as("the target ended the session before the HELLO was complete").isTrue();
-            assertThat(elapsed(start)).isBetween(deadlineMillis, deadlineMillis + slackMillis);
         }
         assertClean("the session's deadline (" + deadlineMillis + " ms) passed while receiving");
     }
@@ -155,10 +152,8 @@ class MigrationHostileTest {
                 }
             }
             long before = HostileTarget.sockets();
-            long start = System.nanoTime();
             MigrationSource.Report report = MigrationSource.to(busy).timeout(Duration.ofMillis(deadlineMillis))
                     .migrate(List.of(new MigrationSource.Outgoing(connection.server, new byte[0])));
-            assertThat(elapsed(start)).isLessThan(deadlineMillis + slackMillis);
             assertThat(report.failure()).isEqualTo("the target at " + busy + " did not accept the session by its"
                     + " deadline (its backlog is full: it hangs or is overloaded)");
             assertThat(report.outcomes().getFirst().status()).isEqualTo(MigrationSource.Status.KEPT);
@@ -174,20 +169,18 @@ class MigrationHostileTest {
         }
     }
 
-    /** Sends {@code bytes} as a source would, and checks that the target ends the session in time and clean. */
+    /** Sends {@code bytes} as a source would, and checks that the target ends the session for the outcome, clean. */
     private static void answered(ByteBuffer bytes, String outcome) throws Exception {
         try (SocketChannel source = SocketChannel.open(UnixDomainSocketAddress.of(dir.resolve("t.sock")))) {
-            long start = System.nanoTime();
             writeAll(source, bytes);
-            awaitClose(source, start);
+            awaitClose(source);
         }
         assertClean(outcome);
     }
 
-    /** The target closes the session (after an ABORT, read and dropped) within the deadline. */
-    private static void awaitClose(SocketChannel source, long start) throws IOException {
+    /** The target closes the session (after an ABORT, read and dropped). */
+    private static void awaitClose(SocketChannel source) throws IOException {
         assertThat(awaitEnd(source)).as("the target ended the session").isTrue();
-        assertThat(elapsed(start)).isLessThan(deadlineMillis + slackMillis);
     }
 
     private static void assertClean(String outcome) throws InterruptedException {
@@ -197,12 +190,12 @@ class MigrationHostileTest {
         assertThat(session[2]).as("lock tables left by the target").isEqualTo("0");
     }
 
-    /** Reads until the end of the stream (or a reset), at most the deadline and slack; true when it came. */
+    /** Reads until the end of the stream (or a reset), at most {@link Await#DEADLINE_MILLIS}; true when it came. */
     private static boolean awaitEnd(SocketChannel source) throws IOException {
         source.configureBlocking(false);
         try (Selector selector = Selector.open()) {
             source.register(selector, SelectionKey.OP_READ);
-            long end = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(deadlineMillis + slackMillis);
+            long end = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(Await.DEADLINE_MILLIS);
             while (!drained(source)) {
                 long left = TimeUnit.NANOSECONDS.toMillis(end - System.nanoTime());
                 if (left <= 0) {
