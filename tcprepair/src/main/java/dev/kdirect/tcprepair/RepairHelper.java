@@ -79,12 +79,12 @@ public final class RepairHelper implements AutoCloseable {
      *
      * @param allowedUids the uids whose processes may use it
      * @param log receives every event, from the helper's threads
-     * @throws IllegalStateException without CAP_NET_ADMIN
+     * @throws RepairHelperException without CAP_NET_ADMIN, or when it cannot listen at the path
      */
     public static RepairHelper start(Path socket, Set<Integer> allowedUids, Consumer<Event> log) throws IOException {
         Kernel kernel = Kernels.real();
         if ((kernel.effectiveCapabilities() & (1L << Capability.NET_ADMIN.number())) == 0) {
-            throw new IllegalStateException("the repair helper needs CAP_NET_ADMIN: run it as root, or as a systemd"
+            throw new RepairHelperException("the repair helper needs CAP_NET_ADMIN: run it as root, or as a systemd"
                     + " service with AmbientCapabilities=CAP_NET_ADMIN");
         }
         if (allowedUids.isEmpty()) {
