@@ -38,10 +38,12 @@ final class JvmProcess implements AutoCloseable {
 
     /** Starts {@code main} with these arguments; in the namespace when {@code namespace} is not null. */
     static JvmProcess start(String name, String namespace, Class<?> main, String... args) throws IOException {
-        List<String> command = new ArrayList<>();
-        if (namespace != null) {
-            command.addAll(List.of("ip", "netns", "exec", namespace));
-        }
+        return startUnder(name, namespace != null ? List.of("ip", "netns", "exec", namespace) : List.of(), main, args);
+    }
+
+    /** Starts {@code main} under a wrapper command (e.g. {@code unshare --pid --fork --}). */
+    static JvmProcess startUnder(String name, List<String> wrapper, Class<?> main, String... args) throws IOException {
+        List<String> command = new ArrayList<>(wrapper);
         command.add(ProcessHandle.current().info().command().orElseThrow());
         command.addAll(List.of("-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-Xshare:auto",
                 "--enable-native-access=ALL-UNNAMED", "-cp", classPath(), main.getName()));
