@@ -41,10 +41,22 @@ public final class TcpRepair {
 
     private final Kernel kernel;
     private final Privileged privileged;
+    /** False: channels' descriptors come from /proc even where the JDK could give them (for tests). */
+    private final boolean jdkDescriptors;
 
     private TcpRepair(Kernel kernel, Privileged privileged) {
+        this(kernel, privileged, true);
+    }
+
+    private TcpRepair(Kernel kernel, Privileged privileged, boolean jdkDescriptors) {
         this.kernel = kernel;
         this.privileged = privileged;
+        this.jdkDescriptors = jdkDescriptors;
+    }
+
+    /** This TCP repair with channels' descriptors always found through /proc (SocketDescriptor), for tests. */
+    TcpRepair withoutJdkDescriptors() {
+        return new TcpRepair(kernel, privileged, false);
     }
 
     /**
@@ -145,7 +157,8 @@ public final class TcpRepair {
     public FrozenConnection freeze(SocketChannel channel) throws IOException {
         requireRealKernelForChannels();
         // the JDK knows the addresses (IPv4-mapped ones as IPv4, as SocketAddresses decodes them): no syscalls
-        return freeze(SocketDescriptor.of(channel), (InetSocketAddress) channel.getLocalAddress(),
+        int fd = jdkDescriptors ? SocketDescriptor.of(kernel, channel) : SocketDescriptor.ofThroughProc(kernel, channel);
+        return freeze(fd, (InetSocketAddress) channel.getLocalAddress(),
                 (InetSocketAddress) channel.getRemoteAddress(), channel, channel::close);
     }
 
@@ -181,7 +194,8 @@ public final class TcpRepair {
      */
     public FrozenConnection restoreFrozen(ConnectionState state) throws IOException {
         requireRealKernelForChannels();
-        SocketDescriptor.Opened opened = SocketDescriptor.openChannel();
+        SocketDescriptor.Opened opened = jdkDescriptors ? SocketDescriptor.openChannel(kernel)
+                : SocketDescriptor.openChannelThroughProc(kernel);
         SocketChannel channel = opened.channel();
         RestoreTarget target = new RestoreTarget.Channel(channel, opened.fd());
         try {
