@@ -74,8 +74,8 @@ public final class RepairHelper implements AutoCloseable {
 
     /**
      * Starts the helper on the real kernel: binds {@code socket} (a stale socket file nobody listens on is replaced;
-     * anything else at the path is an error naming it), lets connect reach it (owned by the one non-root allowed uid
-     * with mode 0600, else mode 0666: SO_PEERCRED is the check) and accepts clients on a thread of its own.
+     * anything else at the path is an error naming it), lets anyone connect (mode 0666: SO_PEERCRED is the check; a
+     * directory's mode may narrow who reaches it) and accepts clients on a thread of its own.
      *
      * @param allowedUids the uids whose processes may use it
      * @param log receives every event, from the helper's threads
@@ -93,13 +93,8 @@ public final class RepairHelper implements AutoCloseable {
         int fd = kernel.socket(SocketConstants.AF_UNIX, SocketConstants.SOCK_STREAM | SocketConstants.SOCK_CLOEXEC, 0);
         try {
             bind(kernel, fd, socket);
-            List<Integer> users = allowedUids.stream().filter(uid -> uid != 0).toList();
-            if (users.size() == 1) {
-                Files.setAttribute(socket, "unix:uid", users.getFirst(), LinkOption.NOFOLLOW_LINKS);
-                Files.setPosixFilePermissions(socket, PosixFilePermissions.fromString("rw-------"));
-            } else {
-                Files.setPosixFilePermissions(socket, PosixFilePermissions.fromString("rw-rw-rw-"));
-            }
+            // anyone may connect (chown would need CAP_CHOWN, which the helper should not hold): SO_PEERCRED decides
+            Files.setPosixFilePermissions(socket, PosixFilePermissions.fromString("rw-rw-rw-"));
             kernel.listen(fd, BACKLOG);
         } catch (IOException | RuntimeException e) {
             kernel.close(fd);
