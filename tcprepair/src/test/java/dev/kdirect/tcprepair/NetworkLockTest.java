@@ -106,11 +106,12 @@ class NetworkLockTest {
      * start time (an owner that ended there) is removed by it: the scan decided about that namespace.
      */
     @Test
+    @Timeout(300) // a JVM start under the guest's TCG takes minutes
     void aLockHeldInAnotherPidNamespaceSurvivesTheStaleScan() throws Exception {
         RequiredTools.require("unshare");
         try (JvmProcess holder = JvmProcess.startUnder("holder", List.of("unshare", "--pid", "--fork", "--"),
                 NetworkLockHolder.class)) {
-            String table = holder.expect(120_000, "TABLE ").substring("TABLE ".length());
+            String table = holder.expect(240_000, "TABLE ").substring("TABLE ".length());
             String[] owner = table.substring(NetworkLock.PREFIX.length()).split("_");
             assertThat(owner[1]).as("the holder's pid in its namespace").isEqualTo("1");
             assertThat(Long.parseLong(owner[0])).as("its PID namespace").isNotEqualTo(LockOwner.current().pidNamespace());

@@ -76,7 +76,7 @@ class SocketDescriptorTest {
      */
     @Test
     @RequiresRealKernel(Feature.TCP_REPAIR)
-    @Timeout(120)
+    @Timeout(600) // seconds on the host; the guest's TCG is many times slower
     void sixHundredDetachRestoreCyclesThroughProcNeverFailNorPickAnotherSocket() throws Exception {
         TcpRepair repair = TcpRepair.on(kernel).withoutJdkDescriptors();
         AtomicBoolean stop = new AtomicBoolean();

@@ -36,6 +36,7 @@ class RepairHelperCommandTest {
     }
 
     @Test
+    @RequiresRealKernel(Feature.TCP_REPAIR) // CAP_NET_ADMIN is checked first
     void aPathInAMissingDirectoryIsRefusedWithAMessage() {
         CliRun r = CliRun.of("repair-helper", "--socket", dir.resolve("missing/helper.sock").toString());
         assertThat(r.exit()).as(r.err()).isEqualTo(3);
