@@ -20,6 +20,7 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -76,6 +77,8 @@ class SocketDescriptorTest {
      */
     @Test
     @RequiresRealKernel(Feature.TCP_REPAIR)
+    @Tag("host-only") // the reference is the JDK's descriptor, which the guest's launcher does not export; there
+    // every channel test (RestoreTest, MigrationTest, ...) runs on the /proc routes
     @Timeout(600) // seconds on the host; the guest's TCG is many times slower
     void sixHundredDetachRestoreCyclesThroughProcNeverFailNorPickAnotherSocket() throws Exception {
         TcpRepair repair = TcpRepair.on(kernel).withoutJdkDescriptors();
