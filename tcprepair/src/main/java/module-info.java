@@ -5,6 +5,7 @@
  */
 module dev.kdirect.tcprepair {
     requires transitive dev.kdirect;
+    requires jdk.net;
 
     exports dev.kdirect.tcprepair;
 }

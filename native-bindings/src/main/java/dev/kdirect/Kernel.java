@@ -96,10 +96,18 @@ public interface Kernel {
      * open(2): opens {@code path} with {@link OpenFlags} and, for {@link OpenFlags#CREAT}, the mode bits.
      *
      * @return the new file descriptor, the lowest one free
-     * @throws KernelException ENOENT, EEXIST (CREAT|EXCL on an existing file), EACCES, EISDIR (writing a
-     *     directory), ENOTDIR, ...
+     * @throws KernelException ENOENT, EEXIST (CREAT|EXCL on an existing file, or on a symbolic link, dangling or
+     *     not), ELOOP (NOFOLLOW and the last component is a symbolic link), EACCES, EISDIR (writing a directory),
+     *     ENOTDIR, ...
      */
     int open(String path, int flags, int mode) throws KernelException;
+
+    /**
+     * fstat(2): the type, owner and size of an open file (of the file itself, never of a link to it).
+     *
+     * @throws KernelException EBADF (not an open descriptor)
+     */
+    FileStatus fstat(int fd) throws KernelException;
 
     /**
      * close(2).

@@ -8,8 +8,8 @@ import dev.kdirect.Kernel;
 import dev.kdirect.KernelException;
 import dev.kdirect.Kernels;
 import dev.kdirect.MapFlags;
-import dev.kdirect.OpenFlags;
 import dev.kdirect.Prot;
+import dev.kdirect.UserFiles;
 import dev.kdirect.pmem.Granularity;
 import dev.kdirect.pmem.PmemRegion;
 import java.io.IOException;
@@ -54,7 +54,14 @@ import org.openjdk.jmh.annotations.Warmup;
  *       {@code java.io.tmpdir}, tmpfs in the QEMU guest, so its granularity is PAGE and persist is msync(MS_SYNC)
  *       of the pages: the syscall alone, since tmpfs has nothing to write back.</li>
  * </ul>
- * The DAX directory is {@code -Dkdirect.pmem.dir} or {@code $KDIRECT_PMEM_DIR}. Every setup calls
+ * And three on any machine with libpmem, on one MAP_SHARED mapping of a page-cache file (DRAM behind it, so they
+ * time the flush path, not the media): {@link #hostKdirect} ({@link PmemRegion#ofMapped} at CACHE_LINE
+ * granularity: copyFrom then persist, pmem_persist through kdirect's {@link Kernel}), {@link #hostLibpmem} (the
+ * same copy, then libpmem's pmem_persist through a bare downcall handle) and {@link #hostMsync} (the same copy,
+ * then msync(MS_SYNC) of the pages, which writes them to the file's disk). Their file is in
+ * {@code -Dkdirect.bench.dir}, else {@code java.io.tmpdir}: run them with {@code PersistBenchmark.host}.
+ *
+ * <p>The DAX directory is {@code -Dkdirect.pmem.dir} or {@code $KDIRECT_PMEM_DIR}. Every setup calls
  * {@link Feature#DAX_PMEM}'s {@code ensureAvailable()} first, so without DAX the benchmarks fail at once and the
  * simulated kernel is never timed. Every page of every mapping is written in the setup, so the first measured
  * store does not fault the page in.
@@ -162,7 +169,7 @@ public class PersistBenchmark {
             kernel = Kernels.ffm();
             pageSize = kernel.pageSize();
             file = daxDirectory().resolve("persist-msync-" + ProcessHandle.current().pid());
-            int fd = kernel.open(file.toString(), OpenFlags.RDWR | OpenFlags.CREAT | OpenFlags.CLOEXEC, 0600);
+            int fd = UserFiles.openOrCreate(kernel, file).fd();
             try {
                 kernel.fallocate(fd, 0, 0, REGION);
                 memory = kernel.mmap(MemorySegment.NULL, REGION, Prot.READ_WRITE, MapFlags.SHARED, fd, 0);
@@ -209,6 +216,69 @@ public class PersistBenchmark {
         public void tearDown() throws KernelException, IOException {
             close(region, file);
         }
+    }
+
+    /**
+     * One MAP_SHARED mapping of a page-cache file, for the host benchmarks: a {@link PmemRegion} over it at
+     * CACHE_LINE granularity for kdirect, the same memory written directly for libpmem and msync.
+     */
+    @State(Scope.Thread)
+    public static class HostFileMapping {
+        Kernel kernel;
+        Path file;
+        MemorySegment memory;
+        PmemRegion region;
+        long target;
+
+        @Setup(Level.Trial)
+        public void setUp() throws KernelException {
+            kernel = Kernels.ffm();
+            file = Path.of(System.getProperty("kdirect.bench.dir", System.getProperty("java.io.tmpdir")),
+                    "persist-host-" + ProcessHandle.current().pid());
+            int fd = UserFiles.openOrCreate(kernel, file).fd();
+            try {
+                kernel.fallocate(fd, 0, 0, REGION);
+                memory = kernel.mmap(MemorySegment.NULL, REGION, Prot.READ_WRITE, MapFlags.SHARED, fd, 0);
+            } finally {
+                kernel.close(fd);
+            }
+            region = PmemRegion.ofMapped(kernel, memory, Granularity.CACHE_LINE,
+                    "a page-cache file mapping, flushed by cache line to time the flush path");
+            populate(region);
+            kernel.msync(memory, REGION, Kernel.MS_SYNC);
+            target = memory.address() + OFFSET;
+        }
+
+        @TearDown(Level.Trial)
+        public void tearDown() throws KernelException, IOException {
+            region.close();
+            kernel.munmap(memory, REGION);
+            Files.deleteIfExists(file);
+        }
+    }
+
+    /** kdirect on the host: copyFrom then persist (one pmem_persist through the FFM binding). */
+    @Benchmark
+    public PmemRegion hostKdirect(Payload p, HostFileMapping m) throws KernelException {
+        m.region.copyFrom(p.data, 0, p.size, OFFSET);
+        m.region.persist(OFFSET, p.size);
+        return m.region;
+    }
+
+    /** libpmem on the host: the same copy into the same kind of mapping, then pmem_persist. */
+    @Benchmark
+    public long hostLibpmem(Payload p, HostFileMapping m) throws Throwable {
+        MemorySegment.copy(p.data, 0, m.memory, JAVA_BYTE, OFFSET, p.size);
+        PmemPersist.HANDLE.invokeExact(m.target, (long) p.size);
+        return m.target;
+    }
+
+    /** msync on the host: the same copy, then msync(MS_SYNC) of the pages: written back to the disk. */
+    @Benchmark
+    public long hostMsync(Payload p, HostFileMapping m) throws KernelException {
+        MemorySegment.copy(p.data, 0, m.memory, JAVA_BYTE, OFFSET, p.size);
+        m.kernel.msync(m.memory.asSlice(OFFSET), p.size, Kernel.MS_SYNC);
+        return m.target;
     }
 
     /** kdirect: copyFrom then persist (pmem_flush and pmem_drain through the FFM binding). */

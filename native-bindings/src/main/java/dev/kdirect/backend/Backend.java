@@ -31,6 +31,9 @@ public interface Backend {
 
     int close(int fd);
 
+    /** fstat(2) into the 144-byte x86-64 {@code struct stat} at {@code statbuf}. */
+    int fstat(int fd, long statbuf);
+
     int ftruncate(int fd, long length);
 
     int fallocate(int fd, int mode, long offset, long length);

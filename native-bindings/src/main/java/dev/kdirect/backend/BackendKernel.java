@@ -1,12 +1,14 @@
 package dev.kdirect.backend;
 
 import dev.kdirect.Binding;
+import dev.kdirect.FileStatus;
 import dev.kdirect.Kernel;
 import dev.kdirect.KernelException;
 import dev.kdirect.ReceivedMessage;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.SegmentAllocator;
+import java.lang.foreign.ValueLayout;
 import java.net.InetSocketAddress;
 import java.net.UnixDomainSocketAddress;
 
@@ -79,6 +81,23 @@ public final class BackendKernel implements Kernel {
     public int open(String path, int flags, int mode) throws KernelException {
         return (int) check(backend.open(path, flags, mode), "open",
                 () -> "path=" + path + ", flags=" + FlagNames.open(flags) + ", mode=0" + Integer.toOctalString(mode));
+    }
+
+    /** x86-64 {@code struct stat} (arch/x86/include/uapi/asm/stat.h): its size and the offsets kdirect reads. */
+    public static final int STAT_SIZE = 144;
+    public static final int STAT_MODE = 24;
+    public static final int STAT_UID = 28;
+    public static final int STAT_SIZE_FIELD = 48;
+
+    private static final ThreadLocal<MemorySegment> STAT =
+            ThreadLocal.withInitial(() -> Arena.ofAuto().allocate(STAT_SIZE, 8));
+
+    @Override
+    public FileStatus fstat(int fd) throws KernelException {
+        MemorySegment stat = STAT.get();
+        check(backend.fstat(fd, stat.address()), "fstat", () -> "fd=" + fd);
+        return new FileStatus(stat.get(ValueLayout.JAVA_INT, STAT_MODE), stat.get(ValueLayout.JAVA_INT, STAT_UID),
+                stat.get(ValueLayout.JAVA_LONG, STAT_SIZE_FIELD));
     }
 
     @Override

@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.kdirect.Binding;
 import dev.kdirect.FallocateFlags;
+import dev.kdirect.FileStatus;
 import dev.kdirect.Kernel;
 import dev.kdirect.OpenFlags;
 import dev.kdirect.testing.RequiresRealKernel;
@@ -13,6 +14,7 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -57,6 +59,44 @@ class FileAndProcessContractTest {
         assertErrno("ENOTDIR", () -> kernel.open(file.toString(), OpenFlags.DIRECTORY, 0));
         assertErrno("EISDIR", () -> kernel.open(dir.toString(), OpenFlags.RDWR, 0));
         assertErrno("ENOENT", () -> kernel.open("", OpenFlags.RDONLY, 0));
+    }
+
+    @Test
+    void nofollowRefusesASymlinkAndExclRefusesEvenADanglingOne() throws Exception {
+        Path target = Files.writeString(dir.resolve("target"), "keep");
+        Path link = Files.createSymbolicLink(dir.resolve("link"), target);
+        Path dangling = Files.createSymbolicLink(dir.resolve("dangling"), dir.resolve("nowhere"));
+        assertErrno("ELOOP", () -> kernel.open(link.toString(), OpenFlags.RDWR | OpenFlags.NOFOLLOW, 0));
+        assertErrno("ELOOP", () -> kernel.open(link.toString(), OpenFlags.RDWR | OpenFlags.CREAT | OpenFlags.NOFOLLOW,
+                0600));
+        assertErrno("EEXIST", () -> kernel.open(dangling.toString(),
+                OpenFlags.RDWR | OpenFlags.CREAT | OpenFlags.EXCL | OpenFlags.NOFOLLOW, 0600));
+        Path dirLink = Files.createSymbolicLink(dir.resolve("dir-link"), dir);
+        assertErrno("ENOTDIR", () -> kernel.open(dirLink.toString(),
+                OpenFlags.RDONLY | OpenFlags.DIRECTORY | OpenFlags.NOFOLLOW, 0)); // checked before ELOOP
+        assertThat(Files.readString(target)).isEqualTo("keep");
+        assertThat(Files.exists(dir.resolve("nowhere"))).isFalse();
+    }
+
+    @Test
+    void fstatTellsTypeOwnerPermissionsAndSize() throws Exception {
+        Path file = Files.writeString(dir.resolve("s"), "12345");
+        Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("rw-r-----"));
+        Path link = Files.createSymbolicLink(dir.resolve("s-link"), file);
+        int fd = kernel.open(link.toString(), OpenFlags.RDONLY | OpenFlags.CLOEXEC, 0);
+        int directory = kernel.open(dir.toString(), OpenFlags.RDONLY | OpenFlags.DIRECTORY | OpenFlags.CLOEXEC, 0);
+        try {
+            FileStatus status = kernel.fstat(fd); // the file, not the link it was opened through
+            assertThat(status.isRegularFile()).isTrue();
+            assertThat(status.permissions()).isEqualTo(0640);
+            assertThat(status.uid()).isEqualTo(Files.getAttribute(file, "unix:uid")).isEqualTo(kernel.geteuid());
+            assertThat(status.size()).isEqualTo(5);
+            assertThat(kernel.fstat(directory).isDirectory()).isTrue();
+        } finally {
+            kernel.close(fd);
+            kernel.close(directory);
+        }
+        assertErrno("EBADF", () -> kernel.fstat(fd));
     }
 
     @Test

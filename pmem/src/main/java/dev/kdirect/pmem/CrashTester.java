@@ -7,7 +7,9 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Random;
 import java.util.TreeSet;
 
@@ -30,6 +32,8 @@ public final class CrashTester {
     private final long regionBytes;
     private int samplesPerPoint = 256;
     private long seed = 1;
+    private int damageImages;
+    private final Map<String, Damage> damages = new LinkedHashMap<>(Map.of("bit flip", Damage.BIT_FLIP));
 
     private CrashTester(long regionBytes) {
         this.regionBytes = regionBytes;
@@ -56,6 +60,18 @@ public final class CrashTester {
         return this;
     }
 
+    /**
+     * Also builds {@code images} media-damage images (default none): the persisted image of a random crash point,
+     * damaged by each kind in turn: a bit flip, a zeroed range, a zeroed tail, and the program's own kinds.
+     */
+    public CrashTester damageImages(int images, Map<String, Damage> programKinds) {
+        this.damageImages = images;
+        damages.put("zeroed range", Damage.ZEROED_RANGE);
+        damages.put("zeroed tail", Damage.ZEROED_TAIL);
+        damages.putAll(programKinds);
+        return this;
+    }
+
     /** The program under test: stores, flushes and fences on the region; acknowledges what it has made durable. */
     @FunctionalInterface
     public interface Workload {
@@ -68,8 +84,25 @@ public final class CrashTester {
         void check(MemorySegment image, List<Object> acknowledged) throws Exception;
     }
 
+    /**
+     * The program's recovery of a damaged image: refuses it (and says whether anything could be salvaged) or
+     * accepts it; throws when it accepted damaged data or lost an acknowledged item without counting it.
+     */
+    @FunctionalInterface
+    public interface DamageCheck {
+        DamageReport.Outcome check(MemorySegment image, List<Object> acknowledged) throws Exception;
+    }
+
     /** Runs the workload once and checks recovery on the crash images of every crash point. */
     public CrashReport run(Workload workload, RecoveryCheck recovery) throws Exception {
+        return run(workload, recovery, null);
+    }
+
+    /**
+     * As {@link #run(Workload, RecoveryCheck)}, then checks {@code damage} on the media-damage images (see
+     * {@link #damageImages}).
+     */
+    public CrashReport run(Workload workload, RecoveryCheck recovery, DamageCheck damage) throws Exception {
         List<CrashState> points = new ArrayList<>();
         List<Object> acknowledgements = new ArrayList<>();
         PersistenceModel model;
@@ -84,7 +117,41 @@ public final class CrashTester {
             }
             points.add(model.crashState(points.size(), "after the workload", acknowledgements));
         }
-        return check(points, recovery, model.redundantFlushes());
+        CrashReport crashes = check(points, recovery, model.redundantFlushes());
+        if (damage == null || damageImages == 0) {
+            return crashes;
+        }
+        return new CrashReport(crashes.crashPoints(), crashes.images(), crashes.failures(), crashes.missingFlushes(),
+                crashes.redundantFlushes(), damage(points, damage));
+    }
+
+    private DamageReport damage(List<CrashState> points, DamageCheck check) {
+        Random random = new Random(~seed); // its own stream: adding damage leaves the crash images as they were
+        List<Map.Entry<String, Damage>> kinds = List.copyOf(damages.entrySet());
+        long[] verdicts = new long[DamageReport.Verdict.values().length];
+        long lost = 0;
+        Map<String, Long> byKind = new LinkedHashMap<>();
+        List<CrashReport.Failure> failures = new ArrayList<>();
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment image = arena.allocate(regionBytes, PersistenceModel.LINE);
+            for (int k = 0; k < damageImages; k++) {
+                CrashState point = points.get(random.nextInt(points.size()));
+                Map.Entry<String, Damage> kind = kinds.get(k % kinds.size());
+                fill(image, point, new int[0]);
+                String done = kind.getKey() + ": " + kind.getValue().apply(image, Damage.used(image), random);
+                byKind.merge(kind.getKey(), 1L, Long::sum);
+                try {
+                    DamageReport.Outcome outcome = check.check(image, point.acknowledged());
+                    verdicts[outcome.verdict().ordinal()]++;
+                    lost += outcome.lost();
+                } catch (Exception | AssertionError e) {
+                    failures.add(new CrashReport.Failure(point.point(), point.label(), done, e));
+                }
+            }
+        }
+        return new DamageReport(damageImages, verdicts[DamageReport.Verdict.ACCEPTED.ordinal()],
+                verdicts[DamageReport.Verdict.SALVAGED.ordinal()], verdicts[DamageReport.Verdict.REFUSED.ordinal()],
+                lost, byKind, failures);
     }
 
     private CrashReport check(List<CrashState> points, RecoveryCheck recovery, List<Long> redundant) {
@@ -112,7 +179,7 @@ public final class CrashTester {
                 }
             }
         }
-        return new CrashReport(points.size(), images, failures, List.copyOf(missing), redundant);
+        return new CrashReport(points.size(), images, failures, List.copyOf(missing), redundant, DamageReport.NONE);
     }
 
     private static long combinations(CrashState point) {

@@ -150,14 +150,19 @@ public final class MemoryFailure {
      * pagemap is read again to check that the page was unmapped as poisoned. memory_failure() then runs without
      * MF_ACTION_REQUIRED: nothing is signalled until the page is accessed. Real kernel only, root only.
      *
-     * <p>Between reading a page's frame and poisoning it, the kernel could migrate the page (compaction); the check
-     * afterwards reports it, but the frame read before has been poisoned then, not the page.
+     * <p>A frame number names physical memory, not our page: the page could be collapsed into a transparent huge
+     * page or migrated between reading its frame and writing it, and the frame would then belong to someone else.
+     * So the region is madvised MADV_NOHUGEPAGE before it is faulted in (no huge page, no khugepaged collapse),
+     * and right before each write the frame is checked: /proc/kpageflags must show it anonymous, not compound
+     * (no THP, hugetlb or KSM page) and not poisoned, /proc/kpagecount must show it mapped once, and pagemap must
+     * still map the page to it. Anything else is refused with the reason, and nothing is written.
      *
      * @throws IllegalArgumentException as for {@link #inject}
      * @throws UnsupportedOperationException on the simulated kernel (it has no physical frames: use
      *     {@link #inject}), or where vm.memory_failure_early_kill is 1
-     * @throws IllegalStateException when /proc/self/pagemap hides frame numbers (no CAP_SYS_ADMIN), or when the page
-     *     is not mapped from its poisoned frame afterwards
+     * @throws IllegalStateException when /proc/self/pagemap hides frame numbers (no CAP_SYS_ADMIN), when the frame
+     *     fails the check before the write (the message says why; nothing was poisoned), or when the page is not
+     *     mapped from its poisoned frame afterwards
      * @throws KernelException from the write-fault, as for {@link #inject}
      * @throws IOException when the debugfs file is missing (load hwpoison_inject, mount debugfs) or refuses the
      *     write (EPERM without CAP_SYS_ADMIN, EBUSY or EINVAL from memory_failure())
@@ -169,6 +174,7 @@ public final class MemoryFailure {
                     + " kernel has no physical frames: use inject(pages, Kind.HWPOISON)");
         }
         refuseWhereTheKernelWouldSignalUs(false);
+        kernel.madvise(pages, pages.byteSize(), Advice.NOHUGEPAGE); // before the fault: small pages, never collapsed
         writeFault(pages);
         try (PageFrames frames = PageFrames.open(kernel)) {
             for (long page = pages.address(); page < pages.address() + pages.byteSize(); page += pageSize) {
@@ -176,6 +182,11 @@ public final class MemoryFailure {
                 if (pfn < 0) {
                     throw new IllegalStateException("/proc/self/pagemap shows no frame for page 0x"
                             + Long.toHexString(page) + ": frame numbers need CAP_SYS_ADMIN (run with sudo)");
+                }
+                String refusal = notOnlyOurs(frames, page, pfn);
+                if (refusal != null) {
+                    throw new IllegalStateException("not poisoning frame 0x" + Long.toHexString(pfn) + " of page 0x"
+                            + Long.toHexString(page) + ": " + refusal + "; nothing was poisoned");
                 }
                 writeCorruptPfn(pfn);
                 long after = frames.entry(page);
@@ -356,6 +367,38 @@ public final class MemoryFailure {
      */
     private static void deliverPendingFault() {
         Thread.holdsLock(MemoryFailure.class);
+    }
+
+    /**
+     * Why frame {@code pfn} may not be ours alone to poison as page {@code page}, or null when it is: read right
+     * before the write, last of all the pagemap entry (a page migrated after the flags were read maps elsewhere).
+     */
+    static String notOnlyOurs(PageFrames frames, long page, long pfn) throws KernelException {
+        if (!frames.canReadPageFlags()) {
+            return "/proc/kpageflags cannot be read (root only), so the frame's owner cannot be checked";
+        }
+        long flags = frames.pageFlags(pfn);
+        long mapped = frames.mapCount(pfn);
+        if ((flags & (PageFrames.KPF_COMPOUND_HEAD | PageFrames.KPF_COMPOUND_TAIL | PageFrames.KPF_THP
+                | PageFrames.KPF_HUGE)) != 0) {
+            return "it is part of a compound page (a transparent or hugetlb huge page: kpageflags 0x"
+                    + Long.toHexString(flags) + ")";
+        }
+        if ((flags & PageFrames.KPF_ANON) == 0 || (flags & PageFrames.KPF_KSM) != 0) {
+            return "it is not a private anonymous page (kpageflags 0x" + Long.toHexString(flags) + ")";
+        }
+        if ((flags & PageFrames.KPF_HWPOISON) != 0) {
+            return "it is poisoned already";
+        }
+        if (mapped != 1) {
+            return "it is mapped " + mapped + " times (/proc/kpagecount), not once: shared with another mapping or"
+                    + " process";
+        }
+        long now = PageFrames.presentFrame(frames.entry(page));
+        if (now != pfn) {
+            return "the page moved to frame 0x" + Long.toHexString(now) + " meanwhile";
+        }
+        return null;
     }
 
     private void writeFault(MemorySegment pages) throws KernelException {

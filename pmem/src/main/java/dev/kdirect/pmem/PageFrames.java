@@ -21,35 +21,48 @@ final class PageFrames implements AutoCloseable {
     static final long SWAPPED = 1L << 62;
     static final long FRAME_MASK = (1L << 55) - 1;
     static final int SWAP_TYPE_BITS = 5;
+    /** /proc/kpageflags bits (include/uapi/linux/kernel-page-flags.h). */
+    static final long KPF_ANON = 1L << 12;
+    static final long KPF_COMPOUND_HEAD = 1L << 15;
+    static final long KPF_COMPOUND_TAIL = 1L << 16;
+    static final long KPF_HUGE = 1L << 17;
     static final long KPF_HWPOISON = 1L << 19;
+    static final long KPF_KSM = 1L << 21;
+    static final long KPF_THP = 1L << 22;
     private static final int CHUNK = 512;
 
     private final Kernel kernel;
     private final int pagemap;
     private final int kpageflags;
+    private final int kpagecount;
     private final Arena arena = Arena.ofConfined();
     private final MemorySegment buffer = arena.allocate(CHUNK * Long.BYTES, Long.BYTES);
 
-    private PageFrames(Kernel kernel, int pagemap, int kpageflags) {
+    private PageFrames(Kernel kernel, int pagemap, int kpageflags, int kpagecount) {
         this.kernel = kernel;
         this.pagemap = pagemap;
         this.kpageflags = kpageflags;
+        this.kpagecount = kpagecount;
     }
 
     /**
-     * Opens this process's pagemap, and /proc/kpageflags when this process may read it (-1 otherwise).
+     * Opens this process's pagemap, and /proc/kpageflags and /proc/kpagecount when this process may read them (-1
+     * otherwise).
      *
      * @throws KernelException when /proc/self/pagemap cannot be opened
      */
     static PageFrames open(Kernel kernel) throws KernelException {
         int pagemap = kernel.open("/proc/self/pagemap", OpenFlags.RDONLY | OpenFlags.CLOEXEC, 0);
-        int flags;
+        return new PageFrames(kernel, pagemap, openIfPermitted(kernel, "/proc/kpageflags"),
+                openIfPermitted(kernel, "/proc/kpagecount"));
+    }
+
+    private static int openIfPermitted(Kernel kernel, String path) {
         try {
-            flags = kernel.open("/proc/kpageflags", OpenFlags.RDONLY | OpenFlags.CLOEXEC, 0);
+            return kernel.open(path, OpenFlags.RDONLY | OpenFlags.CLOEXEC, 0);
         } catch (KernelException e) {
-            flags = -1; // root only (mode 0400)
+            return -1; // root only (mode 0400)
         }
-        return new PageFrames(kernel, pagemap, flags);
     }
 
     boolean canReadPageFlags() {
@@ -82,6 +95,15 @@ final class PageFrames implements AutoCloseable {
         return buffer.get(JAVA_LONG, 0);
     }
 
+    /** How many page table entries map a frame (/proc/kpagecount); -1 where it cannot be read. */
+    long mapCount(long pfn) throws KernelException {
+        if (kpagecount < 0) {
+            return -1;
+        }
+        readFully(kpagecount, buffer.asSlice(0, Long.BYTES), pfn * Long.BYTES);
+        return buffer.get(JAVA_LONG, 0);
+    }
+
     /** The frame a swap entry points to, if the entry is a swap entry with its fields visible; else -1. */
     static long swapOffset(long entry) {
         if ((entry & PRESENT) != 0 || (entry & SWAPPED) == 0 || (entry & FRAME_MASK) == 0) {
@@ -101,7 +123,8 @@ final class PageFrames implements AutoCloseable {
             long n = kernel.pread(fd, target.asSlice(done), offset + done);
             if (n <= 0) {
                 throw new IllegalStateException("short read of " + (fd == pagemap ? "/proc/self/pagemap"
-                        : "/proc/kpageflags") + " at offset " + (offset + done));
+                        : fd == kpageflags ? "/proc/kpageflags" : "/proc/kpagecount") + " at offset "
+                        + (offset + done));
             }
             done += n;
         }
@@ -113,6 +136,9 @@ final class PageFrames implements AutoCloseable {
             kernel.close(pagemap);
             if (kpageflags >= 0) {
                 kernel.close(kpageflags);
+            }
+            if (kpagecount >= 0) {
+                kernel.close(kpagecount);
             }
         } finally {
             arena.close();

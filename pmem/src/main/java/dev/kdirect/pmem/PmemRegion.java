@@ -9,9 +9,10 @@ import dev.kdirect.Kernel;
 import dev.kdirect.KernelException;
 import dev.kdirect.Kernels;
 import dev.kdirect.MapFlags;
-import dev.kdirect.OpenFlags;
 import dev.kdirect.PersistenceObserver;
 import dev.kdirect.Prot;
+import dev.kdirect.UnsafeFileException;
+import dev.kdirect.UserFiles;
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
 import java.lang.invoke.VarHandle;
@@ -67,9 +68,11 @@ public final class PmemRegion implements AutoCloseable {
     }
 
     /**
-     * Maps {@code file} on a given kernel.
+     * Maps {@code file} on a given kernel. The file is opened as {@link UserFiles#openOrCreate} does: never through
+     * a symbolic link, created with O_EXCL, and refused when it exists but is not a regular file of the caller's.
      *
      * @throws IllegalArgumentException when {@code size} is not a positive multiple of the page size
+     * @throws UnsafeFileException when the path is a symbolic link, not a regular file, or another user's file
      * @throws KernelException EOPNOTSUPP in strict mode when the file is not on a DAX file system (the hint says
      *     how to mount one), ENOSPC when the file cannot be pre-allocated, EACCES, ENOENT, ...
      */
@@ -79,7 +82,7 @@ public final class PmemRegion implements AutoCloseable {
             throw new IllegalArgumentException("a persistent memory region is whole pages: " + size
                     + " bytes is not a positive multiple of " + page);
         }
-        int fd = kernel.open(file.toString(), OpenFlags.RDWR | OpenFlags.CREAT | OpenFlags.CLOEXEC, 0600);
+        int fd = UserFiles.openOrCreate(kernel, file).fd();
         try {
             kernel.fallocate(fd, 0, 0, size); // blocks now, so a store can never fault for lack of space
             try {
@@ -109,9 +112,20 @@ public final class PmemRegion implements AutoCloseable {
     }
 
     private static PmemRegion create(Kernel kernel, MemorySegment memory, Granularity granularity, String reason) {
-        PersistenceModel model = kernel.binding() == Binding.SIMULATED ? new PersistenceModel(memory, (m, label) -> { })
-                : null;
-        return new PmemRegion(kernel, memory, granularity, reason, model, true);
+        return new PmemRegion(kernel, memory, granularity, reason, modelFor(kernel, memory), true);
+    }
+
+    private static PersistenceModel modelFor(Kernel kernel, MemorySegment memory) {
+        return kernel.binding() == Binding.SIMULATED ? new PersistenceModel(memory, (m, label) -> { }) : null;
+    }
+
+    /**
+     * A region over memory the caller mapped and keeps mapped (a device DAX mapping, or a file mapping whose flush
+     * path is to be measured), persisted at the granularity the caller says holds for it. Closing the region does
+     * not unmap the memory.
+     */
+    public static PmemRegion ofMapped(Kernel kernel, MemorySegment memory, Granularity granularity, String reason) {
+        return new PmemRegion(kernel, memory, granularity, reason, modelFor(kernel, memory), false);
     }
 
     /** A region over memory the crash tester owns (not mapped by {@code kernel}), tracked by its model. */

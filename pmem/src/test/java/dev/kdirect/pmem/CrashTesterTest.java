@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.lang.foreign.MemorySegment;
 import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -95,6 +96,48 @@ class CrashTesterTest {
             region.persist(0, 320);
         }, (image, acknowledged) -> { });
         assertThat(report.images()).isEqualTo(100 + 1);
+    }
+
+    /** A value and its complement, persisted then acknowledged: the program the damage tests run. */
+    private static CrashReport damaged(CrashTester.DamageCheck check) throws Exception {
+        return CrashTester.forRegion(4096).damageImages(300, Map.of()).run((region, acks) -> {
+            region.putLong(DATA, 0x1234L);
+            region.putLong(DATA + 8, ~0x1234L);
+            region.persist(DATA, 16);
+            acks.add("v");
+        }, (image, acknowledged) -> { }, check);
+    }
+
+    @Test
+    void damagedImagesAreCountedByVerdictAndKind() throws Exception {
+        CrashReport report = damaged((image, acknowledged) -> {
+            long value = image.get(JAVA_LONG_UNALIGNED, DATA);
+            if (value != ~image.get(JAVA_LONG_UNALIGNED, DATA + 8)) {
+                return new DamageReport.Outcome(DamageReport.Verdict.REFUSED, acknowledged.size());
+            }
+            assertThat(value).as("an accepted value").isIn(0L, 0x1234L); // 0: the image before the store
+            return new DamageReport.Outcome(DamageReport.Verdict.ACCEPTED, value == 0 ? acknowledged.size() : 0);
+        });
+        report.assertConsistent();
+        DamageReport damage = report.damage();
+        assertThat(damage.imagesByKind()).containsExactly(Map.entry("bit flip", 100L), Map.entry("zeroed range", 100L),
+                Map.entry("zeroed tail", 100L));
+        assertThat(damage.accepted() + damage.salvaged() + damage.refused()).isEqualTo(300);
+        assertThat(damage.refused()).as("a bit flip in the value or its complement is always caught").isPositive();
+    }
+
+    @Test
+    void aCheckThatAcceptsDamagedDataFails() throws Exception {
+        CrashReport report = damaged((image, acknowledged) -> {
+            if (acknowledged.contains("v")) {
+                assertThat(image.get(JAVA_LONG_UNALIGNED, DATA)).as("the acknowledged value").isEqualTo(0x1234L);
+            }
+            return new DamageReport.Outcome(DamageReport.Verdict.ACCEPTED, 0);
+        });
+        assertThat(report.consistent()).isFalse();
+        assertThat(report.damage().failures()).isNotEmpty();
+        assertThatThrownBy(report::assertConsistent).isInstanceOf(AssertionError.class)
+                .hasMessageContaining("damaged images").hasMessageContaining("the acknowledged value");
     }
 
     @Test

@@ -6,6 +6,7 @@ import java.nio.BufferUnderflowException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
 import java.util.zip.CRC32C;
 
 /**
@@ -15,7 +16,7 @@ import java.util.zip.CRC32C;
  *  offset  size  field
  *   0       8    magic "KDTCPIMG"
  *   8       2    format version (1)
- *  10       2    reserved, 0
+ *  10       2    reserved, 0 (anything else is refused)
  *  12       4    total length of the image, checksum included
  *  16       1    IP version (4 or 6)
  *  17     4|16   local address, then 2: local port
@@ -30,7 +31,11 @@ import java.util.zip.CRC32C;
  * </pre>
  *
  * {@link #read} checks, in this order, the length of the header, the magic, the version, the declared length
- * against the bytes given, the checksum, then every field, and builds nothing from an image that fails.
+ * against the bytes given, the checksum, then every field, and builds nothing from an image that fails. The CRC
+ * only detects accidents: a forger computes it too, so the fields are checked as hostile input. An image is
+ * INVALID_FIELD when the reserved bytes are not 0, an address is unspecified (0.0.0.0, ::) or IPv4-mapped
+ * (::ffff:a.b.c.d, which an IPv6 image cannot carry: the kernel would see an IPv4 peer), a port is 0, the MSS clamp
+ * is 0, or a buffer size exceeds what this kernel gives any socket ({@link KernelBuffers}).
  */
 public final class ConnectionImage {
     /** The format version this kdirect writes and reads. */
@@ -38,11 +43,14 @@ public final class ConnectionImage {
     static final byte[] MAGIC = "KDTCPIMG".getBytes(StandardCharsets.US_ASCII);
     static final int HEADER = 16;
     private static final int CHECKSUM = 4;
+    /** An image's size without its queue bytes, at most (IPv6). */
+    static final int MAX_FIXED_BYTES = HEADER + 1 + 2 * (16 + 2) + 8 + 5 + 4 + 20 + 9 + 12 + CHECKSUM;
     private static final int SACK = 1;
     private static final int TIMESTAMPS = 2;
     private static final int REUSE_ADDRESS = 1;
     private static final int NO_DELAY = 2;
     private static final int KEEP_ALIVE = 4;
+    private static final byte[] IPV4_MAPPED = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, (byte) 0xff, (byte) 0xff};
 
     private ConnectionImage() {
     }
@@ -81,8 +89,13 @@ public final class ConnectionImage {
      *     field out of range)
      */
     public static ConnectionState read(byte[] image) throws InvalidImageException {
-        if (image.length < MAGIC.length || !java.util.Arrays.equals(image, 0, MAGIC.length, MAGIC, 0, MAGIC.length)) {
-            if (image.length < MAGIC.length && java.util.Arrays.equals(image, 0, image.length, MAGIC, 0, image.length)) {
+        return read(image, KernelBuffers.current());
+    }
+
+    /** {@link #read}, with the buffer maxima of a given kernel. */
+    static ConnectionState read(byte[] image, KernelBuffers kernel) throws InvalidImageException {
+        if (image.length < MAGIC.length || !Arrays.equals(image, 0, MAGIC.length, MAGIC, 0, MAGIC.length)) {
+            if (image.length < MAGIC.length && Arrays.equals(image, 0, image.length, MAGIC, 0, image.length)) {
                 throw new InvalidImageException(Reason.TRUNCATED, "the image ends after " + image.length + " bytes,"
                         + " inside its magic: it was cut off");
             }
@@ -118,14 +131,18 @@ public final class ConnectionImage {
                     + " changed after it was written; take a new checkpoint");
         }
         try {
-            return fields(b.position(HEADER).limit(image.length - CHECKSUM));
+            if (b.getShort(10) != 0) {
+                throw new IllegalArgumentException("the reserved bytes at offset 10 hold 0x"
+                        + Integer.toHexString(b.getShort(10) & 0xffff) + ", not 0");
+            }
+            return fields(b.position(HEADER).limit(image.length - CHECKSUM), kernel);
         } catch (BufferUnderflowException | IllegalArgumentException e) {
             throw new InvalidImageException(Reason.INVALID_FIELD, "the image is intact but holds no valid connection: "
                     + (e.getMessage() == null ? "a field runs past its end" : e.getMessage()));
         }
     }
 
-    private static ConnectionState fields(ByteBuffer b) throws InvalidImageException {
+    private static ConnectionState fields(ByteBuffer b, KernelBuffers kernel) {
         int ipVersion = b.get();
         if (ipVersion != 4 && ipVersion != 6) {
             throw new IllegalArgumentException("IP version " + ipVersion + " (4 or 6)");
@@ -136,6 +153,9 @@ public final class ConnectionImage {
         int sendSequence = b.getInt();
         int receiveSequence = b.getInt();
         int mss = b.getShort() & 0xffff;
+        if (mss == 0) {
+            throw new IllegalArgumentException("MSS clamp 0: no TCP connection has it");
+        }
         int sendScale = b.get();
         int receiveScale = b.get();
         int optionBits = b.get();
@@ -147,6 +167,8 @@ public final class ConnectionImage {
         var window = new ConnectionState.RepairWindow(b.getInt(), b.getInt(), b.getInt(), b.getInt(), b.getInt());
         int sendBuffer = b.getInt();
         int receiveBuffer = b.getInt();
+        checkBuffer("SO_SNDBUF", sendBuffer, kernel.sendMax());
+        checkBuffer("SO_RCVBUF", receiveBuffer, kernel.receiveMax());
         int flags = b.get();
         if ((flags & ~(REUSE_ADDRESS | NO_DELAY | KEEP_ALIVE)) != 0) {
             throw new IllegalArgumentException("unknown socket flag bits 0x" + Integer.toHexString(flags & 0xff));
@@ -167,9 +189,25 @@ public final class ConnectionImage {
         b.put(address.getAddress().getAddress()).putShort((short) address.getPort());
     }
 
+    private static void checkBuffer(String option, int size, int kernelMax) {
+        if (Integer.toUnsignedLong(size) > kernelMax) {
+            throw new IllegalArgumentException(option + " " + Integer.toUnsignedString(size) + " exceeds this"
+                    + " kernel's largest buffer, " + kernelMax + " (net.ipv4.tcp_*mem, net.core.*mem_max)");
+        }
+    }
+
     private static InetSocketAddress getAddress(ByteBuffer b, int bytes) {
         byte[] raw = new byte[bytes];
         b.get(raw);
+        if (Arrays.equals(raw, new byte[bytes])) {
+            throw new IllegalArgumentException("an unspecified address (" + (bytes == 4 ? "0.0.0.0" : "::")
+                    + "): a connection has a concrete address at both ends");
+        }
+        if (bytes == 16 && Arrays.equals(raw, 0, 12, IPV4_MAPPED, 0, 12)) {
+            throw new IllegalArgumentException("an IPv4-mapped address (::ffff:" + (raw[12] & 0xff) + "."
+                    + (raw[13] & 0xff) + "." + (raw[14] & 0xff) + "." + (raw[15] & 0xff) + ") in an IPv6 image: an"
+                    + " IPv4 connection has an IPv4 image");
+        }
         return new InetSocketAddress(ConnectionState.addressOf(raw), b.getShort() & 0xffff);
     }
 

@@ -1,25 +1,24 @@
 package dev.kdirect.tcprepair;
 
-import static dev.kdirect.tcprepair.MigrationWire.ABORT;
-import static dev.kdirect.tcprepair.MigrationWire.COMMIT;
-import static dev.kdirect.tcprepair.MigrationWire.DONE;
-import static dev.kdirect.tcprepair.MigrationWire.HELLO;
-import static dev.kdirect.tcprepair.MigrationWire.IMAGE;
-import static dev.kdirect.tcprepair.MigrationWire.RELEASED;
-import static dev.kdirect.tcprepair.MigrationWire.VERDICT;
-import static dev.kdirect.tcprepair.MigrationWire.WELCOME;
-
+import dev.kdirect.tcprepair.MigrationWire.Abort;
+import dev.kdirect.tcprepair.MigrationWire.Commit;
+import dev.kdirect.tcprepair.MigrationWire.Done;
+import dev.kdirect.tcprepair.MigrationWire.Hello;
+import dev.kdirect.tcprepair.MigrationWire.Image;
+import dev.kdirect.tcprepair.MigrationWire.Released;
+import dev.kdirect.tcprepair.MigrationWire.Verdict;
+import dev.kdirect.tcprepair.MigrationWire.Verdict.Code;
+import dev.kdirect.tcprepair.MigrationWire.Welcome;
 import java.io.IOException;
-import java.net.StandardProtocolFamily;
-import java.net.UnixDomainSocketAddress;
-import java.nio.ByteBuffer;
 import java.nio.channels.SocketChannel;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Arrays;
+import java.util.EnumSet;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Objects;
+import java.util.Set;
 
 /**
  * The sending side of a live migration of TCP connections to another process over a Unix domain socket (see
@@ -43,6 +42,11 @@ import java.util.Objects;
  * released, COMMIT, DONE. Separate namespaces: HELLO, WELCOME, IMAGE x n, VERDICT(RESTORED|REFUSED|FAILED) x n,
  * cutover, COMMIT, DONE. Before COMMIT every failure (the target dies, hangs past the timeout, refuses, aborts)
  * rolls back; COMMIT is sent only when every step before it succeeded, and once it is delivered nothing rolls back.
+ *
+ * <p>The source refuses a socket path that is not a socket or is owned by a uid other than its own, root's or one
+ * given to {@link #allowUids}, and a target process running as any other uid (SO_PEERCRED), before it sends
+ * anything. The whole session, connecting included, ends at one deadline ({@link #timeout}); whatever fails before
+ * COMMIT, an Error such as OutOfMemoryError included, rolls everything back and is the report's failure.
  */
 public final class MigrationSource {
     /** A connection to move and the application's state that travels with it. */
@@ -93,13 +97,24 @@ public final class MigrationSource {
     private Cutover cutover = restored -> { };
     private Duration timeout = Duration.ofSeconds(10);
     private TcpRepair repair;
+    private MigrationLimits limits;
+    private int[] allowedUids = {};
 
     private MigrationSource(Path socket) {
         this.socket = socket;
     }
 
-    /** A source that sends to the target listening on this Unix domain socket path. */
+    /**
+     * A source that sends to the target listening on this Unix domain socket path.
+     *
+     * @throws IllegalArgumentException when the path is longer than a Unix domain socket's path can be
+     */
     public static MigrationSource to(Path socket) {
+        int bytes = socket.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8).length;
+        if (bytes > UnixSocketGuard.MAX_PATH_BYTES) {
+            throw new IllegalArgumentException("the socket path " + socket + " is " + bytes + " bytes long; a Unix"
+                    + " domain socket's path holds at most " + UnixSocketGuard.MAX_PATH_BYTES + " bytes (sun_path)");
+        }
         return new MigrationSource(socket);
     }
 
@@ -119,7 +134,10 @@ public final class MigrationSource {
         return this;
     }
 
-    /** How long to wait for the target at any step before rolling back (default 10 s). */
+    /**
+     * The deadline of the whole session, from the call to {@link #migrate} to the target's DONE (default 10 s): a
+     * target that has not answered by then is given up on and everything rolls back.
+     */
     public MigrationSource timeout(Duration timeout) {
         this.timeout = timeout;
         return this;
@@ -130,7 +148,40 @@ public final class MigrationSource {
         return this;
     }
 
+    /** The limits on what the target's frames may make this side hold (default {@link MigrationLimits#defaults}). */
+    public MigrationSource limits(MigrationLimits limits) {
+        this.limits = Objects.requireNonNull(limits);
+        return this;
+    }
+
+    /** Uids besides this process's own and root's that the target's socket and process may run as. */
+    public MigrationSource allowUids(int... uids) {
+        this.allowedUids = uids.clone();
+        return this;
+    }
+
+    /** Where a connection stands: not frozen (not sent), frozen here, released here (the target restores it), done. */
     private enum Held { NOT_FROZEN, FROZEN, RELEASED, DONE }
+
+    /** One connection's way through the migration. */
+    private static final class Move {
+        final int index;
+        final Outgoing outgoing;
+        FrozenConnection frozen;
+        Held held = Held.NOT_FROZEN;
+        /** Separate namespaces: the target restored it (it moves at COMMIT). */
+        boolean restoredThere;
+        Outcome outcome;
+
+        Move(int index, Outgoing outgoing) {
+            this.index = index;
+            this.outgoing = outgoing;
+        }
+
+        void keep(String reason) {
+            outcome = new Outcome(index, Status.KEPT, frozen.channel(), reason);
+        }
+    }
 
     /**
      * Moves the connections. Returns after the lock is released, with each connection's outcome.
@@ -138,50 +189,18 @@ public final class MigrationSource {
      * @throws NetworkLockException when the lock cannot be taken: nothing was touched
      */
     public Report migrate(List<Outgoing> connections) throws IOException {
-        TcpRepair tcp = repair != null ? repair : TcpRepair.system();
-        int n = connections.size();
+        long deadline = System.nanoTime() + timeout.toNanos();
+        Session session = new Session(repair != null ? repair : TcpRepair.system(), new UnixSocketGuard(allowedUids),
+                limits != null ? limits : MigrationLimits.defaults(), connections, deadline);
         List<NetworkLock.Tuple> tuples = new ArrayList<>();
         for (Outgoing o : connections) {
             tuples.add(NetworkLock.Tuple.of(o.channel()));
         }
-        FrozenConnection[] frozen = new FrozenConnection[n];
-        Held[] held = new Held[n];
-        Outcome[] outcomes = new Outcome[n];
-        Arrays.fill(held, Held.NOT_FROZEN);
-        String failure = null;
         long locked = System.nanoTime();
         NetworkLock lock = NetworkLock.lock(tuples);
+        String failure = null;
         try {
-            ParallelSteps.forEach(n, "frozen", progress, i -> {
-                try {
-                    frozen[i] = tcp.freeze(connections.get(i).channel());
-                    held[i] = Held.FROZEN;
-                } catch (IOException | RuntimeException e) {
-                    outcomes[i] = new Outcome(i, Status.KEPT, connections.get(i).channel(), "not frozen: " + e);
-                }
-            });
-            MigrationWire wire = null;
-            try {
-                SocketChannel control = SocketChannel.open(StandardProtocolFamily.UNIX);
-                try {
-                    control.connect(UnixDomainSocketAddress.of(socket));
-                    wire = new MigrationWire(control, timeout.toMillis());
-                } catch (IOException e) {
-                    control.close();
-                    throw new MigrationException("no migration target at " + socket + ": " + e.getMessage(), e);
-                }
-                failure = run(wire, tcp, connections, frozen, held, outcomes);
-            } catch (IOException | RuntimeException e) {
-                failure = e.getMessage() == null ? e.toString() : e.getMessage();
-                if (wire != null) {
-                    abort(wire, failure);
-                }
-                rollBack(tcp, frozen, held, outcomes, failure);
-            } finally {
-                if (wire != null) {
-                    wire.close();
-                }
-            }
+            failure = session.run();
         } finally {
             try {
                 lock.close();
@@ -192,169 +211,257 @@ public final class MigrationSource {
             }
             locked = System.nanoTime() - locked;
         }
-        return new Report(List.of(outcomes), failure, locked);
+        return new Report(session.moves.stream().map(m -> m.outcome).toList(), failure, locked);
     }
 
-    /** The session; past COMMIT nothing rolls back, so what goes wrong then is returned (null: all went well). */
-    private String run(MigrationWire wire, TcpRepair tcp, List<Outgoing> connections, FrozenConnection[] frozen,
-            Held[] held, Outcome[] outcomes) throws IOException {
-        int n = frozen.length;
-        List<Integer> sent = new ArrayList<>();
-        for (int i = 0; i < n; i++) {
-            if (held[i] == Held.FROZEN) {
-                sent.add(i);
+    /** One migration, in protocol order; the lock is held around it. */
+    private final class Session {
+        private final TcpRepair tcp;
+        private final UnixSocketGuard guard;
+        private final MigrationLimits limits;
+        private final List<Move> moves = new ArrayList<>();
+        private final long deadline;
+        private MigrationWire wire;
+        private boolean committed;
+
+        Session(TcpRepair tcp, UnixSocketGuard guard, MigrationLimits limits, List<Outgoing> connections,
+                long deadline) {
+            this.tcp = tcp;
+            this.guard = guard;
+            this.limits = limits;
+            this.deadline = deadline;
+            for (Outgoing o : connections) {
+                moves.add(new Move(moves.size(), o));
             }
         }
-        wire.send(HELLO, ByteBuffer.allocate(15).put(MigrationWire.MAGIC).putShort((short) MigrationWire.VERSION)
-                .put((byte) (mode == MigrationMode.SAME_NAMESPACE ? 0 : 1)).putInt(sent.size()));
-        int version = wire.expect(WELCOME).payload().getShort() & 0xffff;
-        if (version != MigrationWire.VERSION) {
-            throw new MigrationException("the target speaks protocol version " + version + ", this source "
-                    + MigrationWire.VERSION);
+
+        /** The session; returns its failure (null: all went well). Before COMMIT any failure rolls back. */
+        String run() {
+            try {
+                freeze();
+                List<Move> sent = moves.stream().filter(m -> m.held == Held.FROZEN).toList();
+                connect();
+                hello(sent.size());
+                sendImages(sent);
+                return mode == MigrationMode.SAME_NAMESPACE ? sameNamespace(sent) : separateNamespaces(sent);
+            } catch (Throwable t) { // an Error too: what was frozen or released must come back all the same
+                String failure = MigrationWire.reasonOf(t);
+                if (committed) {
+                    return "after COMMIT: " + failure;
+                }
+                if (wire != null) {
+                    wire.abort(Abort.of(t));
+                    wire.awaitEnd(); // the target closes the session once it has released its copies
+                }
+                rollBack(failure);
+                return failure;
+            } finally {
+                if (wire != null) {
+                    try {
+                        wire.close();
+                    } catch (IOException e) {
+                        // the session is over either way
+                    }
+                }
+            }
         }
-        for (int k = 0; k < sent.size(); k++) {
-            int i = sent.get(k);
-            byte[] image = ConnectionImage.write(frozen[i].state());
-            byte[] attachment = connections.get(i).attachment();
-            ByteBuffer b = ByteBuffer.allocate(12 + image.length + attachment.length).putInt(i);
-            MigrationWire.putBytes(MigrationWire.putBytes(b, image), attachment);
-            wire.send(IMAGE, b);
-            progress.progress("sent", k + 1, sent.size());
+
+        private void freeze() throws IOException {
+            ParallelSteps.forEach(moves.size(), "frozen", progress, i -> {
+                Move m = moves.get(i);
+                try {
+                    m.frozen = tcp.freeze(m.outgoing.channel());
+                    m.held = Held.FROZEN;
+                } catch (IOException | RuntimeException e) {
+                    m.outcome = new Outcome(i, Status.KEPT, m.outgoing.channel(), "not frozen: " + e);
+                }
+            });
+            MigrationFaults.at("source frozen");
         }
-        List<ConnectionState> restored = new ArrayList<>();
-        if (mode == MigrationMode.SAME_NAMESPACE) {
-            List<Integer> valid = new ArrayList<>();
+
+        /** Connects, once the socket file and then the process behind it are known to be allowed. */
+        private void connect() throws IOException {
+            UnixSocketGuard.address(socket);
+            guard.checkSourcePath(socket);
+            SocketChannel channel;
+            try {
+                channel = MigrationWire.connect(socket, deadline);
+            } catch (MigrationException e) {
+                throw e;
+            } catch (IOException e) {
+                throw new MigrationException("no migration target at " + socket + ": " + e.getMessage(), e);
+            }
+            try {
+                guard.checkPeer(channel, "target");
+                wire = new MigrationWire(channel, deadline, timeout.toMillis(), limits);
+            } catch (Throwable t) {
+                channel.close();
+                throw t;
+            }
+            MigrationFaults.at("source connected");
+        }
+
+        private void hello(int count) throws IOException {
+            wire.send(new Hello(mode, count));
+            wire.expect(Welcome.class); // its version is checked as it is decoded
+            MigrationFaults.at("source welcomed");
+        }
+
+        private void sendImages(List<Move> sent) throws IOException {
             for (int k = 0; k < sent.size(); k++) {
-                Verdict v = verdict(wire, sent);
-                if (v.code == MigrationWire.VALID) {
-                    valid.add(v.index);
+                Move m = sent.get(k);
+                wire.send(new Image(m.index, ConnectionImage.write(m.frozen.state()), m.outgoing.attachment()));
+                progress.progress("sent", k + 1, sent.size());
+            }
+            MigrationFaults.at("source sent");
+        }
+
+        /** Validate, release, restore there (or here, from the source's copy), COMMIT. */
+        private String sameNamespace(List<Move> sent) throws IOException {
+            List<Move> valid = new ArrayList<>();
+            Set<Integer> due = indices(sent);
+            for (int k = 0; k < sent.size(); k++) {
+                Verdict v = verdict(due, EnumSet.of(Code.VALID, Code.REFUSED));
+                Move m = moves.get(v.index());
+                if (v.code() == Code.VALID) {
+                    valid.add(m);
                 } else {
-                    frozen[v.index].thaw();
-                    held[v.index] = Held.DONE;
-                    outcomes[v.index] = new Outcome(v.index, Status.KEPT, frozen[v.index].channel(),
-                            "refused by the target: " + v.reason);
+                    m.frozen.thaw();
+                    m.held = Held.DONE;
+                    m.keep("refused by the target: " + v.reason());
                 }
                 progress.progress("validated", k + 1, sent.size());
             }
-            ByteBuffer released = ByteBuffer.allocate(4 + 4 * valid.size()).putInt(valid.size());
+            MigrationFaults.at("source validated");
             ParallelSteps.forEach(valid.size(), "released", MigrationProgress.NONE, k -> {
-                frozen[valid.get(k)].release();
-                held[valid.get(k)] = Held.RELEASED;
+                valid.get(k).frozen.release();
+                valid.get(k).held = Held.RELEASED;
             });
-            valid.forEach(released::putInt);
-            wire.send(RELEASED, released);
+            MigrationFaults.at("source released");
+            wire.send(new Released(valid.stream().mapToInt(m -> m.index).toArray()));
+            int restored = 0;
+            due = indices(valid);
             for (int k = 0; k < valid.size(); k++) {
-                Verdict v = verdict(wire, valid);
-                if (v.code == MigrationWire.RESTORED) {
-                    restored.add(frozen[v.index].state()); // stays RELEASED: rolled back here until COMMIT
+                Verdict v = verdict(due, EnumSet.of(Code.RESTORED, Code.FAILED));
+                Move m = moves.get(v.index());
+                if (v.code() == Code.RESTORED) {
+                    restored++; // stays RELEASED: rolled back here until COMMIT
                 } else {
-                    outcomes[v.index] = restoreHere(tcp, v.index, frozen[v.index], "the target failed: " + v.reason);
-                    held[v.index] = Held.DONE;
+                    m.outcome = restoreHere(m, "the target failed: " + v.reason());
+                    m.held = Held.DONE;
                 }
                 progress.progress("restored", k + 1, valid.size());
             }
-            wire.send(COMMIT);
-            for (int i : valid) {
-                if (held[i] == Held.RELEASED) {
-                    held[i] = Held.DONE;
-                    outcomes[i] = new Outcome(i, Status.MOVED, null, "");
+            MigrationFaults.at("source restored");
+            commit();
+            for (Move m : valid) {
+                if (m.held == Held.RELEASED) {
+                    m.held = Held.DONE;
+                    m.outcome = new Outcome(m.index, Status.MOVED, null, "");
                 }
             }
-        } else {
-            boolean[] ok = new boolean[n];
+            return awaitDone(restored, sent.size());
+        }
+
+        /** Restore there, cut the traffic over, COMMIT, release what moved and thaw the rest. */
+        private String separateNamespaces(List<Move> sent) throws IOException {
+            List<ConnectionState> restored = new ArrayList<>();
+            Set<Integer> due = indices(sent);
             for (int k = 0; k < sent.size(); k++) {
-                Verdict v = verdict(wire, sent);
-                if (v.code == MigrationWire.RESTORED) {
-                    ok[v.index] = true;
-                    restored.add(frozen[v.index].state());
-                } else {
-                    outcomes[v.index] = new Outcome(v.index, Status.KEPT, frozen[v.index].channel(),
-                            (v.code == MigrationWire.REFUSED ? "refused by the target: " : "the target failed: ")
-                                    + v.reason);
+                Verdict v = verdict(due, EnumSet.of(Code.RESTORED, Code.REFUSED, Code.FAILED));
+                Move m = moves.get(v.index());
+                if (v.code() == Code.RESTORED) {
+                    m.restoredThere = true;
+                    restored.add(m.frozen.state());
+                } else { // thawed after COMMIT, while the lock still holds
+                    m.keep((v.code() == Code.REFUSED ? "refused by the target: " : "the target failed: ")
+                            + v.reason());
                 }
                 progress.progress("restored", k + 1, sent.size());
             }
+            MigrationFaults.at("source restored");
             if (!restored.isEmpty()) {
                 cutover.switchTraffic(restored);
             }
-            wire.send(COMMIT); // delivered: the target owns the restored ones from now on
-            for (int i : sent) {
-                held[i] = Held.DONE; // past COMMIT nothing rolls back
+            MigrationFaults.at("source cutover");
+            commit(); // delivered: the target owns the restored ones from now on
+            for (Move m : sent) {
+                m.held = Held.DONE;
                 try {
-                    if (ok[i]) {
-                        frozen[i].release();
-                        outcomes[i] = new Outcome(i, Status.MOVED, null, "");
+                    if (m.restoredThere) {
+                        m.frozen.release();
+                        m.outcome = new Outcome(m.index, Status.MOVED, null, "");
                     } else {
-                        frozen[i].thaw();
+                        m.frozen.thaw();
                     }
-                } catch (IOException | RuntimeException e) {
-                    outcomes[i] = ok[i] ? new Outcome(i, Status.MOVED, null, "closing here failed: " + e)
-                            : new Outcome(i, Status.LOST, null, "thaw failed: " + e);
+                } catch (Throwable t) {
+                    m.outcome = m.restoredThere ? new Outcome(m.index, Status.MOVED, null, "closing here failed: " + t)
+                            : new Outcome(m.index, Status.LOST, null, "thaw failed: " + t);
                 }
             }
+            return awaitDone(restored.size(), sent.size());
         }
-        progress.progress("committed", restored.size(), sent.size());
-        try {
-            int live = wire.expect(DONE).getInt();
-            return live == restored.size() ? null : "the target restored " + restored.size() + " connections but"
-                    + " only " + live + " went live after COMMIT (leaving repair mode failed there): those are lost";
-        } catch (IOException afterCommit) {
-            // past the point of no return: the target owns them; nothing here to roll back
-            return "no DONE from the target after COMMIT (" + afterCommit.getMessage() + "): the "
-                    + restored.size() + " connections it restored are its own, whether or not it went on";
+
+        private void commit() throws IOException {
+            wire.send(new Commit());
+            committed = true; // past the point of no return: nothing rolls back from here
         }
-    }
 
-    private record Verdict(int index, int code, String reason) {
-    }
-
-    private static Verdict verdict(MigrationWire wire, List<Integer> expected) throws IOException {
-        MigrationWire.Frame f = wire.expect(VERDICT);
-        int index = f.getInt();
-        int code = f.payload().get();
-        if (!expected.contains(index) || code < MigrationWire.VALID || code > MigrationWire.FAILED) {
-            throw new MigrationException("protocol error: a verdict " + code + " for connection " + index);
-        }
-        return new Verdict(index, code, f.text());
-    }
-
-    /** Restores the source's own copy (retried: a target that just died may still hold the 4-tuple a moment). */
-    private static Outcome restoreHere(TcpRepair tcp, int index, FrozenConnection f, String why) {
-        try {
-            return new Outcome(index, Status.RESTORED_HERE, RetriedRestore.restore(tcp, f.state()), why);
-        } catch (IOException | RuntimeException e) {
-            return new Outcome(index, Status.LOST, null, why + "; restoring it here failed too: " + e);
-        }
-    }
-
-    private static void abort(MigrationWire wire, String reason) {
-        try {
-            ByteBuffer b = ByteBuffer.allocate(MigrationWire.textBytes(reason));
-            wire.send(ABORT, MigrationWire.putText(b, reason));
-        } catch (IOException | RuntimeException gone) {
-            // the target is gone: its frozen copies closed silently with it
-        }
-        wire.awaitEnd(); // the target closes the session once it has released its copies
-    }
-
-    /** Before COMMIT: everything goes back to the source, thawed, or restored from its copy if released. */
-    private static void rollBack(TcpRepair tcp, FrozenConnection[] frozen, Held[] held, Outcome[] outcomes, String why) {
-        for (int i = 0; i < frozen.length; i++) {
-            switch (held[i]) {
-                case FROZEN -> {
-                    try {
-                        frozen[i].thaw();
-                        outcomes[i] = new Outcome(i, Status.KEPT, frozen[i].channel(), "rolled back: " + why);
-                    } catch (IOException | RuntimeException e) {
-                        outcomes[i] = new Outcome(i, Status.LOST, null, "thaw failed: " + e + " after: " + why);
-                    }
-                }
-                case RELEASED -> {
-                    outcomes[i] = restoreHere(tcp, i, frozen[i], "rolled back: " + why);
-                }
-                default -> { }
+        /** The target's DONE; what goes wrong now is only reported, as the target owns the moved connections. */
+        private String awaitDone(int restored, int sent) {
+            progress.progress("committed", restored, sent);
+            try {
+                int live = wire.expect(Done.class).live();
+                return live == restored ? null : "the target restored " + restored + " connections but only " + live
+                        + " went live after COMMIT (leaving repair mode failed there): those are lost";
+            } catch (IOException afterCommit) {
+                return "no DONE from the target after COMMIT (" + afterCommit.getMessage() + "): the " + restored
+                        + " connections it restored are its own, whether or not it went on";
             }
-            held[i] = Held.DONE;
         }
+
+        /** The next verdict, which must be for a connection in {@code due} (then no longer due), with a code allowed. */
+        private Verdict verdict(Set<Integer> due, Set<Code> allowed) throws IOException {
+            Verdict v = wire.expect(Verdict.class);
+            if (!allowed.contains(v.code()) || !due.remove(v.index())) {
+                throw new MigrationException("protocol error: a verdict " + v.code() + " for connection " + v.index()
+                        + " (not due: expected one of " + allowed + " for " + due + ")");
+            }
+            return v;
+        }
+
+        /** Before COMMIT: everything goes back to the source, thawed, or restored from its copy if released. */
+        private void rollBack(String why) {
+            for (Move m : moves) {
+                switch (m.held) {
+                    case FROZEN -> {
+                        try {
+                            m.frozen.thaw();
+                            m.keep("rolled back: " + why);
+                        } catch (Throwable t) {
+                            m.outcome = new Outcome(m.index, Status.LOST, null, "thaw failed: " + t + " after: " + why);
+                        }
+                    }
+                    case RELEASED -> m.outcome = restoreHere(m, "rolled back: " + why);
+                    default -> { }
+                }
+                m.held = Held.DONE;
+            }
+        }
+
+        /** Restores the source's own copy (retried: a target that just died may still hold the 4-tuple a moment). */
+        private Outcome restoreHere(Move m, String why) {
+            try {
+                return new Outcome(m.index, Status.RESTORED_HERE, RetriedRestore.restore(tcp, m.frozen.state()), why);
+            } catch (Throwable t) {
+                return new Outcome(m.index, Status.LOST, null, why + "; restoring it here failed too: " + t);
+            }
+        }
+    }
+
+    private static Set<Integer> indices(List<Move> moves) {
+        Set<Integer> indices = new HashSet<>();
+        moves.forEach(m -> indices.add(m.index));
+        return indices;
     }
 }

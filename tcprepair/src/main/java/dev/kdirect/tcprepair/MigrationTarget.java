@@ -1,25 +1,23 @@
 package dev.kdirect.tcprepair;
 
-import static dev.kdirect.tcprepair.MigrationWire.ABORT;
-import static dev.kdirect.tcprepair.MigrationWire.COMMIT;
-import static dev.kdirect.tcprepair.MigrationWire.DONE;
-import static dev.kdirect.tcprepair.MigrationWire.HELLO;
-import static dev.kdirect.tcprepair.MigrationWire.IMAGE;
-import static dev.kdirect.tcprepair.MigrationWire.RELEASED;
-import static dev.kdirect.tcprepair.MigrationWire.VERDICT;
-import static dev.kdirect.tcprepair.MigrationWire.WELCOME;
-
+import dev.kdirect.tcprepair.MigrationWire.Abort;
+import dev.kdirect.tcprepair.MigrationWire.Commit;
+import dev.kdirect.tcprepair.MigrationWire.Done;
+import dev.kdirect.tcprepair.MigrationWire.Hello;
+import dev.kdirect.tcprepair.MigrationWire.Image;
+import dev.kdirect.tcprepair.MigrationWire.Released;
+import dev.kdirect.tcprepair.MigrationWire.Verdict;
+import dev.kdirect.tcprepair.MigrationWire.Verdict.Code;
+import dev.kdirect.tcprepair.MigrationWire.Welcome;
 import java.io.IOException;
 import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
-import java.nio.ByteBuffer;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -36,6 +34,12 @@ import java.util.Objects;
  * timeout) the restored copies are released silently and the session ends with a {@link MigrationException}. With
  * separate namespaces the target also holds a {@link NetworkLock} on the 4-tuples while it restores, so nothing
  * reaches a half-restored socket, and nothing it might send reaches the peer, if this process dies in between.
+ *
+ * <p>The socket is created 0600 in a directory that no one but its owner (this user or root) may write to, and only
+ * a source running as this process's uid, root or a uid given to {@link #allowUids} is heard (SO_PEERCRED, checked
+ * before any frame is read). What the source sends is bounded by the {@link MigrationLimits}, and the session ends
+ * at one deadline ({@link #timeout}) from its start; any failure before COMMIT, an Error such as OutOfMemoryError
+ * included, releases every restored copy and removes the lock.
  */
 public final class MigrationTarget implements AutoCloseable {
     /** A connection restored here, with the application state that came with it. */
@@ -53,21 +57,43 @@ public final class MigrationTarget implements AutoCloseable {
 
     private final ServerSocketChannel server;
     private final Path socket;
+    private final Object created;
     private MigrationProgress progress = MigrationProgress.NONE;
     private Duration timeout = Duration.ofSeconds(10);
     private TcpRepair repair;
+    private MigrationLimits limits;
+    private int[] allowedUids = {};
 
-    private MigrationTarget(ServerSocketChannel server, Path socket) {
+    private MigrationTarget(ServerSocketChannel server, Path socket, Object created) {
         this.server = server;
         this.socket = socket;
+        this.created = created;
     }
 
-    /** Listens on this path (a stale socket file left by a dead target is replaced). */
+    /**
+     * Listens on this path: a new socket, mode 0600, in a directory owned by this user or root that no one else may
+     * write to.
+     *
+     * @throws MigrationException when the path is too long, its directory is missing or unsafe, or something is
+     *     already there (a stale socket included: kdirect deletes only what it created; the message names it)
+     */
     public static MigrationTarget listen(Path socket) throws IOException {
-        Files.deleteIfExists(socket);
+        UnixDomainSocketAddress address = UnixSocketGuard.address(socket);
+        new UnixSocketGuard().checkTargetPath(socket);
         ServerSocketChannel server = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
-        server.bind(UnixDomainSocketAddress.of(socket));
-        return new MigrationTarget(server, socket);
+        try {
+            server.bind(address);
+        } catch (IOException | RuntimeException e) {
+            server.close();
+            throw new MigrationException("cannot listen on " + socket + ": " + e.getMessage(), e);
+        }
+        try {
+            return new MigrationTarget(server, socket, UnixSocketGuard.created(socket));
+        } catch (IOException | RuntimeException e) {
+            server.close();
+            Files.deleteIfExists(socket); // bound by this process a moment ago, in a directory only its owner writes
+            throw e;
+        }
     }
 
     public MigrationTarget progress(MigrationProgress progress) {
@@ -75,7 +101,10 @@ public final class MigrationTarget implements AutoCloseable {
         return this;
     }
 
-    /** How long to wait for the source at any step before discarding what was restored (default 10 s). */
+    /**
+     * The deadline of each session, from the source's connection to DONE (default 10 s): a source that has not
+     * committed by then, however it paces its bytes, is given up on and what was restored is released.
+     */
     public MigrationTarget timeout(Duration timeout) {
         this.timeout = timeout;
         return this;
@@ -86,166 +115,220 @@ public final class MigrationTarget implements AutoCloseable {
         return this;
     }
 
+    /** The limits on what a source may send (default {@link MigrationLimits#defaults}). */
+    public MigrationTarget limits(MigrationLimits limits) {
+        this.limits = Objects.requireNonNull(limits);
+        return this;
+    }
+
+    /** Uids besides this process's own and root's whose sources are heard. */
+    public MigrationTarget allowUids(int... uids) {
+        this.allowedUids = uids.clone();
+        return this;
+    }
+
     /**
      * Waits for one source and runs its session. Returns the connections now live here (possibly none, when the
      * source sent none or all failed).
      *
-     * @throws MigrationException when the session ended without COMMIT: nothing restored here was kept
+     * @throws MigrationException when the session ended without COMMIT (nothing restored here was kept), or the
+     *     source was refused (a uid not allowed: no frame was read)
      */
     public List<Incoming> accept() throws IOException {
         TcpRepair tcp = repair != null ? repair : TcpRepair.system();
-        try (MigrationWire wire = new MigrationWire(server.accept(), timeout.toMillis())) {
-            Map<Integer, Restored> restored = new LinkedHashMap<>();
+        UnixSocketGuard guard = new UnixSocketGuard(allowedUids);
+        MigrationLimits bounds = limits != null ? limits : MigrationLimits.defaults();
+        SocketChannel channel = server.accept();
+        long deadline = System.nanoTime() + timeout.toNanos();
+        MigrationWire wire;
+        try {
+            wire = new MigrationWire(channel, deadline, timeout.toMillis(), bounds);
+        } catch (Throwable t) {
+            channel.close();
+            throw t;
+        }
+        try (wire) {
+            Session session = new Session(wire, tcp);
             try {
-                return session(wire, tcp, restored);
-            } catch (IOException | RuntimeException e) {
-                for (Restored r : restored.values()) {
+                guard.checkPeer(channel, "source");
+                MigrationFaults.at("target accepted");
+                return session.run();
+            } catch (Throwable t) { // an Error too: nothing restored may outlive a session without COMMIT
+                session.releaseAll();
+                wire.abort(Abort.of(t));
+                throw t instanceof MigrationException m ? m
+                        : new MigrationException("migration aborted, nothing kept: " + MigrationWire.reasonOf(t), t);
+            }
+        }
+    }
+
+    /** One connection the source sent: its state (or why it was refused), attachment, and copy restored here. */
+    private static final class Arrival {
+        final int index;
+        final byte[] attachment;
+        final ConnectionState state;
+        final String refusal;
+        FrozenConnection restored;
+        String failure;
+
+        Arrival(int index, byte[] attachment, ConnectionState state, String refusal) {
+            this.index = index;
+            this.attachment = attachment;
+            this.state = state;
+            this.refusal = refusal;
+        }
+    }
+
+    /** One session, in protocol order. */
+    private final class Session {
+        private final MigrationWire wire;
+        private final TcpRepair tcp;
+        private final Map<Integer, Arrival> arrivals = new LinkedHashMap<>();
+        private boolean committed;
+
+        Session(MigrationWire wire, TcpRepair tcp) {
+            this.wire = wire;
+            this.tcp = tcp;
+        }
+
+        List<Incoming> run() throws IOException {
+            Hello hello = wire.expect(Hello.class);
+            MigrationFaults.at("target hello");
+            boolean sameNamespace = hello.mode() == MigrationMode.SAME_NAMESPACE;
+            wire.send(new Welcome(MigrationWire.VERSION));
+            receiveImages(hello.count());
+            List<Arrival> valid = arrivals.values().stream().filter(a -> a.state != null).toList();
+            for (Arrival a : arrivals.values()) {
+                if (a.state == null || sameNamespace) {
+                    verdict(a, a.state == null ? Code.REFUSED : Code.VALID, a.state == null ? a.refusal : "");
+                }
+            }
+            MigrationFaults.at("target validated");
+            restore(sameNamespace ? released() : valid, sameNamespace);
+            wire.expect(Commit.class);
+            return commit(sameNamespace);
+        }
+
+        /** Every IMAGE, each checked as it arrives; only its state and attachment are kept. */
+        private void receiveImages(int count) throws IOException {
+            for (int k = 0; k < count; k++) {
+                Image image = wire.expect(Image.class);
+                ConnectionState state = null;
+                String refusal = null;
+                try {
+                    state = ConnectionImage.read(image.image());
+                } catch (InvalidImageException e) {
+                    refusal = e.reason() + ": " + e.getMessage();
+                }
+                if (arrivals.putIfAbsent(image.index(), new Arrival(image.index(), image.attachment(), state,
+                        refusal)) != null) {
+                    throw new MigrationException("protocol error: connection " + image.index() + " sent twice");
+                }
+                progress.progress("received", k + 1, count);
+            }
+            MigrationFaults.at("target received");
+        }
+
+        /** Same namespace: the connections the source released, each one it was told is valid, once. */
+        private List<Arrival> released() throws IOException {
+            List<Arrival> released = new ArrayList<>();
+            for (int index : wire.expect(Released.class).indices()) {
+                Arrival a = arrivals.get(index);
+                if (a == null || a.state == null || released.contains(a)) {
+                    throw new MigrationException("protocol error: released connection " + index
+                            + " was not valid here, or was released twice");
+                }
+                released.add(a);
+            }
+            MigrationFaults.at("target released");
+            return released;
+        }
+
+        /** Restores each connection frozen (nothing sent until COMMIT) and reports RESTORED or FAILED for each. */
+        private void restore(List<Arrival> toRestore, boolean sameNamespace) throws IOException {
+            if (toRestore.isEmpty()) {
+                return;
+            }
+            List<NetworkLock.Tuple> tuples = toRestore.stream().map(a -> NetworkLock.Tuple.of(a.state)).toList();
+            // Same namespace: the source's lock covers these 4-tuples already.
+            try (NetworkLock lock = sameNamespace ? null : NetworkLock.lock(tuples)) {
+                ParallelSteps.forEach(toRestore.size(), "restored", progress, k -> {
+                    Arrival a = toRestore.get(k);
                     try {
-                        r.frozen.release(); // closed in repair mode: the peer sees nothing of this copy
-                    } catch (IOException | RuntimeException closeFailed) {
-                        // the descriptor is gone either way; the others must still be released
+                        // same namespace: the source released the 4-tuple just now (see RetriedRestore)
+                        a.restored = sameNamespace ? RetriedRestore.restoreFrozen(tcp, a.state)
+                                : tcp.restoreFrozen(a.state);
+                    } catch (IOException | RuntimeException e) {
+                        a.failure = e.toString();
+                    }
+                });
+                MigrationFaults.at("target restored");
+                for (Arrival a : toRestore) {
+                    verdict(a, a.restored != null ? Code.RESTORED : Code.FAILED, a.restored != null ? "" : a.failure);
+                }
+            }
+        }
+
+        /** Past COMMIT the source has let go: nothing here may be released any more, whatever fails. */
+        private List<Incoming> commit(boolean sameNamespace) throws IOException {
+            committed = true;
+            List<Arrival> restored = arrivals.values().stream().filter(a -> a.restored != null).toList();
+            Incoming[] thawed = new Incoming[restored.size()];
+            ParallelSteps.forEach(restored.size(), "thawed", MigrationProgress.NONE, k -> {
+                FrozenConnection f = restored.get(k).restored;
+                try {
+                    if (sameNamespace) {
+                        f.thawLocked(); // the source's lock holds here until DONE: a probe would be dropped
+                    } else {
+                        f.thaw(); // the probe tells the peer, now routed here, where the connection went on
+                    }
+                    thawed[k] = new Incoming(f.channel(), restored.get(k).attachment, f.state());
+                } catch (Throwable t) {
+                    // stuck in repair mode (never seen: repair off on our own socket): the connection is lost;
+                    // DONE's count, which covers only the live ones, tells the source
+                    try {
+                        f.channel().close();
+                    } catch (IOException closeFailed) {
+                        // gone either way
                     }
                 }
-                String reason = e.getMessage() == null ? e.toString() : e.getMessage();
-                try {
-                    wire.send(ABORT, MigrationWire.putText(ByteBuffer.allocate(MigrationWire.textBytes(reason)),
-                            reason));
-                } catch (IOException | RuntimeException gone) {
-                    // the source is gone or will see the session close
-                }
-                throw e instanceof MigrationException m ? m
-                        : new MigrationException("migration aborted, nothing kept: " + reason, e);
-            }
-        }
-    }
-
-    private record Received(int index, byte[] image, byte[] attachment) {
-    }
-
-    private record Restored(FrozenConnection frozen, byte[] attachment) {
-    }
-
-    private List<Incoming> session(MigrationWire wire, TcpRepair tcp, Map<Integer, Restored> restored)
-            throws IOException {
-        ByteBuffer hello = wire.expect(HELLO).payload();
-        byte[] magic = new byte[MigrationWire.MAGIC.length];
-        hello.get(magic);
-        int version = hello.getShort() & 0xffff;
-        if (!Arrays.equals(magic, MigrationWire.MAGIC)) {
-            throw new MigrationException("not a kdirect migration source (wrong magic)");
-        }
-        if (version != MigrationWire.VERSION) {
-            throw new MigrationException("the source speaks protocol version " + version + ", this target "
-                    + MigrationWire.VERSION + ": run the same kdirect on both sides");
-        }
-        boolean sameNamespace = hello.get() == 0;
-        int count = hello.getInt();
-        wire.send(WELCOME, ByteBuffer.allocate(2).putShort((short) MigrationWire.VERSION));
-        List<Received> images = new ArrayList<>();
-        for (int k = 0; k < count; k++) {
-            MigrationWire.Frame f = wire.expect(IMAGE);
-            images.add(new Received(f.getInt(), f.bytes(), f.bytes()));
-            progress.progress("received", k + 1, count);
-        }
-        Map<Integer, ConnectionState> valid = new LinkedHashMap<>();
-        for (Received r : images) {
-            try {
-                valid.put(r.index, ConnectionImage.read(r.image));
-                if (sameNamespace) {
-                    verdict(wire, r.index, MigrationWire.VALID, "");
-                }
-            } catch (InvalidImageException e) {
-                verdict(wire, r.index, MigrationWire.REFUSED, e.reason() + ": " + e.getMessage());
-            }
-        }
-        List<Integer> toRestore = new ArrayList<>(valid.keySet());
-        if (sameNamespace) {
-            ByteBuffer released = wire.expect(RELEASED).payload();
-            toRestore.clear();
-            for (int k = released.getInt(); k > 0; k--) {
-                int index = released.getInt();
-                if (!valid.containsKey(index)) {
-                    throw new MigrationException("protocol error: released connection " + index + " was not valid");
-                }
-                toRestore.add(index);
-            }
-        }
-        Map<Integer, byte[]> attachments = new LinkedHashMap<>();
-        images.forEach(r -> attachments.put(r.index, r.attachment));
-        restoreAll(wire, tcp, sameNamespace, toRestore, valid, attachments, restored);
-        wire.expect(COMMIT);
-        // Past COMMIT the source has let go: nothing here may be released any more, whatever fails.
-        List<Restored> committed = new ArrayList<>(restored.values());
-        restored.clear();
-        Incoming[] thawed = new Incoming[committed.size()];
-        ParallelSteps.forEach(committed.size(), "thawed", MigrationProgress.NONE, k -> {
-            Restored r = committed.get(k);
-            try {
-                if (sameNamespace) {
-                    r.frozen.thawLocked(); // the source's lock holds here until DONE: a probe would be dropped
-                } else {
-                    r.frozen.thaw(); // the probe tells the peer, now routed here, where the connection went on
-                }
-                thawed[k] = new Incoming(r.frozen.channel(), r.attachment, r.frozen.state());
-            } catch (IOException | RuntimeException e) {
-                // stuck in repair mode (never seen: repair off on our own socket): the connection is lost; DONE's
-                // count, which covers only the live ones, tells the source
-                r.frozen.channel().close();
-            }
-        });
-        List<Incoming> live = new ArrayList<>();
-        for (Incoming incoming : thawed) {
-            if (incoming != null) {
-                live.add(incoming);
-            }
-        }
-        wire.send(DONE, ByteBuffer.allocate(4).putInt(live.size()));
-        return live;
-    }
-
-    private void restoreAll(MigrationWire wire, TcpRepair tcp, boolean sameNamespace, List<Integer> indices,
-            Map<Integer, ConnectionState> states, Map<Integer, byte[]> attachments, Map<Integer, Restored> restored)
-            throws IOException {
-        if (indices.isEmpty()) {
-            return;
-        }
-        List<NetworkLock.Tuple> tuples = indices.stream().map(i -> NetworkLock.Tuple.of(states.get(i))).toList();
-        // Same namespace: the source's lock covers these 4-tuples already.
-        try (NetworkLock lock = sameNamespace ? null : NetworkLock.lock(tuples)) {
-            FrozenConnection[] frozen = new FrozenConnection[indices.size()];
-            String[] failures = new String[indices.size()];
-            ParallelSteps.forEach(indices.size(), "restored", progress, k -> {
-                ConnectionState state = states.get(indices.get(k));
-                try {
-                    // same namespace: the source released the 4-tuple just now (see RetriedRestore); held frozen
-                    // (restored up to the window, nothing sent yet) until COMMIT thaws it
-                    frozen[k] = sameNamespace ? RetriedRestore.restoreFrozen(tcp, state) : tcp.restoreFrozen(state);
-                } catch (IOException | RuntimeException e) {
-                    failures[k] = e.toString();
-                }
             });
-            // every restored copy recorded before any verdict goes out: a failed send aborts, releasing them all
-            for (int k = 0; k < indices.size(); k++) {
-                if (frozen[k] != null) {
-                    restored.put(indices.get(k), new Restored(frozen[k], attachments.get(indices.get(k))));
+            List<Incoming> live = new ArrayList<>();
+            for (Incoming incoming : thawed) {
+                if (incoming != null) {
+                    live.add(incoming);
                 }
             }
-            for (int k = 0; k < indices.size(); k++) {
-                verdict(wire, indices.get(k), frozen[k] != null ? MigrationWire.RESTORED : MigrationWire.FAILED,
-                        frozen[k] != null ? "" : failures[k]);
+            wire.send(new Done(live.size()));
+            return live;
+        }
+
+        private void verdict(Arrival a, Code code, String reason) throws IOException {
+            wire.send(new Verdict(a.index, code, reason));
+        }
+
+        /** Before COMMIT: every restored copy closed in repair mode, which the peer never sees. */
+        void releaseAll() {
+            if (committed) {
+                return;
+            }
+            for (Arrival a : arrivals.values()) {
+                if (a.restored != null) {
+                    try {
+                        a.restored.release();
+                    } catch (Throwable t) {
+                        // the descriptor is gone either way; the others must still be released
+                    }
+                    a.restored = null;
+                }
             }
         }
     }
 
-    static void verdict(MigrationWire wire, int index, int code, String reason) throws IOException {
-        ByteBuffer b = ByteBuffer.allocate(5 + MigrationWire.textBytes(reason)).putInt(index).put((byte) code);
-        wire.send(VERDICT, MigrationWire.putText(b, reason));
-    }
-
-    /** Stops listening and removes the socket file. */
+    /** Stops listening and removes the socket file, if it is still the one this target created. */
     @Override
     public void close() throws IOException {
         server.close();
-        Files.deleteIfExists(socket);
+        UnixSocketGuard.deleteIfCreated(socket, created);
     }
 }

@@ -2,72 +2,163 @@ package dev.kdirect.tcprepair;
 
 import java.io.EOFException;
 import java.io.IOException;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.BufferUnderflowException;
 import java.nio.ByteBuffer;
+import java.nio.channels.AsynchronousCloseException;
 import java.nio.channels.SelectionKey;
 import java.nio.channels.Selector;
 import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import java.util.zip.CRC32C;
 
 /**
- * The migration protocol's frames on a Unix domain stream socket. A frame is: u32 length of what follows, u8
- * type, the payload, u32 CRC-32C of type and payload; big-endian. Reads wait at most the session's timeout, so
- * a peer that hangs is treated like one that died. Layouts are in {@link MigrationSource}'s class comment.
+ * The migration protocol's frames on a Unix domain stream socket ({@link MigrationSource} documents the order). A
+ * frame is: u32 length of what follows, u8 type, the payload, u32 CRC-32C of type and payload; big-endian. Every
+ * frame is a {@link Message}, encoded and decoded here and nowhere else.
+ *
+ * <p>What arrives is hostile until proven otherwise: a frame's length is checked against the
+ * {@link MigrationLimits} and the bytes the session may still receive before its body is allocated, every inner
+ * length against the frame's remaining bytes (and the limits) before anything is built from it, and a payload must
+ * end where its last field does; anything else is a protocol error ({@link MigrationException}). Every wait ends at
+ * the session's one deadline, however the other side paces its bytes.
  */
 final class MigrationWire implements AutoCloseable {
     static final byte[] MAGIC = "KDMIGRAT".getBytes(StandardCharsets.US_ASCII);
     static final int VERSION = 1;
-    static final int MAX_FRAME = 256 << 20;
-
-    static final byte HELLO = 1;
-    static final byte WELCOME = 2;
-    static final byte IMAGE = 3;
-    static final byte VERDICT = 4;
-    static final byte RELEASED = 5;
-    static final byte COMMIT = 6;
-    static final byte ABORT = 7;
-    static final byte DONE = 8;
-
-    /** A VERDICT's code: the image is valid (same namespace, before the source releases). */
-    static final int VALID = 1;
-    /** A VERDICT's code: the image was refused; nothing was restored. */
-    static final int REFUSED = 2;
-    /** A VERDICT's code: restored here, held in repair mode until COMMIT. */
-    static final int RESTORED = 3;
-    /** A VERDICT's code: the restore failed here. */
-    static final int FAILED = 4;
+    /** The longest reason an ABORT or VERDICT carries (longer ones are cut). */
+    static final int MAX_REASON_CHARS = 2000;
 
     /** Frames batched until a flush: a migration of thousands of connections is a few writes, not thousands. */
     private static final int BATCH = 1 << 16;
 
+    /** The frame types, with their codes on the wire. */
+    enum FrameType {
+        HELLO(1), WELCOME(2), IMAGE(3), VERDICT(4), RELEASED(5), COMMIT(6), ABORT(7), DONE(8);
+
+        final byte code;
+
+        FrameType(int code) {
+            this.code = (byte) code;
+        }
+
+        static FrameType of(byte code) throws MigrationException {
+            for (FrameType t : values()) {
+                if (t.code == code) {
+                    return t;
+                }
+            }
+            throw new MigrationException("protocol error: unknown frame type " + code);
+        }
+    }
+
+    /** One frame's content. */
+    sealed interface Message {
+    }
+
+    /** Source: who it is, the order it runs (same namespace or not) and how many IMAGEs follow. */
+    record Hello(MigrationMode mode, int count) implements Message {
+    }
+
+    /** Target: it speaks this version. */
+    record Welcome(int version) implements Message {
+    }
+
+    /** Source: connection {@code index}'s image ({@link ConnectionImage}) and its application state. */
+    record Image(int index, byte[] image, byte[] attachment) implements Message {
+    }
+
+    /** Target: what became of connection {@code index}. */
+    record Verdict(int index, Code code, String reason) implements Message {
+        /** The verdicts, with their codes on the wire. */
+        enum Code {
+            /** The image is valid (same namespace, before the source releases). */
+            VALID,
+            /** The image was refused; nothing was restored. */
+            REFUSED,
+            /** Restored here, held in repair mode until COMMIT. */
+            RESTORED,
+            /** The restore failed here. */
+            FAILED
+        }
+    }
+
+    /** Source (same namespace): these connections are released there, restore them now. */
+    record Released(int[] indices) implements Message {
+    }
+
+    /** Source: the point of no return; the target thaws what it restored. */
+    record Commit() implements Message {
+    }
+
+    /** Target: this many connections are now live here; it closes the session. */
+    record Done(int live) implements Message {
+    }
+
+    /** Either side: the session ends without COMMIT, for this reason; the target releases what it restored. */
+    record Abort(String reason) implements Message {
+        /** The ABORT for what went wrong. */
+        static Abort of(Throwable failure) {
+            return new Abort(reasonOf(failure));
+        }
+    }
+
     private final SocketChannel channel;
     private final Selector selector;
+    private final long deadline;
     private final long timeoutMillis;
+    private final MigrationLimits limits;
+    private long received;
     private ByteBuffer outbound = ByteBuffer.allocate(BATCH);
     /** Bytes read ahead of the frame being parsed (read mode): one read takes in many frames. */
-    private ByteBuffer inbound = ByteBuffer.allocate(BATCH).flip();
+    private final ByteBuffer inbound = ByteBuffer.allocate(BATCH).flip();
 
-    MigrationWire(SocketChannel channel, long timeoutMillis) throws IOException {
+    /**
+     * A session on a connected channel that ends at {@code deadline} (System.nanoTime), {@code timeoutMillis} after
+     * it began (for messages).
+     */
+    MigrationWire(SocketChannel channel, long deadline, long timeoutMillis, MigrationLimits limits)
+            throws IOException {
         this.channel = channel;
+        this.deadline = deadline;
         this.timeoutMillis = timeoutMillis;
+        this.limits = limits;
         channel.configureBlocking(false);
         this.selector = Selector.open();
     }
 
-    /** A received frame: its type and payload (the checksum was verified). */
-    record Frame(byte type, ByteBuffer payload) {
-        int getInt() {
-            return payload.getInt();
-        }
-
-        byte[] bytes() {
-            byte[] b = new byte[payload.getInt()];
-            payload.get(b);
-            return b;
-        }
-
-        String text() {
-            return new String(bytes(), StandardCharsets.UTF_8);
+    /**
+     * Connects to {@code socket} by {@code deadline}: a target whose backlog is full (it does not accept) is given
+     * up on then, as one that hangs later is.
+     */
+    static SocketChannel connect(Path socket, long deadline) throws IOException {
+        SocketChannel channel = SocketChannel.open(StandardProtocolFamily.UNIX);
+        CountDownLatch connected = new CountDownLatch(1);
+        Thread.ofVirtual().start(() -> {
+            try {
+                if (!connected.await(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS)) {
+                    channel.close(); // ends the blocking connect below
+                }
+            } catch (InterruptedException | IOException e) {
+                // the connect goes on or fails by itself
+            }
+        });
+        try {
+            channel.connect(UnixDomainSocketAddress.of(socket));
+            return channel;
+        } catch (AsynchronousCloseException e) {
+            throw new MigrationException("the target at " + socket + " did not accept the session by its deadline"
+                    + " (its backlog is full: it hangs or is overloaded)", e);
+        } catch (IOException | RuntimeException | Error e) {
+            channel.close();
+            throw e;
+        } finally {
+            connected.countDown();
         }
     }
 
@@ -76,25 +167,33 @@ final class MigrationWire implements AutoCloseable {
      * every other frame and every {@link #receive} do: a frame the other side must answer, and
      * COMMIT, whose delivery decides who owns the connections, are written before this returns.
      */
-    void send(byte type, ByteBuffer payload) throws IOException {
-        payload.flip();
-        int length = 1 + payload.remaining() + 4;
-        CRC32C crc = new CRC32C();
-        crc.update(type);
-        crc.update(payload.duplicate());
-        if (outbound.remaining() < 4 + length) {
+    void send(Message message) throws IOException {
+        ByteBuffer frame = frame(message);
+        if (outbound.remaining() < frame.remaining()) {
             flush();
-            if (outbound.capacity() < 4 + length) {
-                outbound = ByteBuffer.allocate(4 + length);
+            if (outbound.capacity() < frame.remaining()) {
+                outbound = ByteBuffer.allocate(frame.remaining());
             }
         }
-        outbound.putInt(length).put(type).put(payload).putInt((int) crc.getValue());
-        if (type != IMAGE && type != VERDICT) {
+        outbound.put(frame);
+        if (!(message instanceof Image || message instanceof Verdict)) {
             flush();
         }
     }
 
-    /** Writes every batched frame. */
+    /** Sends an ABORT if the other side still listens (it will see the session close either way). */
+    void abort(Abort abort) {
+        try {
+            send(abort);
+        } catch (IOException | RuntimeException gone) {
+            // the other side is gone or will see the session close
+        }
+    }
+
+    /**
+     * Writes every batched frame. When the other side has closed the session, the ABORT it sent first (if it did)
+     * names the reason, rather than the broken pipe.
+     */
     void flush() throws IOException {
         outbound.flip();
         try {
@@ -103,104 +202,312 @@ final class MigrationWire implements AutoCloseable {
                     await(SelectionKey.OP_WRITE, "sending");
                 }
             }
+        } catch (IOException e) {
+            Abort abort = pendingAbort();
+            throw abort == null ? e : new MigrationException("the other side aborted: " + abort.reason(), e);
         } finally {
             outbound.compact();
         }
     }
 
-    void send(byte type) throws IOException {
-        send(type, ByteBuffer.allocate(0));
+    /** An ABORT among the frames that have already arrived, without waiting; null when there is none. */
+    private Abort pendingAbort() {
+        try {
+            inbound.compact();
+            try {
+                while (inbound.hasRemaining() && channel.read(inbound) > 0) {
+                    // take in what the other side sent before it closed
+                }
+            } finally {
+                inbound.flip();
+            }
+        } catch (IOException | RuntimeException closed) {
+            // what arrived is in the buffer all the same
+        }
+        while (inbound.remaining() >= 4) {
+            long length = Integer.toUnsignedLong(inbound.getInt(inbound.position()));
+            if (length < 5 || length > inbound.remaining() - 4) {
+                return null;
+            }
+            ByteBuffer body = inbound.slice(inbound.position() + 4, (int) length);
+            inbound.position(inbound.position() + 4 + (int) length);
+            try {
+                if (decodeFrame(body, limits) instanceof Abort abort) {
+                    return abort;
+                }
+            } catch (MigrationException garbled) {
+                return null;
+            }
+        }
+        return null;
     }
 
-    /** The next frame (after flushing what waits to be sent); a bad checksum or length is a protocol error. */
-    Frame receive() throws IOException {
+    /** The next frame (after flushing what waits to be sent). */
+    Message receive() throws IOException {
         flush();
-        int length = fill(4).getInt();
-        if (length < 5 || length > MAX_FRAME) {
-            throw new MigrationException("protocol error: a frame of " + length + " bytes (corrupted in transit?)");
+        fill(4);
+        long length = Integer.toUnsignedLong(inbound.getInt());
+        if (length < 5 || length > limits.maxFrameBytes()) {
+            throw new MigrationException("protocol error: a frame of " + length + " bytes (at most "
+                    + limits.maxFrameBytes() + "; corrupted in transit, or not a kdirect migration peer)");
         }
-        ByteBuffer body = ByteBuffer.allocate(length).put(fill(length).slice(inbound.position(), length)).flip();
-        inbound.position(inbound.position() + length);
-        CRC32C crc = new CRC32C();
-        crc.update(body.array(), 0, length - 4);
-        if ((int) crc.getValue() != body.getInt(length - 4)) {
-            throw new MigrationException("protocol error: a frame of type " + body.get(0)
-                    + " fails its CRC-32C (corrupted in transit)");
+        received += 4 + length;
+        if (received > limits.maxSessionBytes()) {
+            throw new MigrationException("protocol error: the session exceeds its limit of "
+                    + limits.maxSessionBytes() + " bytes");
         }
-        return new Frame(body.get(0), body.slice(1, length - 5));
+        ByteBuffer body = ByteBuffer.allocate((int) length);
+        if (length <= inbound.capacity()) {
+            fill((int) length); // small frames come in batches: read ahead
+        }
+        int ahead = Math.min(inbound.remaining(), body.capacity());
+        body.put(inbound.slice(inbound.position(), ahead));
+        inbound.position(inbound.position() + ahead);
+        while (body.hasRemaining()) {
+            readOnce(body); // a large frame goes straight into its body
+        }
+        return decodeFrame(body.flip(), limits);
     }
 
-    /** The next frame, which must be of this type (an ABORT is reported with its reason). */
-    Frame expect(byte type) throws IOException {
-        Frame f = receive();
-        if (f.type() == ABORT) {
-            throw new MigrationException("the other side aborted: " + f.text());
+    /** The next frame, which must be a {@code type} (an ABORT is reported with its reason). */
+    <M extends Message> M expect(Class<M> type) throws IOException {
+        Message m = receive();
+        if (m instanceof Abort abort) {
+            throw new MigrationException("the other side aborted: " + abort.reason());
         }
-        if (f.type() != type) {
-            throw new MigrationException("protocol error: expected a frame of type " + type + ", got " + f.type());
+        if (!type.isInstance(m)) {
+            throw new MigrationException("protocol error: expected " + type.getSimpleName() + ", got "
+                    + m.getClass().getSimpleName());
         }
-        return f;
+        return type.cast(m);
     }
 
-    /** Waits until the other side closes the session (it has finished cleaning up), at most the timeout. */
+    /** Waits until the other side closes the session (it has finished cleaning up), at most until the deadline. */
     void awaitEnd() {
         try {
             while (true) {
                 receive();
             }
-        } catch (IOException ended) {
+        } catch (IOException | RuntimeException ended) {
             // closed, or gave up waiting: either way the session is over
         }
     }
 
-    /** The inbound buffer holding at least {@code n} unparsed bytes, reading (and growing it) as needed. */
-    private ByteBuffer fill(int n) throws IOException {
-        if (inbound.remaining() >= n) {
-            return inbound;
+    /** {@code message} as a whole frame, its length first, ready to write. */
+    static ByteBuffer frame(Message message) {
+        FrameType type = typeOf(message);
+        ByteBuffer payload = encode(message);
+        CRC32C crc = new CRC32C();
+        crc.update(type.code);
+        crc.update(payload.duplicate());
+        int length = 1 + payload.remaining() + 4;
+        return ByteBuffer.allocate(4 + length).putInt(length).put(type.code).put(payload)
+                .putInt((int) crc.getValue()).flip();
+    }
+
+    /**
+     * The message in a frame's body (type, payload, CRC: what follows its length); a bad checksum, an unknown type
+     * or a payload that does not decode is a protocol error.
+     */
+    static Message decodeFrame(ByteBuffer body, MigrationLimits limits) throws MigrationException {
+        int length = body.remaining();
+        if (length < 5) {
+            throw new MigrationException("protocol error: a frame of " + length + " bytes");
         }
-        if (inbound.capacity() < n) {
-            inbound = ByteBuffer.allocate(Math.max(n, 2 * inbound.capacity())).put(inbound).flip();
+        CRC32C crc = new CRC32C();
+        crc.update(body.slice(body.position(), length - 4));
+        if ((int) crc.getValue() != body.getInt(body.position() + length - 4)) {
+            throw new MigrationException("protocol error: a frame of type " + body.get(body.position())
+                    + " fails its CRC-32C (corrupted in transit)");
+        }
+        FrameType type = FrameType.of(body.get(body.position()));
+        return decode(type, body.slice(body.position() + 1, length - 5), limits);
+    }
+
+    static FrameType typeOf(Message message) {
+        return switch (message) {
+            case Hello h -> FrameType.HELLO;
+            case Welcome w -> FrameType.WELCOME;
+            case Image i -> FrameType.IMAGE;
+            case Verdict v -> FrameType.VERDICT;
+            case Released r -> FrameType.RELEASED;
+            case Commit c -> FrameType.COMMIT;
+            case Done d -> FrameType.DONE;
+            case Abort a -> FrameType.ABORT;
+        };
+    }
+
+    /** The payload of {@code message} (read mode). */
+    static ByteBuffer encode(Message message) {
+        return switch (message) {
+            case Hello h -> ByteBuffer.allocate(MAGIC.length + 7).put(MAGIC).putShort((short) VERSION)
+                    .put((byte) (h.mode() == MigrationMode.SAME_NAMESPACE ? 0 : 1)).putInt(h.count()).flip();
+            case Welcome w -> ByteBuffer.allocate(2).putShort((short) w.version()).flip();
+            case Image i -> putBytes(putBytes(ByteBuffer.allocate(12 + i.image().length + i.attachment().length)
+                    .putInt(i.index()), i.image()), i.attachment()).flip();
+            case Verdict v -> {
+                byte[] reason = text(v.reason());
+                yield putBytes(ByteBuffer.allocate(9 + reason.length).putInt(v.index())
+                        .put((byte) (v.code().ordinal() + 1)), reason).flip();
+            }
+            case Released r -> {
+                ByteBuffer b = ByteBuffer.allocate(4 + 4 * r.indices().length).putInt(r.indices().length);
+                for (int index : r.indices()) {
+                    b.putInt(index);
+                }
+                yield b.flip();
+            }
+            case Commit c -> ByteBuffer.allocate(0);
+            case Done d -> ByteBuffer.allocate(4).putInt(d.live()).flip();
+            case Abort a -> {
+                byte[] reason = text(a.reason());
+                yield putBytes(ByteBuffer.allocate(4 + reason.length), reason).flip();
+            }
+        };
+    }
+
+    /** The message a payload of {@code type} holds; one that does not decode exactly is a protocol error. */
+    static Message decode(FrameType type, ByteBuffer payload, MigrationLimits limits) throws MigrationException {
+        try {
+            Message m = switch (type) {
+                case HELLO -> hello(payload, limits);
+                case WELCOME -> {
+                    int version = payload.getShort() & 0xffff;
+                    if (version != VERSION) {
+                        throw new MigrationException("the target speaks protocol version " + version
+                                + ", this source " + VERSION + ": run the same kdirect on both sides");
+                    }
+                    yield new Welcome(version);
+                }
+                case IMAGE -> new Image(payload.getInt(), getBytes(payload, "image", limits.maxImageBytes()),
+                        getBytes(payload, "attachment", limits.maxAttachmentBytes()));
+                case VERDICT -> {
+                    int index = payload.getInt();
+                    int code = payload.get();
+                    if (code < 1 || code > Verdict.Code.values().length) {
+                        throw new MigrationException("protocol error: verdict code " + code);
+                    }
+                    yield new Verdict(index, Verdict.Code.values()[code - 1], getText(payload));
+                }
+                case RELEASED -> {
+                    int n = payload.getInt();
+                    if (n < 0 || n > payload.remaining() / 4 || n > limits.maxImages()) {
+                        throw new MigrationException("protocol error: RELEASED claims " + Integer.toUnsignedString(n)
+                                + " connections in " + payload.remaining() + " bytes");
+                    }
+                    int[] indices = new int[n];
+                    for (int k = 0; k < n; k++) {
+                        indices[k] = payload.getInt();
+                    }
+                    yield new Released(indices);
+                }
+                case COMMIT -> new Commit();
+                case DONE -> new Done(payload.getInt());
+                case ABORT -> new Abort(getText(payload));
+            };
+            if (payload.hasRemaining()) {
+                throw new MigrationException("protocol error: " + payload.remaining() + " bytes after the end of a "
+                        + type);
+            }
+            return m;
+        } catch (BufferUnderflowException e) {
+            throw new MigrationException("protocol error: a " + type + " frame ends inside a field");
+        }
+    }
+
+    private static Hello hello(ByteBuffer payload, MigrationLimits limits) throws MigrationException {
+        byte[] magic = new byte[MAGIC.length];
+        payload.get(magic);
+        if (!Arrays.equals(magic, MAGIC)) {
+            throw new MigrationException("not a kdirect migration source (wrong magic)");
+        }
+        int version = payload.getShort() & 0xffff;
+        if (version != VERSION) {
+            throw new MigrationException("the source speaks protocol version " + version + ", this target "
+                    + VERSION + ": run the same kdirect on both sides");
+        }
+        int mode = payload.get();
+        if (mode != 0 && mode != 1) {
+            throw new MigrationException("protocol error: migration mode " + mode);
+        }
+        int count = payload.getInt();
+        if (count < 0 || count > limits.maxImages()) {
+            throw new MigrationException("the source would send " + Integer.toUnsignedString(count)
+                    + " connections; this target takes at most " + limits.maxImages() + " per session");
+        }
+        return new Hello(mode == 0 ? MigrationMode.SAME_NAMESPACE : MigrationMode.SEPARATE_NAMESPACES, count);
+    }
+
+    /** A u32 length and that many bytes, the length checked against {@code max} and the payload first. */
+    private static byte[] getBytes(ByteBuffer b, String what, int max) throws MigrationException {
+        int length = b.getInt();
+        if (length < 0 || length > b.remaining() || length > max) {
+            throw new MigrationException("protocol error: the " + what + " claims "
+                    + Integer.toUnsignedString(length) + " bytes; " + b.remaining() + " remain in the frame, the"
+                    + " limit is " + max);
+        }
+        byte[] bytes = new byte[length];
+        b.get(bytes);
+        return bytes;
+    }
+
+    private static String getText(ByteBuffer b) throws MigrationException {
+        return new String(getBytes(b, "reason", 4 * MAX_REASON_CHARS), StandardCharsets.UTF_8);
+    }
+
+    private static ByteBuffer putBytes(ByteBuffer b, byte[] bytes) {
+        return b.putInt(bytes.length).put(bytes);
+    }
+
+    private static byte[] text(String reason) {
+        String cut = reason.length() > MAX_REASON_CHARS ? reason.substring(0, MAX_REASON_CHARS) : reason;
+        return cut.getBytes(StandardCharsets.UTF_8);
+    }
+
+    /** What to tell the other side (and the report) about a failure. */
+    static String reasonOf(Throwable failure) {
+        return failure instanceof Error || failure.getMessage() == null ? failure.toString() : failure.getMessage();
+    }
+
+    /** Makes sure {@code n} unparsed bytes wait in the inbound buffer (n at most its capacity). */
+    private void fill(int n) throws IOException {
+        if (inbound.remaining() >= n) {
+            return;
         }
         inbound.compact();
         try {
             while (inbound.position() < n) {
-                int read = channel.read(inbound);
-                if (read < 0) {
-                    throw new EOFException("the other side closed the migration session");
-                }
-                if (read == 0) {
-                    await(SelectionKey.OP_READ, "receiving");
-                }
+                readOnce(inbound);
             }
         } finally {
             inbound.flip();
         }
-        return inbound;
+    }
+
+    private void readOnce(ByteBuffer into) throws IOException {
+        int read = channel.read(into);
+        if (read < 0) {
+            throw new EOFException("the other side closed the migration session");
+        }
+        if (read == 0) {
+            await(SelectionKey.OP_READ, "receiving");
+        }
     }
 
     private void await(int op, String what) throws IOException {
+        long left = deadline - System.nanoTime();
         SelectionKey key = channel.register(selector, op);
         try {
-            if (selector.select(timeoutMillis) == 0) {
-                throw new MigrationException("no progress " + what + " for " + timeoutMillis
-                        + " ms: the other side hangs or died");
+            if (left <= 0 || selector.select(Math.max(1, TimeUnit.NANOSECONDS.toMillis(left))) == 0) {
+                if (deadline - System.nanoTime() <= 0) {
+                    throw new MigrationException("the session's deadline (" + timeoutMillis + " ms) passed while "
+                            + what + ": the other side hangs or died");
+                }
             }
             selector.selectedKeys().clear();
         } finally {
             key.interestOps(0);
         }
-    }
-
-    static ByteBuffer putBytes(ByteBuffer b, byte[] bytes) {
-        return b.putInt(bytes.length).put(bytes);
-    }
-
-    static ByteBuffer putText(ByteBuffer b, String text) {
-        return putBytes(b, text.getBytes(StandardCharsets.UTF_8));
-    }
-
-    static int textBytes(String text) {
-        return 4 + text.getBytes(StandardCharsets.UTF_8).length;
     }
 
     @Override

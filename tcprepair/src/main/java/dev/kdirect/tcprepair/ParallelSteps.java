@@ -25,8 +25,8 @@ final class ParallelSteps {
     }
 
     /**
-     * Runs {@code step} for 0..count-1 and returns when all have ended; the first exception a step threw is rethrown
-     * then (the other steps still ran).
+     * Runs {@code step} for 0..count-1 and returns when all have ended; the first exception or Error a step threw
+     * is rethrown then (the other steps still ran).
      */
     static void forEach(int count, String phase, MigrationProgress progress, Step step) throws IOException {
         int threads = SocketDescriptor.jdkFastPath() ? Math.min(count, Runtime.getRuntime().availableProcessors()) : 1;
@@ -40,7 +40,7 @@ final class ParallelSteps {
                 for (int i = start; i < count; i += stride) {
                     try {
                         step.run(i);
-                    } catch (IOException | RuntimeException e) {
+                    } catch (Throwable e) { // an Error too: the caller rolls back what the steps did
                         first.compareAndSet(null, e);
                     }
                     int finished = done.incrementAndGet();
@@ -71,6 +71,9 @@ final class ParallelSteps {
             throw e;
         }
         if (failure instanceof RuntimeException e) {
+            throw e;
+        }
+        if (failure instanceof Error e) {
             throw e;
         }
     }

@@ -98,6 +98,37 @@ class ConnectionImageTest {
                 .isEqualTo(Reason.INVALID_FIELD);
     }
 
+    /** Fields a forger controls that no real connection has: each INVALID_FIELD, naming the field. */
+    @Test
+    void reservedBytesMssZeroOversizedBuffersAndUnspecifiedOrMappedAddressesAreInvalidFields() {
+        byte[] v4 = ConnectionImage.write(state("127.0.0.1", "127.0.0.2", 0));
+        byte[] v6 = ConnectionImage.write(state("::1", "fd00::2", 0));
+        int mss = 16 + 1 + 2 * 6 + 8; // the MSS clamp of an IPv4 image
+        int buffers = mss + 2 + 3 + 4 + 20; // SO_SNDBUF, then SO_RCVBUF
+        KernelBuffers kernel = new KernelBuffers(4 << 20, 6 << 20);
+        assertInvalid(resealed(v4, b -> b.putShort(10, (short) 1)), kernel, "reserved bytes at offset 10 hold 0x1");
+        assertInvalid(resealed(v4, b -> b.putShort(mss, (short) 0)), kernel, "MSS clamp 0");
+        assertInvalid(resealed(v4, b -> b.putInt(buffers, (4 << 20) + 1)), kernel, "SO_SNDBUF 4194305 exceeds");
+        assertInvalid(resealed(v4, b -> b.putInt(buffers + 4, -1)), kernel, "SO_RCVBUF 4294967295 exceeds");
+        assertInvalid(resealed(v4, b -> b.putInt(17, 0)), kernel, "unspecified address (0.0.0.0)");
+        assertInvalid(resealed(v4, b -> b.putInt(17 + 6, 0)), kernel, "unspecified address (0.0.0.0)");
+        assertInvalid(resealed(v6, b -> b.put(17, new byte[16])), kernel, "unspecified address (::)");
+        byte[] mapped = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, (byte) 0xff, (byte) 0xff, 10, 0, 0, 1};
+        assertInvalid(resealed(v6, b -> b.put(17 + 18, mapped)), kernel, "IPv4-mapped address (::ffff:10.0.0.1)");
+        // the limits are the kernel's: the same buffer sizes are fine where the maxima allow them
+        byte[] large = resealed(v4, b -> b.putInt(buffers, 4 << 20));
+        assertThat(catchThrowableOfType(InvalidImageException.class,
+                () -> ConnectionImage.read(large, kernel))).isNull();
+    }
+
+    private static void assertInvalid(byte[] image, KernelBuffers kernel, String message) {
+        InvalidImageException e = catchThrowableOfType(InvalidImageException.class,
+                () -> ConnectionImage.read(image, kernel));
+        assertThat(e).as(message).isNotNull();
+        assertThat(e.reason()).isEqualTo(Reason.INVALID_FIELD);
+        assertThat(e).hasMessageContaining(message);
+    }
+
     @Test
     void aStateIsImmutableAndItsAddressesChecked() {
         ConnectionState s = state("127.0.0.1", "127.0.0.2", 1);

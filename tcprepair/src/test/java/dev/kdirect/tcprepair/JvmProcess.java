@@ -38,15 +38,22 @@ final class JvmProcess implements AutoCloseable {
 
     /** Starts {@code main} with these arguments; in the namespace when {@code namespace} is not null. */
     static JvmProcess start(String name, String namespace, Class<?> main, String... args) throws IOException {
-        return startUnder(name, namespace != null ? List.of("ip", "netns", "exec", namespace) : List.of(), main, args);
+        return start(name, namespace == null ? List.of() : List.of("ip", "netns", "exec", namespace), classPath(),
+                List.of(), main, args);
     }
 
-    /** Starts {@code main} under a wrapper command (e.g. {@code unshare --pid --fork --}). */
-    static JvmProcess startUnder(String name, List<String> wrapper, Class<?> main, String... args) throws IOException {
-        List<String> command = new ArrayList<>(wrapper);
+    /**
+     * Starts {@code main} under {@code prefix} (a command that execs the rest: ip netns exec, setpriv, ...), with
+     * this class path and these extra JVM options.
+     */
+    static JvmProcess start(String name, List<String> prefix, String classPath, List<String> options, Class<?> main,
+            String... args) throws IOException {
+        List<String> command = new ArrayList<>(prefix);
         command.add(ProcessHandle.current().info().command().orElseThrow());
-        command.addAll(List.of("-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-Xshare:auto",
-                "--enable-native-access=ALL-UNNAMED", "-cp", classPath(), main.getName()));
+        command.addAll(List.of("-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-Xshare:auto", "-XX:-UsePerfData",
+                "--enable-native-access=ALL-UNNAMED"));
+        command.addAll(options);
+        command.addAll(List.of("-cp", classPath, main.getName()));
         command.addAll(List.of(args));
         return new JvmProcess(name, new ProcessBuilder(command).start());
     }
@@ -55,7 +62,7 @@ final class JvmProcess implements AutoCloseable {
      * The test class path: java.class.path under Maven, plus what the JUnit console launcher's class loader was
      * given (--class-path, in the QEMU guest).
      */
-    private static String classPath() {
+    static String classPath() {
         Set<String> entries = new LinkedHashSet<>(List.of(System.getProperty("java.class.path").split(":")));
         if (JvmProcess.class.getClassLoader() instanceof URLClassLoader loader) {
             for (var url : loader.getURLs()) {

@@ -88,7 +88,7 @@ class MigrationFaultTest {
         try (MigrationTarget target = MigrationTarget.listen(dir.resolve("t.sock"));
                 CorruptingRelay relay = new CorruptingRelay(dir.resolve("relay.sock"), dir.resolve("t.sock"),
                         insideTheImage)) {
-            CompletableFuture<List<MigrationTarget.Incoming>> arrived = accept(target);
+            CompletableFuture<List<MigrationTarget.Incoming>> arrived = Accepting.start(target);
             MigrationSource.Report report = MigrationSource.to(dir.resolve("relay.sock"))
                     .mode(MigrationMode.SAME_NAMESPACE).migrate(outgoing());
             assertThat(report.failure()).contains("CRC-32C");
@@ -104,7 +104,7 @@ class MigrationFaultTest {
     @Test
     void aRestoreThatFailsInTheTargetIsRolledBackByThaw() throws Exception {
         try (MigrationTarget target = MigrationTarget.listen(dir.resolve("t.sock"))) {
-            CompletableFuture<List<MigrationTarget.Incoming>> arrived = accept(target);
+            CompletableFuture<List<MigrationTarget.Incoming>> arrived = Accepting.start(target);
             // "separate namespaces" while the target is in this one: the frozen source socket holds the 4-tuple
             MigrationSource.Report report = MigrationSource.to(dir.resolve("t.sock"))
                     .mode(MigrationMode.SEPARATE_NAMESPACES).migrate(outgoing());
@@ -121,7 +121,7 @@ class MigrationFaultTest {
     @Test
     void aConnectionTheTargetRefusesIsThawedUnderTheLockAndWorksOnAtTheSource() throws Exception {
         List<String> lockViolations = new CopyOnWriteArrayList<>();
-        try (ScriptedTarget target = new ScriptedTarget(dir.resolve("t.sock"), MigrationWire.REFUSED, 0)) {
+        try (ScriptedTarget target = new ScriptedTarget(dir.resolve("t.sock"), MigrationWire.Verdict.Code.REFUSED, 0)) {
             MigrationSource.Report report = MigrationSource.to(dir.resolve("t.sock"))
                     .mode(MigrationMode.SAME_NAMESPACE)
                     .progress((phase, done, total) -> {
@@ -138,7 +138,7 @@ class MigrationFaultTest {
             assertThat(report.failure()).isNull();
             MigrationSource.Outcome o = report.outcomes().getFirst();
             assertThat(o.status()).isEqualTo(MigrationSource.Status.KEPT);
-            assertThat(o.reason()).isEqualTo("refused by the target: scripted " + MigrationWire.REFUSED);
+            assertThat(o.reason()).isEqualTo("refused by the target: scripted " + MigrationWire.Verdict.Code.REFUSED);
             assertThat(o.channel()).isSameAs(connection.server);
             connection.assertWorksThrough(o.channel());
             target.finished();
@@ -202,7 +202,7 @@ class MigrationFaultTest {
      * (MOVED, its channel closed) and only the report's failure, which {@code failure} checks, tells what happened.
      */
     private void migrateToScriptedTarget(int liveAfterCommit, Consumer<String> failure) throws Exception {
-        try (ScriptedTarget target = new ScriptedTarget(dir.resolve("t.sock"), MigrationWire.RESTORED,
+        try (ScriptedTarget target = new ScriptedTarget(dir.resolve("t.sock"), MigrationWire.Verdict.Code.RESTORED,
                 liveAfterCommit)) {
             MigrationSource.Report report = MigrationSource.to(dir.resolve("t.sock"))
                     .mode(MigrationMode.SEPARATE_NAMESPACES).migrate(outgoing());
@@ -218,15 +218,6 @@ class MigrationFaultTest {
         return List.of(new MigrationSource.Outgoing(connection.server, new byte[0]));
     }
 
-    private static CompletableFuture<List<MigrationTarget.Incoming>> accept(MigrationTarget target) {
-        return CompletableFuture.supplyAsync(() -> {
-            try {
-                return target.accept();
-            } catch (IOException e) {
-                throw new UncheckedIOException(e);
-            }
-        }, r -> Thread.ofPlatform().start(r));
-    }
 
     private static void assertNoLockLeft() throws IOException {
         String own = NetworkLock.processPrefix();

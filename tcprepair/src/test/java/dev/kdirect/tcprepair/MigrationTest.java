@@ -47,13 +47,7 @@ class MigrationTest {
                 out.add(new MigrationSource.Outgoing(connections.get(i).server,
                         ("state " + i).getBytes(StandardCharsets.US_ASCII)));
             }
-            CompletableFuture<List<MigrationTarget.Incoming>> arrived = CompletableFuture.supplyAsync(() -> {
-                try {
-                    return target.accept();
-                } catch (java.io.IOException e) {
-                    throw new java.io.UncheckedIOException(e);
-                }
-            });
+            CompletableFuture<List<MigrationTarget.Incoming>> arrived = Accepting.start(target);
             List<String> lockViolations = new CopyOnWriteArrayList<>();
             MigrationSource.Report report = MigrationSource.to(dir.resolve("t.sock"))
                     .mode(MigrationMode.SAME_NAMESPACE)

@@ -109,8 +109,8 @@ class NetworkLockTest {
     @Timeout(300) // a JVM start under the guest's TCG takes minutes
     void aLockHeldInAnotherPidNamespaceSurvivesTheStaleScan() throws Exception {
         RequiredTools.require("unshare");
-        try (JvmProcess holder = JvmProcess.startUnder("holder", List.of("unshare", "--pid", "--fork", "--"),
-                NetworkLockHolder.class)) {
+        try (JvmProcess holder = JvmProcess.start("holder", List.of("unshare", "--pid", "--fork", "--"),
+                JvmProcess.classPath(), List.of(), NetworkLockHolder.class)) {
             String table = holder.expect(240_000, "TABLE ").substring("TABLE ".length());
             String[] owner = table.substring(NetworkLock.PREFIX.length()).split("_");
             assertThat(owner[1]).as("the holder's pid in its namespace").isEqualTo("1");

@@ -3,7 +3,6 @@ package dev.kdirect.tcprepair;
 import java.io.IOException;
 import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
-import java.nio.ByteBuffer;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
 import java.nio.file.Files;
@@ -25,11 +24,12 @@ final class ScriptedTarget implements AutoCloseable {
     private final Path path;
     private final CompletableFuture<Void> session = new CompletableFuture<>();
 
-    ScriptedTarget(Path path, int verdict, int liveAfterCommit) throws IOException {
+    ScriptedTarget(Path path, MigrationWire.Verdict.Code verdict, int liveAfterCommit) throws IOException {
         this.path = path;
         server = ServerSocketChannel.open(StandardProtocolFamily.UNIX).bind(UnixDomainSocketAddress.of(path));
         Thread.ofPlatform().daemon().start(() -> {
-            try (MigrationWire wire = new MigrationWire(server.accept(), 60_000)) {
+            try (MigrationWire wire = new MigrationWire(server.accept(), System.nanoTime() + 60_000_000_000L, 60_000,
+                    MigrationLimits.defaults())) {
                 run(wire, verdict, liveAfterCommit);
                 session.complete(null);
             } catch (IOException | RuntimeException e) {
@@ -38,24 +38,23 @@ final class ScriptedTarget implements AutoCloseable {
         });
     }
 
-    private static void run(MigrationWire wire, int verdict, int liveAfterCommit) throws IOException {
-        ByteBuffer hello = wire.expect(MigrationWire.HELLO).payload();
-        boolean sameNamespace = hello.get(MigrationWire.MAGIC.length + 2) == 0;
-        int count = hello.getInt(MigrationWire.MAGIC.length + 3);
-        wire.send(MigrationWire.WELCOME, ByteBuffer.allocate(2).putShort((short) MigrationWire.VERSION));
-        for (int k = 0; k < count; k++) {
-            int index = wire.expect(MigrationWire.IMAGE).getInt();
-            MigrationTarget.verdict(wire, index, verdict, "scripted " + verdict);
+    private static void run(MigrationWire wire, MigrationWire.Verdict.Code verdict, int liveAfterCommit)
+            throws IOException {
+        MigrationWire.Hello hello = wire.expect(MigrationWire.Hello.class);
+        wire.send(new MigrationWire.Welcome(MigrationWire.VERSION));
+        for (int k = 0; k < hello.count(); k++) {
+            int index = wire.expect(MigrationWire.Image.class).index();
+            wire.send(new MigrationWire.Verdict(index, verdict, "scripted " + verdict));
         }
-        if (sameNamespace) { // nothing was VALID: the source must release none
-            int released = wire.expect(MigrationWire.RELEASED).getInt();
+        if (hello.mode() == MigrationMode.SAME_NAMESPACE) { // nothing was VALID: the source must release none
+            int released = wire.expect(MigrationWire.Released.class).indices().length;
             if (released != 0) {
                 throw new MigrationException("the source released " + released + " connections not valid here");
             }
         }
-        wire.expect(MigrationWire.COMMIT);
+        wire.expect(MigrationWire.Commit.class);
         if (liveAfterCommit != NO_DONE) {
-            wire.send(MigrationWire.DONE, ByteBuffer.allocate(4).putInt(liveAfterCommit));
+            wire.send(new MigrationWire.Done(liveAfterCommit));
         }
     }
 

@@ -2,6 +2,7 @@ package dev.kdirect.examples.cli;
 
 import dev.kdirect.FeatureUnavailableException;
 import dev.kdirect.KernelException;
+import dev.kdirect.UnsafeFileException;
 import dev.kdirect.examples.handoff.ChildProcessException;
 import dev.kdirect.tcprepair.MigrationException;
 import dev.kdirect.tcprepair.NetworkLockException;
@@ -14,6 +15,7 @@ import picocli.CommandLine;
  */
 final class FriendlyErrors implements CommandLine.IExecutionExceptionHandler {
     static final int KERNEL_ERROR = 4;
+    static final int UNSAFE_FILE = 6;
     static final int UNAVAILABLE = 3;
     static final int BUG = 70; // EX_SOFTWARE
 
@@ -27,6 +29,10 @@ final class FriendlyErrors implements CommandLine.IExecutionExceptionHandler {
         if (e instanceof KernelException k) {
             err.println(command + ": " + k.getMessage());
             return KERNEL_ERROR;
+        }
+        if (e instanceof UnsafeFileException u) {
+            err.println(command + ": refused: " + u.getMessage());
+            return UNSAFE_FILE;
         }
         if (e instanceof FeatureUnavailableException u) {
             err.println(command + ": " + u.getMessage());

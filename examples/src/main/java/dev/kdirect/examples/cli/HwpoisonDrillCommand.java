@@ -2,6 +2,7 @@ package dev.kdirect.examples.cli;
 
 import static java.lang.foreign.ValueLayout.JAVA_BYTE;
 
+import dev.kdirect.Advice;
 import dev.kdirect.Feature;
 import dev.kdirect.Kernel;
 import dev.kdirect.KernelException;
@@ -39,6 +40,9 @@ import picocli.CommandLine.Spec;
             "Runs on the real kernel where memory-failure injection works (root, CONFIG_MEMORY_FAILURE; see kdirect"
                 + " doctor), else on the simulated kernel; KDIRECT_BINDING=simulated forces the simulated one. On"
                 + " the real kernel the poisoned frame is retired for good.",
+            "With --debugfs the region is madvised MADV_NOHUGEPAGE, and the frame is checked right before it is"
+                + " written (anonymous, mapped once, not compound, still our page's); a frame that fails is refused"
+                + " with the reason (exit 1) and nothing is poisoned.",
             "Exit status: 0 when the poisoned page was detected and the data recovered, 1 otherwise."})
 final class HwpoisonDrillCommand implements Callable<Integer> {
     @Spec
@@ -91,6 +95,9 @@ final class HwpoisonDrillCommand implements Callable<Integer> {
         MemorySegment region = map(kernel, size);
         MemorySegment fresh = null;
         try {
+            if (debugfs) { // before the data faults the pages in: small pages only, never collapsed into a THP
+                kernel.madvise(region, size, Advice.NOHUGEPAGE);
+            }
             MemorySegment.copy(replica, 0, region, JAVA_BYTE, 0, replica.length);
             MemorySegment poisoned = region.asSlice(poisonPage * page, page);
             try {
@@ -102,6 +109,9 @@ final class HwpoisonDrillCommand implements Callable<Integer> {
             } catch (UnsupportedOperationException e) {
                 spec.commandLine().getErr().println("hwpoison-drill: " + e.getMessage());
                 return FriendlyErrors.UNAVAILABLE;
+            } catch (IllegalStateException e) { // the frame check refused (or pagemap hid the frame): nothing poisoned
+                spec.commandLine().getErr().println("hwpoison-drill: " + e.getMessage());
+                return 1;
             }
             r.put("injectedPage", poisonPage);
             r.put("injectedAddress", hex(poisoned.address()));

@@ -145,7 +145,9 @@ final class PkeysVaultCommand implements Callable<Integer> {
      */
     private static byte[] echo(Kernel kernel, Path response, long from, long claimed, MemorySegment pages)
             throws KernelException, IOException {
-        int fd = kernel.open(response.toString(), OpenFlags.WRONLY | OpenFlags.CREAT | OpenFlags.TRUNC, 0600);
+        // a new file in our own temp directory, never one planted there
+        int fd = kernel.open(response.toString(),
+                OpenFlags.WRONLY | OpenFlags.CREAT | OpenFlags.EXCL | OpenFlags.NOFOLLOW | OpenFlags.CLOEXEC, 0600);
         try {
             kernel.pwrite(fd, pages.asSlice(from - pages.address(), claimed), 0);
         } finally {

@@ -20,6 +20,7 @@ import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -155,7 +156,7 @@ final class TcpHandoffCommand implements Runnable {
                 for (Child c : children) {
                     c.close();
                 }
-                Files.deleteIfExists(socket);
+                Files.deleteIfExists(socket); // the successor's, left if it died, in this demo's own 0700 directory
                 Files.delete(dir);
             }
         }
@@ -196,18 +197,23 @@ final class TcpHandoffCommand implements Runnable {
         int port;
 
         @Option(names = "--handoff", required = true, paramLabel = "SOCKET",
-                description = "The Unix domain socket the successor listens on.")
+                description = "The Unix domain socket the successor listens on (in a directory only this user or"
+                        + " root may write to; the server checks who listens there before it sends anything).")
         Path handoff;
 
         @Override
         public Integer call() throws Exception {
             ensureReady();
-            Files.deleteIfExists(handoff);
+            MigrationSource source = MigrationSource.to(handoff); // refuses an over-long path now
+            if (!Files.isDirectory(handoff.toAbsolutePath().getParent())) {
+                throw new IllegalArgumentException("the directory of --handoff " + handoff + " does not exist: create"
+                        + " it, owned by this user with mode 0700");
+            }
             List<EchoConnection> connections = new CopyOnWriteArrayList<>();
             ServerSocketChannel listener = listen(port);
             System.out.println("LISTENING " + ((InetSocketAddress) listener.getLocalAddress()).getPort());
             Thread acceptor = echoEveryClient(listener, connections);
-            while (!Files.exists(handoff)) {
+            while (!Files.exists(handoff, LinkOption.NOFOLLOW_LINKS)) { // never deleted here: the successor's
                 Thread.sleep(20);
             }
             listener.close(); // new clients go to the successor's listener (SO_REUSEPORT) from now on
@@ -216,7 +222,7 @@ final class TcpHandoffCommand implements Runnable {
             for (EchoConnection c : connections) {
                 outgoing.add(new MigrationSource.Outgoing(c.channel(), c.stop()));
             }
-            MigrationSource.Report report = MigrationSource.to(handoff).mode(MigrationMode.SAME_NAMESPACE)
+            MigrationSource.Report report = source.mode(MigrationMode.SAME_NAMESPACE)
                     .timeout(STEP_TIMEOUT).progress(new Progress(System.out, "server")).migrate(outgoing);
             long moved = report.count(MigrationSource.Status.MOVED);
             System.out.println("HANDED " + moved + " " + outgoing.size() + " " + report.lockedNanos() / 1_000_000
@@ -243,7 +249,8 @@ final class TcpHandoffCommand implements Runnable {
         int port;
 
         @Option(names = "--handoff", required = true, paramLabel = "SOCKET",
-                description = "The Unix domain socket to listen on for the handoff.")
+                description = "The Unix domain socket to listen on for the handoff: a new one (nothing may be at"
+                        + " the path), in an existing directory that only this user or root may write to.")
         Path handoff;
 
         @Override

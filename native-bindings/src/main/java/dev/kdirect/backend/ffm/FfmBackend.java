@@ -34,6 +34,8 @@ public final class FfmBackend implements Backend {
     private static final MethodHandle OPEN = Downcalls.withErrnoVariadic("open",
             FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_INT, JAVA_INT), 2);
     private static final MethodHandle CLOSE = Downcalls.withErrno("close", FunctionDescriptor.of(JAVA_INT, JAVA_INT));
+    private static final MethodHandle FSTAT = Downcalls.withErrno("fstat",
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG));
     private static final MethodHandle FTRUNCATE = Downcalls.withErrno("ftruncate",
             FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG));
     private static final MethodHandle FALLOCATE = Downcalls.withErrno("fallocate",
@@ -186,6 +188,16 @@ public final class FfmBackend implements Backend {
             return Downcalls.result((int) CLOSE.invokeExact(errno, fd), errno);
         } catch (Throwable t) {
             throw Downcalls.unexpected("close", t);
+        }
+    }
+
+    @Override
+    public int fstat(int fd, long statbuf) {
+        try {
+            MemorySegment errno = Downcalls.errnoSlot();
+            return Downcalls.result((int) FSTAT.invokeExact(errno, fd, statbuf), errno);
+        } catch (Throwable t) {
+            throw Downcalls.unexpected("fstat", t);
         }
     }
 

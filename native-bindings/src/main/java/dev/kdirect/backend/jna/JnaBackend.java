@@ -95,6 +95,11 @@ public final class JnaBackend implements Backend {
     }
 
     @Override
+    public int fstat(int fd, long statbuf) {
+        return (int) call(() -> LibC.fstat(fd, statbuf));
+    }
+
+    @Override
     public int ftruncate(int fd, long length) {
         return (int) call(() -> LibC.ftruncate(fd, length));
     }

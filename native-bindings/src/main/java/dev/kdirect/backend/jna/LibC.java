@@ -35,6 +35,8 @@ final class LibC {
 
     static native int close(int fd) throws LastErrorException;
 
+    static native int fstat(int fd, long statbuf) throws LastErrorException;
+
     static native int ftruncate(int fd, long length) throws LastErrorException;
 
     static native int fallocate(int fd, int mode, long offset, long length) throws LastErrorException;

@@ -27,6 +27,7 @@ final class Errno {
     static final int EOPNOTSUPP = ErrnoNames.value("EOPNOTSUPP");
     static final int EOVERFLOW = ErrnoNames.value("EOVERFLOW");
     static final int EIO = ErrnoNames.value("EIO");
+    static final int ELOOP = ErrnoNames.value("ELOOP");
     static final int ETXTBSY = ErrnoNames.value("ETXTBSY");
     static final int EADDRNOTAVAIL = ErrnoNames.value("EADDRNOTAVAIL");
     static final int ENOEXEC = ErrnoNames.value("ENOEXEC");

@@ -7,6 +7,7 @@ import dev.kdirect.Credentials;
 import dev.kdirect.MapFlags;
 import dev.kdirect.Prot;
 import dev.kdirect.backend.Backend;
+import dev.kdirect.backend.BackendKernel;
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
 import java.nio.file.Path;
@@ -226,6 +227,11 @@ public final class SimulatedBackend implements Backend {
     @Override
     public int close(int fd) {
         return fds.close(fd) ? 0 : -Errno.EBADF;
+    }
+
+    @Override
+    public int fstat(int fd, long statbuf) {
+        return files.fstat(fd, nativeBuffer(statbuf, BackendKernel.STAT_SIZE));
     }
 
     @Override

@@ -3,8 +3,10 @@ package dev.kdirect.backend.simulated;
 import dev.kdirect.Credentials;
 import dev.kdirect.FallocateFlags;
 import dev.kdirect.OpenFlags;
+import dev.kdirect.backend.BackendKernel;
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.AccessDeniedException;
@@ -86,7 +88,10 @@ final class SimulatedFiles {
         boolean directory = exists && Files.isDirectory(path, follow);
         int access = flags & OpenFlags.ACCMODE;
         if ((flags & OpenFlags.DIRECTORY) != 0 && exists && !directory) {
-            return -Errno.ENOTDIR;
+            return -Errno.ENOTDIR; // a trailing link not followed (O_NOFOLLOW) is no directory either
+        }
+        if ((flags & OpenFlags.NOFOLLOW) != 0 && Files.isSymbolicLink(path)) {
+            return -Errno.ELOOP; // fs/namei.c may_open: a trailing symlink with O_NOFOLLOW
         }
         if (directory && (access != OpenFlags.RDONLY || create || (flags & OpenFlags.TRUNC) != 0)) {
             return -Errno.EISDIR;
@@ -100,6 +105,31 @@ final class SimulatedFiles {
             FileChannel channel = directory ? null : FileChannel.open(path, options(flags, exists),
                     PosixFilePermissions.asFileAttribute(permissions(mode & ~credentials.umask())));
             return fds.install(new OpenFile(path, channel, flags, onDaxMount(path)));
+        } catch (IOException e) {
+            return -errnoOf(e);
+        }
+    }
+
+    /** vfs_fstat (fs/stat.c): the x86-64 struct stat's mode, owner and size of the file the descriptor holds. */
+    int fstat(int fd, MemorySegment stat) {
+        FileDescription description = fds.get(fd);
+        if (description == null) {
+            return -Errno.EBADF;
+        }
+        stat.fill((byte) 0);
+        if (!(description instanceof OpenFile file)) {
+            // a socket's inode (net/socket.c sock_alloc): S_IFSOCK | 0777, owned by its creator
+            stat.set(ValueLayout.JAVA_INT_UNALIGNED, BackendKernel.STAT_MODE, 0140777);
+            stat.set(ValueLayout.JAVA_INT_UNALIGNED, BackendKernel.STAT_UID, credentials.euid());
+            return 0;
+        }
+        try {
+            stat.set(ValueLayout.JAVA_INT_UNALIGNED, BackendKernel.STAT_MODE,
+                    (Integer) Files.getAttribute(file.path, "unix:mode"));
+            stat.set(ValueLayout.JAVA_INT_UNALIGNED, BackendKernel.STAT_UID,
+                    (Integer) Files.getAttribute(file.path, "unix:uid"));
+            stat.set(ValueLayout.JAVA_LONG_UNALIGNED, BackendKernel.STAT_SIZE_FIELD, Files.size(file.path));
+            return 0;
         } catch (IOException e) {
             return -errnoOf(e);
         }
