@@ -2,6 +2,7 @@ package dev.kdirect;
 
 import java.lang.foreign.MemorySegment;
 import java.net.InetSocketAddress;
+import java.net.UnixDomainSocketAddress;
 
 /**
  * The syscall surface kdirect's features are written against: one method per Linux syscall, with the kernel's
@@ -301,6 +302,56 @@ public interface Kernel {
      *     of the receive queue beyond the buffer)
      */
     long send(int fd, MemorySegment buffer, int flags) throws KernelException;
+
+    // ---- Unix domain sockets and descriptor passing (net/unix/af_unix.c, net/core/scm.c)
+
+    /**
+     * socketpair(2): two connected sockets; only AF_UNIX has pairs.
+     *
+     * @return the two descriptors
+     * @throws KernelException EINVAL (unknown flag bits in type), EAFNOSUPPORT, EOPNOTSUPP (AF_INET or AF_INET6),
+     *     EPROTONOSUPPORT, EMFILE
+     */
+    int[] socketpair(int domain, int type, int protocol) throws KernelException;
+
+    /**
+     * bind(2) of an AF_UNIX socket to a path, which creates the socket file (mode from the umask).
+     *
+     * @throws KernelException EADDRINUSE (the path exists), ENOENT (its directory does not), EACCES, EINVAL
+     *     (already bound)
+     * @throws IllegalArgumentException for a path longer than 107 bytes
+     */
+    void bind(int fd, UnixDomainSocketAddress address) throws KernelException;
+
+    /**
+     * connect(2) of an AF_UNIX socket to a listening socket's path; needs write permission on the socket file.
+     *
+     * @throws KernelException ENOENT, ECONNREFUSED (nobody listens), EACCES, EISCONN
+     * @throws IllegalArgumentException for a path longer than 107 bytes
+     */
+    void connect(int fd, UnixDomainSocketAddress address) throws KernelException;
+
+    /**
+     * sendmsg(2) of {@code data} with {@code descriptors} as one SCM_RIGHTS control message (none: no control data).
+     * On a stream socket the descriptors travel with the first byte: with no data, nothing is sent and they are
+     * dropped (returns 0).
+     *
+     * @return the bytes sent
+     * @throws KernelException EINVAL (more than {@link SocketConstants#SCM_MAX_FD} descriptors, or SCM_RIGHTS on a
+     *     socket that is not AF_UNIX), EBADF (a descriptor, or {@code fd}, is not open), ENOTSOCK, ENOTCONN, EPIPE
+     *     (the peer closed; pass MSG_NOSIGNAL to avoid SIGPIPE), EAGAIN
+     */
+    long sendmsg(int fd, MemorySegment data, int[] descriptors, int flags) throws KernelException;
+
+    /**
+     * recvmsg(2) into {@code buffer}, with room for {@code maxDescriptors} descriptors (a control buffer of exactly
+     * CMSG_LEN(4 * maxDescriptors) bytes; 0: none). A stream read stops after the bytes that carried descriptors.
+     * Descriptors beyond the room are closed by the kernel and MSG_CTRUNC is set.
+     *
+     * @throws KernelException EAGAIN, EBADF, ENOTSOCK, EINVAL (an AF_UNIX stream socket that is not connected),
+     *     ECONNRESET (the peer closed with data unread)
+     */
+    ReceivedMessage recvmsg(int fd, MemorySegment buffer, int maxDescriptors, int flags) throws KernelException;
 
     // ---- kexec (kernel/kexec_file.c)
 

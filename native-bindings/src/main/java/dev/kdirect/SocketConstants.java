@@ -69,6 +69,25 @@ public final class SocketConstants {
     public static final int TCP_LISTEN = 10;
     /** sizeof(struct tcp_repair_window). */
     public static final int TCP_REPAIR_WINDOW_SIZE = 20;
+    /** SOL_SOCKET option: a receive timeout, struct timeval (16 bytes); a recv that waits longer fails with EAGAIN. */
+    public static final int SO_RCVTIMEO = 20;
+    /** SOL_SOCKET options: the socket's protocol (IPPROTO_TCP 6 for TCP, 0 for AF_UNIX); its type. Read only. */
+    public static final int SO_PROTOCOL = 38;
+    public static final int SO_TYPE = 3;
+    /** IPPROTO_TCP, as SO_PROTOCOL reports it. */
+    public static final int IPPROTO_TCP = 6;
+    /** SOL_SOCKET option of a Unix domain socket: the peer's struct ucred when it connected (or socketpair). */
+    public static final int SO_PEERCRED = 17;
+    /** sizeof(struct ucred): pid, uid, gid, each 32 bits. */
+    public static final int UCRED_SIZE = 12;
+    /** Control message type (level SOL_SOCKET) carrying descriptors (include/linux/socket.h). */
+    public static final int SCM_RIGHTS = 1;
+    /** The most descriptors one SCM_RIGHTS message may carry (include/net/scm.h). */
+    public static final int SCM_MAX_FD = 253;
+    /** recvmsg(2) msg_flags: control data was discarded for want of room in the control buffer. */
+    public static final int MSG_CTRUNC = 0x8;
+    /** recvmsg(2) flag: received descriptors are close-on-exec. */
+    public static final int MSG_CMSG_CLOEXEC = 0x40000000;
 
     private SocketConstants() {
     }

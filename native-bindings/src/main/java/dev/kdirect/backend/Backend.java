@@ -82,6 +82,15 @@ public interface Backend {
 
     long send(int fd, long buffer, long length, int flags);
 
+    /** socketpair(2), writing the two descriptors at {@code pair}: 0 or -errno. */
+    int socketpair(int domain, int type, int protocol, long pair);
+
+    /** sendmsg(2) of the struct msghdr at {@code message} ({@link Messages}): the bytes sent, or -errno. */
+    long sendmsg(int fd, long message, int flags);
+
+    /** recvmsg(2) into the struct msghdr at {@code message}, which it updates: the bytes received, or -errno. */
+    long recvmsg(int fd, long message, int flags);
+
     long kexecFileLoad(int kernelFd, int initrdFd, long commandLineLength, long commandLine, long flags);
 
     int reboot(int command);

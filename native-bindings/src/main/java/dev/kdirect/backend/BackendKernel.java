@@ -4,11 +4,13 @@ import dev.kdirect.Binding;
 import dev.kdirect.FileStatus;
 import dev.kdirect.Kernel;
 import dev.kdirect.KernelException;
+import dev.kdirect.ReceivedMessage;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.SegmentAllocator;
 import java.lang.foreign.ValueLayout;
 import java.net.InetSocketAddress;
+import java.net.UnixDomainSocketAddress;
 
 /**
  * The one {@link Kernel} implementation: calls a {@link Backend} and turns {@code -errno} into a
@@ -174,6 +176,61 @@ public final class BackendKernel implements Kernel {
     @Override
     public void connect(int fd, InetSocketAddress address) throws KernelException {
         withAddress("connect", fd, address, backend::connect);
+    }
+
+    @Override
+    public void bind(int fd, UnixDomainSocketAddress address) throws KernelException {
+        withAddress("bind", fd, address, backend::bind);
+    }
+
+    @Override
+    public void connect(int fd, UnixDomainSocketAddress address) throws KernelException {
+        withAddress("connect", fd, address, backend::connect);
+    }
+
+    /** bind or connect with the address encoded as sockaddr_un. */
+    private void withAddress(String syscall, int fd, UnixDomainSocketAddress address, AddressCall call)
+            throws KernelException {
+        MemorySegment sockaddr = SocketAddresses.encode(address, SegmentAllocator.prefixAllocator(SOCKADDR.get()));
+        check(call.call(fd, sockaddr.address(), (int) sockaddr.byteSize()), syscall,
+                () -> "fd=" + fd + ", path=" + address.getPath());
+    }
+
+    @Override
+    public int[] socketpair(int domain, int type, int protocol) throws KernelException {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment pair = arena.allocate(java.lang.foreign.ValueLayout.JAVA_INT, 2);
+            check(backend.socketpair(domain, type, protocol, pair.address()), "socketpair",
+                    () -> "domain=" + domain + ", type=" + type + ", protocol=" + protocol);
+            return pair.toArray(java.lang.foreign.ValueLayout.JAVA_INT);
+        }
+    }
+
+    @Override
+    public long sendmsg(int fd, MemorySegment data, int[] descriptors, int flags) throws KernelException {
+        requireNative(data);
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment message = Messages.forSend(data, descriptors, arena);
+            return check(backend.sendmsg(fd, message.address(), flags), "sendmsg", () -> "fd=" + fd + ", length="
+                    + data.byteSize() + ", descriptors=" + java.util.Arrays.toString(descriptors) + ", flags=0x"
+                    + Integer.toHexString(flags));
+        }
+    }
+
+    @Override
+    public ReceivedMessage recvmsg(int fd, MemorySegment buffer, int maxDescriptors, int flags)
+            throws KernelException {
+        requireNative(buffer);
+        if (maxDescriptors < 0) {
+            throw new IllegalArgumentException("room for " + maxDescriptors + " descriptors");
+        }
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment message = Messages.forReceive(buffer, maxDescriptors, arena);
+            long bytes = check(backend.recvmsg(fd, message.address(), flags), "recvmsg", () -> "fd=" + fd
+                    + ", length=" + buffer.byteSize() + ", room for " + maxDescriptors + " descriptors, flags=0x"
+                    + Integer.toHexString(flags));
+            return new ReceivedMessage(bytes, Messages.receivedDescriptors(message), Messages.flags(message));
+        }
     }
 
     /** bind or connect with the address encoded as sockaddr_in or sockaddr_in6. */

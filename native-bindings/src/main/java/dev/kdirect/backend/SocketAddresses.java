@@ -24,8 +24,12 @@ public final class SocketAddresses {
     public static final int IN6_SIZE = 28;
     /** SIN6_LEN_RFC2133: the shortest sockaddr_in6 the kernel accepts (without sin6_scope_id). */
     public static final int IN6_MIN_SIZE = 24;
-    /** Room for either. */
-    public static final int MAX_SIZE = IN6_SIZE;
+    /** sizeof(struct sockaddr_un): the family, then sun_path[108]. */
+    public static final int UN_SIZE = 110;
+    /** The longest path sun_path holds with its terminating NUL. */
+    public static final int UN_PATH_MAX = 107;
+    /** Room for any of them. */
+    public static final int MAX_SIZE = UN_SIZE;
 
     private static final int PORT_OFFSET = 2;
     private static final int IN_ADDRESS_OFFSET = 4;
@@ -49,6 +53,25 @@ public final class SocketAddresses {
         if (!v4 && address.getAddress() instanceof java.net.Inet6Address a6) {
             s.set(JAVA_INT_UNALIGNED, 24, a6.getScopeId());
         }
+        return s;
+    }
+
+    /**
+     * sockaddr_un for a Unix domain socket path: the family, the path's bytes and their NUL, and the length to pass
+     * (offsetof(sun_path) + the path + 1, as the kernel's unix_mkname expects).
+     *
+     * @throws IllegalArgumentException for an empty path or one longer than {@value #UN_PATH_MAX} bytes
+     */
+    public static MemorySegment encode(java.net.UnixDomainSocketAddress address, SegmentAllocator allocator) {
+        byte[] path = address.getPath().toString().getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        if (path.length == 0 || path.length > UN_PATH_MAX) {
+            throw new IllegalArgumentException("a Unix domain socket path has 1 to " + UN_PATH_MAX + " bytes (sun_path"
+                    + " holds 108 with the NUL); " + address.getPath() + " has " + path.length);
+        }
+        MemorySegment s = allocator.allocate(PORT_OFFSET + path.length + 1L);
+        s.fill((byte) 0);
+        s.set(JAVA_SHORT_UNALIGNED, 0, (short) SocketConstants.AF_UNIX);
+        MemorySegment.copy(path, 0, s, JAVA_BYTE, PORT_OFFSET, path.length);
         return s;
     }
 

@@ -61,13 +61,87 @@ public final class ChildJvm {
                 "--enable-native-access=ALL-UNNAMED", "-cp", classPath(classes.toArray(Class<?>[]::new)),
                 main.getName()));
         command.addAll(List.of(args));
+        return run(command, "drop " + name);
+    }
+
+    /** The uid and gid an unprivileged child runs as: nobody and nogroup on Debian. */
+    public static final int NOBODY = 65534;
+
+    /**
+     * Runs {@code main} with {@code args} in a child JVM as an unprivileged user: util-linux's {@code setpriv} switches
+     * to uid and gid {@value #NOBODY} with no supplementary groups and empties the inheritable and bounding
+     * capability sets, so the child has no capability at all. The class path is copied to a directory that user can
+     * read (the build's own may sit under a home directory only root reads). Returns what the child printed; a
+     * missing setpriv, a child that does not end within 300 s or a non-zero exit fails.
+     *
+     * @param classPath classes whose code the child needs besides kdirect's core (see {@link #classPath})
+     * @param jvmOptions options for the child JVM, before the class path
+     */
+    public static String runUnprivileged(Class<?> main, List<Class<?>> classPath, List<String> jvmOptions,
+            String... args) throws Exception {
+        List<Class<?>> classes = new ArrayList<>(classPath);
+        classes.addAll(List.of(main, Outcomes.class));
+        Path readable = Files.createTempDirectory("child-jvm-classpath-");
+        try {
+            List<String> command = new ArrayList<>(List.of("setpriv", "--reuid=" + NOBODY, "--regid=" + NOBODY,
+                    "--clear-groups", "--inh-caps=-all", "--bounding-set=-all", "--", java(), "-Xshare:auto",
+                    "-XX:TieredStopAtLevel=1", "--enable-native-access=ALL-UNNAMED"));
+            command.addAll(jvmOptions);
+            command.addAll(List.of("-cp", readableCopy(classPath(classes.toArray(Class<?>[]::new)), readable),
+                    main.getName()));
+            command.addAll(List.of(args));
+            return run(command, "run as uid " + NOBODY);
+        } finally {
+            deleteTree(readable);
+        }
+    }
+
+    /** Copies each class path entry into {@code into} (mode 0755 directories, 0644 files); the new class path. */
+    private static String readableCopy(String classPath, Path into) throws IOException {
+        setMode(into, "rwxr-xr-x");
+        List<String> copied = new ArrayList<>();
+        int index = 0;
+        for (String entry : classPath.split(File.pathSeparator)) {
+            Path source = Path.of(entry);
+            Path target = into.resolve(index++ + "-" + source.getFileName());
+            try (Stream<Path> tree = Files.walk(source)) {
+                for (Path p : tree.toList()) {
+                    Path t = target.resolve(source.relativize(p).toString());
+                    if (Files.isDirectory(p)) {
+                        Files.createDirectories(t);
+                        setMode(t, "rwxr-xr-x");
+                    } else {
+                        Files.copy(p, t);
+                        setMode(t, "rw-r--r--");
+                    }
+                }
+            }
+            copied.add(target.toString());
+        }
+        return String.join(File.pathSeparator, copied);
+    }
+
+    private static void setMode(Path path, String mode) throws IOException {
+        Files.setPosixFilePermissions(path, java.nio.file.attribute.PosixFilePermissions.fromString(mode));
+    }
+
+    private static void deleteTree(Path root) throws IOException {
+        try (Stream<Path> tree = Files.walk(root)) {
+            for (Path p : tree.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                Files.delete(p);
+            }
+        }
+    }
+
+    /** Runs the child command; what it printed, after asserting it ended in time with status 0. */
+    private static String run(List<String> command, String purpose) throws Exception {
         Path log = Files.createTempFile("child-jvm-", ".log");
         try {
             Process process;
             try {
                 process = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
             } catch (IOException e) {
-                throw new AssertionError("cannot start setpriv (util-linux), needed to drop " + name + ": " + e, e);
+                throw new AssertionError("cannot start setpriv (util-linux), needed to " + purpose + ": " + e, e);
             }
             boolean finished = process.waitFor(CHILD_TIMEOUT_SECONDS, TimeUnit.SECONDS);
             if (!finished) {

@@ -21,16 +21,20 @@ import java.util.regex.Pattern;
  * at raw priority (before conntrack), so one element covers both directions. All of it goes to the kernel in
  * one {@code nft -f -} batch, so ten thousand connections lock in one transaction.
  *
- * <p>Tables are named {@value #PREFIX}{@code <pid>_<n>}, so concurrent locks of this and other processes never
- * collide. {@link #close} deletes the table; a shutdown hook deletes it if the JVM exits first. A process killed
- * outright leaves its table behind: the next lock in the namespace deletes every table of the prefix whose
- * process is gone ({@link #removeStale}; the scan runs beside the lock's own nft, so it costs no extra time), or by
- * hand: {@code nft delete table inet kdirect_lock_<pid>_<n>}.
+ * <p>Tables are named {@value #PREFIX}{@code <pidns>_<pid>_<start>_<n>}: the owner's PID namespace inode, its pid
+ * there and its start time ({@link LockOwner}), so concurrent locks of this and other processes never collide, and a
+ * process in another PID namespace sharing this network namespace (a pod's containers), or a later process that got
+ * the same pid, is never taken for the owner. {@link #close} deletes the table; a shutdown hook deletes it if the
+ * JVM exits first. A process killed outright leaves its table behind: the next lock in the namespace deletes every
+ * table whose owner is provably gone ({@link #removeStale}: not among the processes of its PID namespace, or its pid
+ * now another process's; the scan runs beside the lock's own nft, so it costs no extra time). A table whose PID
+ * namespace this process cannot see (a sibling container's) is left alone; delete it by hand:
+ * {@code nft delete table inet kdirect_lock_<pidns>_<pid>_<start>_<n>}.
  */
 public final class NetworkLock implements AutoCloseable {
     /** The prefix of every lock table's name. */
     public static final String PREFIX = "kdirect_lock_";
-    private static final Pattern TABLE = Pattern.compile("table inet " + PREFIX + "(\\d+)_(\\d+)");
+    private static final Pattern TABLE = Pattern.compile("table inet " + PREFIX + "(\\d+)_(\\d+)_(\\d+)_(\\d+)");
     private static final AtomicInteger COUNTER = new AtomicInteger();
 
     /** One connection as seen from this host: its local and remote address. */
@@ -93,7 +97,7 @@ public final class NetworkLock implements AutoCloseable {
      */
     public static NetworkLock lock(Collection<Tuple> tuples) throws IOException {
         Nft nft = Nft.system();
-        String table = PREFIX + ProcessHandle.current().pid() + "_" + COUNTER.incrementAndGet();
+        String table = processPrefix() + COUNTER.incrementAndGet();
         // The stale scan runs beside the lock's own nft, and both have ended when this returns: a child process
         // forked later, while a frozen socket is released, would hold its descriptor open and keep its 4-tuple.
         CompletableFuture<List<String>> stale = new CompletableFuture<>();
@@ -144,34 +148,45 @@ public final class NetworkLock implements AutoCloseable {
 
     /** The lock tables in this network namespace, of every process (for checks and for cleanup tools). */
     public static List<String> tables() throws IOException {
-        return tables(Nft.system(), pid -> true);
+        return List.copyOf(tables(Nft.system()).keySet());
     }
 
-    /** The names of the lock tables whose owning process passes the filter. */
-    private static List<String> tables(Nft nft, java.util.function.LongPredicate owner) throws IOException {
-        List<String> names = new ArrayList<>();
+    /** The start of the names of this process's lock tables: {@value #PREFIX}{@code <pidns>_<pid>_<start>_}. */
+    public static String processPrefix() throws IOException {
+        return PREFIX + LockOwner.current().name() + "_";
+    }
+
+    /** The lock tables, each with its owner. */
+    private static java.util.Map<String, LockOwner> tables(Nft nft) throws IOException {
+        java.util.Map<String, LockOwner> tables = new java.util.LinkedHashMap<>();
         Matcher m = TABLE.matcher(nft.run("list tables\n"));
         while (m.find()) {
-            if (owner.test(Long.parseLong(m.group(1)))) {
-                names.add(PREFIX + m.group(1) + "_" + m.group(2));
-            }
+            tables.put(PREFIX + m.group(1) + "_" + m.group(2) + "_" + m.group(3) + "_" + m.group(4),
+                    new LockOwner(Long.parseLong(m.group(1)), Long.parseLong(m.group(2)), Long.parseLong(m.group(3))));
         }
-        return names;
+        return tables;
     }
 
-    /** Deletes the lock tables of processes that no longer exist (killed before they could unlock). */
+    /**
+     * Deletes the lock tables whose owner is provably gone (killed before it could unlock): its PID namespace is
+     * visible here and the process is not in it, or its pid belongs to a process started later. Live owners, and
+     * owners in PID namespaces this process cannot see, keep their tables.
+     */
     public static List<String> removeStale() throws IOException {
-        return removeStale(Nft.system());
-    }
-
-    private static List<String> removeStale(Nft nft) throws IOException {
+        Nft nft = Nft.system();
         List<String> stale = staleTables(nft);
         deleteTables(nft, stale);
         return stale;
     }
 
     private static List<String> staleTables(Nft nft) throws IOException {
-        return tables(nft, pid -> ProcessHandle.of(pid).isEmpty());
+        LockOwner self = LockOwner.current();
+        var others = tables(nft).entrySet().stream().filter(t -> !t.getValue().equals(self)).toList();
+        if (others.isEmpty()) {
+            return List.of(); // the /proc scan only when there is something to decide
+        }
+        LockOwner.Processes processes = LockOwner.Processes.scan();
+        return others.stream().filter(t -> processes.isGone(t.getValue())).map(java.util.Map.Entry::getKey).toList();
     }
 
     private static void deleteTables(Nft nft, List<String> tables) throws IOException {

@@ -7,6 +7,7 @@ import static dev.kdirect.SocketConstants.SOL_TCP;
 import static java.lang.foreign.ValueLayout.JAVA_BYTE;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 
+import dev.kdirect.Binding;
 import dev.kdirect.Feature;
 import dev.kdirect.Kernel;
 import dev.kdirect.KernelException;
@@ -39,19 +40,84 @@ public final class TcpRepair {
     private static final int BUFFER_ROOM = 1 << 16;
 
     private final Kernel kernel;
+    private final Privileged privileged;
+    /** False: channels' descriptors come from /proc even where the JDK could give them (for tests). */
+    private final boolean jdkDescriptors;
 
-    private TcpRepair(Kernel kernel) {
+    private TcpRepair(Kernel kernel, Privileged privileged) {
+        this(kernel, privileged, true);
+    }
+
+    private TcpRepair(Kernel kernel, Privileged privileged, boolean jdkDescriptors) {
         this.kernel = kernel;
+        this.privileged = privileged;
+        this.jdkDescriptors = jdkDescriptors;
     }
 
-    /** TCP repair on the kernel for {@link Feature#TCP_REPAIR}. */
+    /** This TCP repair with channels' descriptors always found through /proc (SocketDescriptor), for tests. */
+    TcpRepair withoutJdkDescriptors() {
+        return new TcpRepair(kernel, privileged, false);
+    }
+
+    /**
+     * TCP repair on the kernel for {@link Feature#TCP_REPAIR} ({@link Kernels#forFeature}): the real kernel exactly
+     * when {@code Feature.TCP_REPAIR.isAvailable()} and the binding is not forced to simulated ({@link #isReal}),
+     * else the simulated kernel, where only the descriptor API works.
+     */
     public static TcpRepair system() {
-        return new TcpRepair(Kernels.forFeature(Feature.TCP_REPAIR));
+        return on(Kernels.forFeature(Feature.TCP_REPAIR));
     }
 
-    /** TCP repair on a given kernel. */
+    /** TCP repair on a given kernel, with this process's own CAP_NET_ADMIN. */
     public static TcpRepair on(Kernel kernel) {
-        return new TcpRepair(kernel);
+        return new TcpRepair(kernel, (arena, fd, level, option, value) ->
+                kernel.setsockopt(fd, level, option, arena.allocateFrom(JAVA_INT, value)));
+    }
+
+    /**
+     * TCP repair in a process without CAP_NET_ADMIN: the real kernel (whatever the probe, which fails here for want
+     * of the capability), with TCP_REPAIR on and off and the forced buffer sizes (SO_SNDBUFFORCE, SO_RCVBUFFORCE)
+     * asked of a privileged repair helper ({@code kdirect repair-helper}, or passt-repair for the toggles); every
+     * other step needs no capability. The helper's refusal or failure is a {@link RepairHelperException}, and the
+     * operation rolls back as it does for EPERM.
+     */
+    public static TcpRepair through(RepairHelperClient helper) {
+        return new TcpRepair(Kernels.real(), (arena, fd, level, option, value) -> helper.set(fd, level, option,
+                value));
+    }
+
+    /** The kernel this TCP repair runs on. */
+    public Kernel kernel() {
+        return kernel;
+    }
+
+    /** True on a real kernel: JDK channels work; false on the simulated kernel, where only descriptors do. */
+    public boolean isReal() {
+        return kernel.binding().isReal();
+    }
+
+    /** The settings that need CAP_NET_ADMIN: made with this process's capability, or by a repair helper. */
+    @FunctionalInterface
+    interface Privileged {
+        void set(Arena arena, int fd, int level, int option, int value) throws IOException;
+    }
+
+    /**
+     * A JDK channel is a real socket: the simulated kernel cannot see its descriptor (it would answer EBADF, or act
+     * on one of its own sockets that happens to have the number). Refused with what to do instead.
+     */
+    private void requireRealKernelForChannels() {
+        if (isReal()) {
+            return;
+        }
+        String why = !Binding.configured().isReal()
+                ? "the binding is forced to simulated (-Dkdirect.binding=simulated)"
+                : Feature.TCP_REPAIR.isAvailable() ? "it was given the simulated kernel"
+                : "tcp-repair is not real here: " + Feature.TCP_REPAIR.status().evidence() + "; to make it real: "
+                        + Feature.TCP_REPAIR.status().action();
+        throw new UnsupportedOperationException("TcpRepair runs on the simulated kernel (" + why + "), which cannot"
+                + " see a JDK SocketChannel's socket: use the descriptor API (checkpoint(int), freeze(int),"
+                + " detach(int), restoreDescriptor(ConnectionState)) with sockets made by TcpRepair.kernel()");
     }
 
     // ---- JDK channels
@@ -89,8 +155,10 @@ public final class TcpRepair {
      * @throws IllegalStateException when the connection is not ESTABLISHED, or changed during the dump
      */
     public FrozenConnection freeze(SocketChannel channel) throws IOException {
+        requireRealKernelForChannels();
         // the JDK knows the addresses (IPv4-mapped ones as IPv4, as SocketAddresses decodes them): no syscalls
-        return freeze(SocketDescriptor.of(channel), (InetSocketAddress) channel.getLocalAddress(),
+        int fd = jdkDescriptors ? SocketDescriptor.of(kernel, channel) : SocketDescriptor.ofThroughProc(kernel, channel);
+        return freeze(fd, (InetSocketAddress) channel.getLocalAddress(),
                 (InetSocketAddress) channel.getRemoteAddress(), channel, channel::close);
     }
 
@@ -125,7 +193,9 @@ public final class TcpRepair {
      * @throws KernelException as {@link #restore}; the half-built channel is closed
      */
     public FrozenConnection restoreFrozen(ConnectionState state) throws IOException {
-        SocketDescriptor.Opened opened = SocketDescriptor.openChannel();
+        requireRealKernelForChannels();
+        SocketDescriptor.Opened opened = jdkDescriptors ? SocketDescriptor.openChannel(kernel)
+                : SocketDescriptor.openChannelThroughProc(kernel);
         SocketChannel channel = opened.channel();
         RestoreTarget target = new RestoreTarget.Channel(channel, opened.fd());
         try {
@@ -207,7 +277,7 @@ public final class TcpRepair {
             FrozenConnection.Closer closer) throws IOException {
         try (Arena arena = new ScratchArena()) {
             boolean reuseAddress = getInt(arena, fd, SOL_SOCKET, SocketConstants.SO_REUSEADDR) != 0;
-            setInt(arena, fd, SOL_TCP, SocketConstants.TCP_REPAIR, SocketConstants.TCP_REPAIR_ON);
+            privileged.set(arena, fd, SOL_TCP, SocketConstants.TCP_REPAIR, SocketConstants.TCP_REPAIR_ON);
             try {
                 ConnectionState state = dump(arena, fd, local, remote, reuseAddress);
                 return new FrozenConnection(channel, state, probe -> leaveRepairMode(fd, reuseAddress, probe),
@@ -220,10 +290,10 @@ public final class TcpRepair {
     }
 
     /** Repair mode off (with no queue selected): the connection resumes where it stood, SO_REUSEADDR as it was. */
-    private void leaveRepairMode(int fd, boolean reuseAddress, boolean windowProbe) throws KernelException {
+    private void leaveRepairMode(int fd, boolean reuseAddress, boolean windowProbe) throws IOException {
         try (Arena arena = new ScratchArena()) {
             setInt(arena, fd, SOL_TCP, SocketConstants.TCP_REPAIR_QUEUE, SocketConstants.TCP_NO_QUEUE);
-            setInt(arena, fd, SOL_TCP, SocketConstants.TCP_REPAIR, repairOff(windowProbe));
+            privileged.set(arena, fd, SOL_TCP, SocketConstants.TCP_REPAIR, repairOff(windowProbe));
             setInt(arena, fd, SOL_SOCKET, SocketConstants.SO_REUSEADDR, reuseAddress ? 1 : 0);
         }
     }
@@ -238,9 +308,9 @@ public final class TcpRepair {
             byte[] received = state.receiveQueue();
             byte[] sent = state.sentUnacknowledged();
             setInt(arena, fd, SOL_SOCKET, SocketConstants.SO_REUSEADDR, 1);
-            setInt(arena, fd, SOL_SOCKET, SocketConstants.SO_SNDBUFFORCE, refillSendBuffer(state) / 2);
-            setInt(arena, fd, SOL_SOCKET, SocketConstants.SO_RCVBUFFORCE, refillReceiveBuffer(state) / 2);
-            setInt(arena, fd, SOL_TCP, SocketConstants.TCP_REPAIR, SocketConstants.TCP_REPAIR_ON);
+            privileged.set(arena, fd, SOL_SOCKET, SocketConstants.SO_SNDBUFFORCE, refillSendBuffer(state) / 2);
+            privileged.set(arena, fd, SOL_SOCKET, SocketConstants.SO_RCVBUFFORCE, refillReceiveBuffer(state) / 2);
+            privileged.set(arena, fd, SOL_TCP, SocketConstants.TCP_REPAIR, SocketConstants.TCP_REPAIR_ON);
             target.bind(state.local());
             setQueueSequence(arena, fd, SocketConstants.TCP_RECV_QUEUE, state.receiveSequence() - received.length);
             setQueueSequence(arena, fd, SocketConstants.TCP_SEND_QUEUE, state.sendSequence() - state.sendQueueLength());
@@ -269,16 +339,16 @@ public final class TcpRepair {
         int fd = target.fd();
         try (Arena arena = new ScratchArena()) {
             ConnectionState.SocketOptions o = state.socketOptions();
-            setInt(arena, fd, SOL_TCP, SocketConstants.TCP_REPAIR, repairOff(windowProbe));
+            privileged.set(arena, fd, SOL_TCP, SocketConstants.TCP_REPAIR, repairOff(windowProbe));
             target.sendAll(state.unsent());
             // Only what differs from where the socket stands now (each call is a syscall, a migration makes
             // thousands): the saved buffer sizes unless the refill's were the same; SO_REUSEADDR, which leaving
             // repair mode cleared; TCP_NODELAY and SO_KEEPALIVE, off in a new socket.
             if (refillSendBuffer(state) != o.sendBuffer()) {
-                setInt(arena, fd, SOL_SOCKET, SocketConstants.SO_SNDBUFFORCE, o.sendBuffer() / 2);
+                privileged.set(arena, fd, SOL_SOCKET, SocketConstants.SO_SNDBUFFORCE, o.sendBuffer() / 2);
             }
             if (refillReceiveBuffer(state) != o.receiveBuffer()) {
-                setInt(arena, fd, SOL_SOCKET, SocketConstants.SO_RCVBUFFORCE, o.receiveBuffer() / 2);
+                privileged.set(arena, fd, SOL_SOCKET, SocketConstants.SO_RCVBUFFORCE, o.receiveBuffer() / 2);
             }
             if (o.reuseAddress()) {
                 setInt(arena, fd, SOL_SOCKET, SocketConstants.SO_REUSEADDR, 1);

@@ -30,8 +30,8 @@ public final class HostileTarget {
                 } catch (IOException e) {
                     outcome = e.getMessage();
                 }
-                long locks = NetworkLock.tables().stream()
-                        .filter(t -> t.startsWith(NetworkLock.PREFIX + ProcessHandle.current().pid() + "_")).count();
+                String own = NetworkLock.processPrefix();
+                long locks = NetworkLock.tables().stream().filter(t -> t.startsWith(own)).count();
                 System.out.println("SESSION " + sockets() + " " + locks + " " + outcome);
             }
         }

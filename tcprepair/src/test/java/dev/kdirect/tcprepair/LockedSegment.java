@@ -36,8 +36,8 @@ final class LockedSegment {
     /** Sends one byte from {@code from} to {@code to} and returns what the lock let happen (empty: it held). */
     static List<String> violations(Sender sender, SocketChannel from, SocketChannel to, byte b) throws Exception {
         Kernel kernel = Kernels.forFeature(Feature.TCP_REPAIR);
-        int out = SocketDescriptor.of(from);
-        int in = SocketDescriptor.of(to);
+        int out = SocketDescriptor.of(kernel, from);
+        int in = SocketDescriptor.of(kernel, to);
         int queued = kernel.ioctlInt(in, SocketConstants.SIOCINQ);
         int timers = timers(kernel, out);
         if (from.write(ByteBuffer.wrap(new byte[] {b})) != 1) {

@@ -190,7 +190,8 @@ class MigrationFaultTest {
             MigrationSource.Report report = migration.get(60, TimeUnit.SECONDS);
             assertThat(report.failure()).contains("closed the migration session");
             assertNoLockLeft();
-            assertThat(NetworkLock.tables()).noneMatch(t -> t.startsWith(NetworkLock.PREFIX + pid + "_"));
+            String killed = NetworkLock.PREFIX + LockOwner.current().pidNamespace() + "_" + pid + "_";
+            assertThat(NetworkLock.tables()).noneMatch(t -> t.startsWith(killed));
             return report.outcomes().getFirst();
         }
     }
@@ -219,7 +220,7 @@ class MigrationFaultTest {
 
 
     private static void assertNoLockLeft() throws IOException {
-        assertThat(NetworkLock.tables()).noneMatch(t -> t.startsWith(
-                NetworkLock.PREFIX + ProcessHandle.current().pid() + "_"));
+        String own = NetworkLock.processPrefix();
+        assertThat(NetworkLock.tables()).noneMatch(t -> t.startsWith(own));
     }
 }

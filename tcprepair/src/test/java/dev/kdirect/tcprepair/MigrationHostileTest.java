@@ -159,8 +159,8 @@ class MigrationHostileTest {
             assertThat(report.outcomes().getFirst().status()).isEqualTo(MigrationSource.Status.KEPT);
             connection.assertWorksThrough(report.outcomes().getFirst().channel());
             assertThat(HostileTarget.sockets()).isEqualTo(before);
-            assertThat(NetworkLock.tables()).noneMatch(t -> t.startsWith(NetworkLock.PREFIX
-                    + ProcessHandle.current().pid() + "_"));
+            String own = NetworkLock.processPrefix();
+            assertThat(NetworkLock.tables()).noneMatch(t -> t.startsWith(own));
         } finally {
             for (SocketChannel c : backlog) {
                 c.close();

@@ -79,8 +79,8 @@ class MigrationOomTest {
             try (var channel = o.channel()) {
                 connection.assertWorksThrough(channel);
             }
-            assertThat(NetworkLock.tables()).noneMatch(t -> t.startsWith(NetworkLock.PREFIX
-                    + ProcessHandle.current().pid() + "_"));
+            String own = NetworkLock.processPrefix();
+            assertThat(NetworkLock.tables()).noneMatch(t -> t.startsWith(own));
         }
         // the listening socket is closed once its accepting thread has left accept (closing the target ends it)
         assertThat(arrived).failsWithin(Await.DEADLINE_MILLIS, TimeUnit.MILLISECONDS);

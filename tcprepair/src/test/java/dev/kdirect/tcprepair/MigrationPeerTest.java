@@ -92,8 +92,8 @@ class MigrationPeerTest {
             MigrationFaults.hook = null;
         }
         assertThat(steps).as("steps the target reached").isEmpty(); // not even "target accepted": no frame read
-        assertThat(NetworkLock.tables()).noneMatch(t -> t.startsWith(NetworkLock.PREFIX
-                + ProcessHandle.current().pid() + "_"));
+        String own = NetworkLock.processPrefix();
+        assertThat(NetworkLock.tables()).noneMatch(t -> t.startsWith(own));
     }
 
     @Test

@@ -80,8 +80,8 @@ class MigrationTest {
                     "committed 3/3");
             assertThat(targetProgress).containsSubsequence("received 1/3", "received 3/3", "restored 1/3",
                     "restored 3/3");
-            assertThat(NetworkLock.tables()).noneMatch(t -> t.startsWith(
-                    NetworkLock.PREFIX + ProcessHandle.current().pid() + "_"));
+            String own = NetworkLock.processPrefix();
+            assertThat(NetworkLock.tables()).noneMatch(t -> t.startsWith(own));
         } finally {
             for (LoopbackConnection c : connections) {
                 c.close();

@@ -86,15 +86,47 @@ class NetworkLockTest {
     }
 
     @Test
-    void theNextLockRemovesTheTableOfAProcessThatDied() throws Exception {
+    void theNextLockRemovesTheTablesOfAProcessThatDiedAndOfAReusedPid() throws Exception {
+        LockOwner self = LockOwner.current();
         Process gone = new ProcessBuilder("true").start();
         gone.waitFor();
-        String stale = NetworkLock.PREFIX + gone.pid() + "_1";
-        nft("add table inet " + stale);
+        String dead = table(new LockOwner(self.pidNamespace(), gone.pid(), self.startTime()));
+        String reused = table(new LockOwner(self.pidNamespace(), self.pid(), self.startTime() - 1)); // an earlier owner
+        nft("add table inet " + dead);
+        nft("add table inet " + reused);
         var t = new NetworkLock.Tuple(new InetSocketAddress("127.77.0.1", 1), new InetSocketAddress("127.77.0.2", 2));
         try (NetworkLock lock = NetworkLock.lock(List.of(t))) {
-            assertThat(NetworkLock.tables()).doesNotContain(stale).contains(lock.table());
+            assertThat(NetworkLock.tables()).doesNotContain(dead, reused).contains(lock.table());
         }
+    }
+
+    /**
+     * A lock held by a process in another PID namespace that shares this network namespace (pid 1 there; a pod's
+     * container) survives this process's stale scan, while a table naming the same namespace and pid with another
+     * start time (an owner that ended there) is removed by it: the scan decided about that namespace.
+     */
+    @Test
+    @Timeout(300) // a JVM start under the guest's TCG takes minutes
+    void aLockHeldInAnotherPidNamespaceSurvivesTheStaleScan() throws Exception {
+        RequiredTools.require("unshare");
+        try (JvmProcess holder = JvmProcess.start("holder", List.of("unshare", "--pid", "--fork", "--"),
+                JvmProcess.classPath(), List.of(), NetworkLockHolder.class)) {
+            String table = holder.expect(240_000, "TABLE ").substring("TABLE ".length());
+            String[] owner = table.substring(NetworkLock.PREFIX.length()).split("_");
+            assertThat(owner[1]).as("the holder's pid in its namespace").isEqualTo("1");
+            assertThat(Long.parseLong(owner[0])).as("its PID namespace").isNotEqualTo(LockOwner.current().pidNamespace());
+            String ended = table(new LockOwner(Long.parseLong(owner[0]), 1, Long.parseLong(owner[2]) - 1));
+            nft("add table inet " + ended);
+            assertThat(NetworkLock.removeStale()).contains(ended).doesNotContain(table);
+            assertThat(NetworkLock.tables()).contains(table).doesNotContain(ended);
+            holder.send("unlock");
+            holder.expect(60_000, "UNLOCKED");
+            assertThat(NetworkLock.tables()).doesNotContain(table);
+        }
+    }
+
+    private static String table(LockOwner owner) {
+        return NetworkLock.PREFIX + owner.name() + "_1";
     }
 
     @Test
@@ -117,8 +149,8 @@ class NetworkLockTest {
             Files.delete(unprivileged);
             Files.delete(dir);
         }
-        assertThat(NetworkLock.tables()).allMatch(name -> !name.startsWith(NetworkLock.PREFIX
-                + ProcessHandle.current().pid() + "_"));
+        String own = NetworkLock.processPrefix();
+        assertThat(NetworkLock.tables()).noneMatch(name -> name.startsWith(own));
     }
 
     static String nft(String command) throws Exception {

@@ -101,7 +101,7 @@ class RestoreTest {
             // still in repair mode: the window is the captured one, as TCP_REPAIR_WINDOW set it (once the socket
             // leaves repair mode the peer's answer to its window probe moves it)
             MemorySegment window = Arena.ofAuto().allocate(SocketConstants.TCP_REPAIR_WINDOW_SIZE);
-            kernel.getsockopt(SocketDescriptor.of(kept.channel()), SocketConstants.SOL_TCP,
+            kernel.getsockopt(SocketDescriptor.of(kernel, kept.channel()), SocketConstants.SOL_TCP,
                     SocketConstants.TCP_REPAIR_WINDOW, window);
             ConnectionState.RepairWindow w = state.window();
             assertThat(window.toArray(ValueLayout.JAVA_INT)).containsExactly(w.sendWl1(), w.sendWindow(),

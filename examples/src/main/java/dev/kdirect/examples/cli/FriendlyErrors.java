@@ -6,6 +6,7 @@ import dev.kdirect.UnsafeFileException;
 import dev.kdirect.examples.handoff.ChildProcessException;
 import dev.kdirect.tcprepair.MigrationException;
 import dev.kdirect.tcprepair.NetworkLockException;
+import dev.kdirect.tcprepair.RepairHelperException;
 import picocli.CommandLine;
 
 /**
@@ -41,6 +42,10 @@ final class FriendlyErrors implements CommandLine.IExecutionExceptionHandler {
             err.println(command + ": " + e.getMessage());
             return e instanceof NetworkLockException ? UNAVAILABLE : e instanceof ChildProcessException ? 1
                     : KERNEL_ERROR;
+        }
+        if (e instanceof RepairHelperException) {
+            err.println(command + ": " + e.getMessage());
+            return UNAVAILABLE;
         }
         if (e instanceof IllegalArgumentException) {
             err.println(command + ": " + e.getMessage());

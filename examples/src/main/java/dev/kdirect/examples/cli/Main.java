@@ -8,7 +8,7 @@ import picocli.CommandLine.Command;
         description = "Direct, safe bindings to Linux kernel features, real or simulated.%n"
                 + "Backend: KDIRECT_BINDING=ffm|jna|simulated (default ffm).",
         subcommands = {DoctorCommand.class, PkeysVaultCommand.class, KexecCommand.class, PmemLogCommand.class,
-            HwpoisonDrillCommand.class, TcpHandoffCommand.class, CommandLine.HelpCommand.class})
+            HwpoisonDrillCommand.class, TcpHandoffCommand.class, RepairHelperCommand.class, CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
 
     @CommandLine.Spec

@@ -89,6 +89,13 @@ public final class FfmBackend implements Backend {
     private static final MethodHandle GETPEERNAME = Downcalls.withErrno("getpeername",
             FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_LONG));
 
+    private static final MethodHandle SOCKETPAIR = Downcalls.withErrno("socketpair",
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_LONG));
+    private static final MethodHandle SENDMSG = Downcalls.withErrno("sendmsg",
+            FunctionDescriptor.of(JAVA_LONG, JAVA_INT, JAVA_LONG, JAVA_INT));
+    private static final MethodHandle RECVMSG = Downcalls.withErrno("recvmsg",
+            FunctionDescriptor.of(JAVA_LONG, JAVA_INT, JAVA_LONG, JAVA_INT));
+
     private static final long PAGE_SIZE = Downcalls.pageSize();
 
     @Override
@@ -415,6 +422,36 @@ public final class FfmBackend implements Backend {
             return Downcalls.result((long) SEND.invokeExact(errno, fd, buffer, length, flags), errno);
         } catch (Throwable t) {
             throw Downcalls.unexpected("send", t);
+        }
+    }
+
+    @Override
+    public int socketpair(int domain, int type, int protocol, long pair) {
+        try {
+            MemorySegment errno = Downcalls.errnoSlot();
+            return Downcalls.result((int) SOCKETPAIR.invokeExact(errno, domain, type, protocol, pair), errno);
+        } catch (Throwable t) {
+            throw Downcalls.unexpected("socketpair", t);
+        }
+    }
+
+    @Override
+    public long sendmsg(int fd, long message, int flags) {
+        try {
+            MemorySegment errno = Downcalls.errnoSlot();
+            return Downcalls.result((long) SENDMSG.invokeExact(errno, fd, message, flags), errno);
+        } catch (Throwable t) {
+            throw Downcalls.unexpected("sendmsg", t);
+        }
+    }
+
+    @Override
+    public long recvmsg(int fd, long message, int flags) {
+        try {
+            MemorySegment errno = Downcalls.errnoSlot();
+            return Downcalls.result((long) RECVMSG.invokeExact(errno, fd, message, flags), errno);
+        } catch (Throwable t) {
+            throw Downcalls.unexpected("recvmsg", t);
         }
     }
 

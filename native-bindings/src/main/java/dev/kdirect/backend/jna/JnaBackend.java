@@ -229,6 +229,21 @@ public final class JnaBackend implements Backend {
     }
 
     @Override
+    public int socketpair(int domain, int type, int protocol, long pair) {
+        return (int) call(() -> LibC.socketpair(domain, type, protocol, pair));
+    }
+
+    @Override
+    public long sendmsg(int fd, long message, int flags) {
+        return call(() -> LibC.sendmsg(fd, message, flags));
+    }
+
+    @Override
+    public long recvmsg(int fd, long message, int flags) {
+        return call(() -> LibC.recvmsg(fd, message, flags));
+    }
+
+    @Override
     public long kexecFileLoad(int kernelFd, int initrdFd, long commandLineLength, long commandLine, long flags) {
         return call(() -> LibC.syscall(SYS_KEXEC_FILE_LOAD, kernelFd, initrdFd, commandLineLength, commandLine, flags));
     }

@@ -79,6 +79,12 @@ final class LibC {
 
     static native long send(int fd, long buffer, long length, int flags) throws LastErrorException;
 
+    static native int socketpair(int domain, int type, int protocol, long pair) throws LastErrorException;
+
+    static native long sendmsg(int fd, long message, int flags) throws LastErrorException;
+
+    static native long recvmsg(int fd, long message, int flags) throws LastErrorException;
+
     static native int setsockopt(int fd, int level, int option, long value, int length) throws LastErrorException;
 
     static native int msync(long address, long length, int flags) throws LastErrorException;

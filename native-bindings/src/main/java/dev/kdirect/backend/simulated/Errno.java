@@ -40,6 +40,9 @@ final class Errno {
     static final int EPIPE = ErrnoNames.value("EPIPE");
     static final int ECONNRESET = ErrnoNames.value("ECONNRESET");
     static final int EINPROGRESS = ErrnoNames.value("EINPROGRESS");
+    static final int EMSGSIZE = ErrnoNames.value("EMSGSIZE");
+    static final int ENOBUFS = ErrnoNames.value("ENOBUFS");
+    static final int EPROTONOSUPPORT = ErrnoNames.value("EPROTONOSUPPORT");
 
     private Errno() {
     }

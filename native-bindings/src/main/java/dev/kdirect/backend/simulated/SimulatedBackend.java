@@ -42,6 +42,7 @@ public final class SimulatedBackend implements Backend {
     private final KexecModel kexec;
     private final SimulatedSockets sockets;
     private final SocketOptionCalls socketOptions;
+    private final UnixSockets unix;
 
     /**
      * @param credentials who the simulated process is
@@ -53,6 +54,7 @@ public final class SimulatedBackend implements Backend {
         this.kexec = new KexecModel(credentials, fds, files);
         this.sockets = new SimulatedSockets(credentials, fds);
         this.socketOptions = new SocketOptionCalls(credentials, sockets);
+        this.unix = new UnixSockets(fds, sockets);
     }
 
     @Override
@@ -224,12 +226,7 @@ public final class SimulatedBackend implements Backend {
 
     @Override
     public int close(int fd) {
-        FileDescription description = fds.remove(fd);
-        if (description == null) {
-            return -Errno.EBADF;
-        }
-        description.release();
-        return 0;
+        return fds.close(fd) ? 0 : -Errno.EBADF;
     }
 
     @Override
@@ -350,6 +347,22 @@ public final class SimulatedBackend implements Backend {
     @Override
     public long send(int fd, long buffer, long length, int flags) {
         return sockets.send(fd, nativeBuffer(buffer, length), flags);
+    }
+
+    /** socketpair: see {@link UnixSockets}. */
+    @Override
+    public int socketpair(int domain, int type, int protocol, long pair) {
+        return unix.socketpair(domain, type, protocol, nativeBuffer(pair, 2L * Integer.BYTES));
+    }
+
+    @Override
+    public long sendmsg(int fd, long message, int flags) {
+        return unix.sendmsg(fd, nativeBuffer(message, dev.kdirect.backend.Messages.MSGHDR_SIZE), flags);
+    }
+
+    @Override
+    public long recvmsg(int fd, long message, int flags) {
+        return unix.recvmsg(fd, nativeBuffer(message, dev.kdirect.backend.Messages.MSGHDR_SIZE), flags);
     }
 
     /** kexec_file_load: see {@link KexecModel}. */

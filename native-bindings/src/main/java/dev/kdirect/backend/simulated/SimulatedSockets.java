@@ -43,8 +43,13 @@ final class SimulatedSockets {
         if (socketType != SocketConstants.SOCK_STREAM) {
             throw new UnsupportedOperationException("the simulated kernel models stream sockets only");
         }
-        TcpEndpoint tcp = domain == SocketConstants.AF_UNIX ? null : new TcpEndpoint(network, new SocketSettings());
-        return fds.install(new SimulatedSocket(domain, socketType, (type & SocketConstants.SOCK_NONBLOCK) != 0, tcp));
+        boolean nonblocking = (type & SocketConstants.SOCK_NONBLOCK) != 0;
+        if (domain == SocketConstants.AF_UNIX) {
+            return fds.install(new SimulatedSocket(domain, socketType, nonblocking, null,
+                    UnixEndpoint.unconnected(fds)));
+        }
+        return fds.install(new SimulatedSocket(domain, socketType, nonblocking,
+                new TcpEndpoint(network, new SocketSettings())));
     }
 
     /** The socket behind {@code fd}, or null when {@link #lookupError} says why not. */
@@ -286,10 +291,13 @@ final class SimulatedSockets {
         return network;
     }
 
-    /** The TCP endpoint of an AF_INET or AF_INET6 socket; AF_UNIX sockets are not modelled beyond socket(2). */
+    /**
+     * The TCP endpoint of an AF_INET or AF_INET6 socket; AF_UNIX sockets are modelled for socketpair, sendmsg and
+     * recvmsg only ({@link UnixSockets}).
+     */
     static TcpEndpoint inet(SimulatedSocket s) {
         if (s.tcp == null) {
-            throw new UnsupportedOperationException("the simulated kernel models TCP sockets only, not AF_UNIX");
+            throw new UnsupportedOperationException("the simulated kernel models AF_UNIX sockets for socketpair, sendmsg and recvmsg only");
         }
         return s.tcp;
     }

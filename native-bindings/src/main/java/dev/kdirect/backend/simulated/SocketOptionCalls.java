@@ -234,6 +234,12 @@ final class SocketOptionCalls {
         if (level == SOL_TCP && s.tcp == null) {
             return -Errno.EOPNOTSUPP;
         }
+        if (level == SOL_SOCKET && option == SocketConstants.SO_TYPE) {
+            return putInt(buffer, s.type); // sk->sk_type
+        }
+        if (level == SOL_SOCKET && option == SocketConstants.SO_PROTOCOL) {
+            return putInt(buffer, s.tcp != null ? SocketConstants.IPPROTO_TCP : 0); // sk->sk_protocol
+        }
         TcpEndpoint tcp = SimulatedSockets.inet(s);
         synchronized (sockets.network()) {
             if (level == SOL_TCP && option == SocketConstants.TCP_INFO) {

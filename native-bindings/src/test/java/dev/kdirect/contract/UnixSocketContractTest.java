@@ -1,0 +1,239 @@
+package dev.kdirect.contract;
+
+import static dev.kdirect.SocketConstants.AF_INET;
+import static dev.kdirect.SocketConstants.AF_UNIX;
+import static dev.kdirect.SocketConstants.MSG_CMSG_CLOEXEC;
+import static dev.kdirect.SocketConstants.MSG_DONTWAIT;
+import static dev.kdirect.SocketConstants.MSG_NOSIGNAL;
+import static dev.kdirect.SocketConstants.SCM_MAX_FD;
+import static dev.kdirect.SocketConstants.SOCK_CLOEXEC;
+import static dev.kdirect.SocketConstants.SOCK_STREAM;
+import static dev.kdirect.contract.ContractKernels.assertErrno;
+import static java.lang.foreign.ValueLayout.JAVA_BYTE;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.kdirect.Binding;
+import dev.kdirect.Kernel;
+import dev.kdirect.KernelException;
+import dev.kdirect.OpenFlags;
+import dev.kdirect.ReceivedMessage;
+import dev.kdirect.testing.RequiresRealKernel;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.Parameter;
+import org.junit.jupiter.params.ParameterizedClass;
+import org.junit.jupiter.params.provider.EnumSource;
+
+/**
+ * socketpair, sendmsg and recvmsg with SCM_RIGHTS on every binding, the same calls and the same errno: a descriptor
+ * sent is the same open file under a new number; at most SCM_MAX_FD (253) travel in one message (include/net/scm.h,
+ * scm_fp_copy in net/core/scm.c: EINVAL beyond, EBADF for one that is not open, checked before the connection);
+ * a control buffer too short closes the rest and sets MSG_CTRUNC (scm_detach_fds); a stream read stops after the
+ * bytes that carried descriptors, and bytes are needed to carry them (unix_stream_sendmsg and
+ * unix_stream_read_generic in net/unix/af_unix.c); a peer that closed with data unread leaves ECONNRESET once, then
+ * end of stream, and EPIPE to a sender.
+ */
+@ParameterizedClass(name = "{0}")
+@EnumSource(Binding.class)
+@RequiresRealKernel
+class UnixSocketContractTest {
+    @Parameter
+    Binding binding;
+
+    @TempDir
+    Path dir;
+
+    Kernel kernel;
+    Arena arena;
+    final List<Integer> open = new ArrayList<>();
+
+    @BeforeEach
+    void setUp() {
+        kernel = ContractKernels.kernel(binding);
+        arena = Arena.ofConfined();
+    }
+
+    @AfterEach
+    void tearDown() {
+        for (int fd : open) {
+            try {
+                kernel.close(fd);
+            } catch (KernelException alreadyClosedByTheTest) {
+                // closed on purpose
+            }
+        }
+        arena.close();
+    }
+
+    private int[] pair() throws KernelException {
+        int[] pair = kernel.socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        open.add(pair[0]);
+        open.add(pair[1]);
+        return pair;
+    }
+
+    /** A file holding {@code text}, opened read-write. */
+    private int file(String name, String text) throws KernelException {
+        int fd = kernel.open(dir.resolve(name).toString(), OpenFlags.CREAT | OpenFlags.RDWR | OpenFlags.CLOEXEC, 0600);
+        open.add(fd);
+        kernel.pwrite(fd, bytes(text), 0);
+        return fd;
+    }
+
+    private MemorySegment bytes(String text) {
+        byte[] raw = text.getBytes(StandardCharsets.US_ASCII);
+        MemorySegment s = arena.allocate(Math.max(1, raw.length)).asSlice(0, raw.length);
+        MemorySegment.copy(raw, 0, s, JAVA_BYTE, 0, raw.length);
+        return s;
+    }
+
+    private long send(int fd, String text, int... descriptors) throws KernelException {
+        return kernel.sendmsg(fd, bytes(text), descriptors, MSG_NOSIGNAL);
+    }
+
+    /** A non-blocking receive of up to 16 bytes with room for {@code room} descriptors; received ones are closed later. */
+    private Received receive(int fd, int room) throws KernelException {
+        MemorySegment buffer = arena.allocate(16);
+        ReceivedMessage m = kernel.recvmsg(fd, buffer, room, MSG_DONTWAIT);
+        open.addAll(m.descriptors());
+        return new Received(new String(buffer.asSlice(0, m.bytes()).toArray(JAVA_BYTE), StandardCharsets.US_ASCII),
+                m);
+    }
+
+    private record Received(String text, ReceivedMessage message) {
+    }
+
+    private String read(int fd) throws KernelException {
+        MemorySegment buffer = arena.allocate(64);
+        long n = kernel.pread(fd, buffer, 0);
+        return new String(buffer.asSlice(0, n).toArray(JAVA_BYTE), StandardCharsets.US_ASCII);
+    }
+
+    @Test
+    void onlyUnixSocketsComeInPairsAndUnknownFlagsAreRefusedFirst() throws Exception {
+        int[] pair = pair();
+        assertThat(pair[0]).isNotEqualTo(pair[1]);
+        assertErrno("EOPNOTSUPP", () -> kernel.socketpair(AF_INET, SOCK_STREAM, 0));
+        assertErrno("EAFNOSUPPORT", () -> kernel.socketpair(4242, SOCK_STREAM, 0));
+        assertErrno("EINVAL", () -> kernel.socketpair(4242, SOCK_STREAM | 0x100, 0));
+        assertErrno("EPROTONOSUPPORT", () -> kernel.socketpair(AF_UNIX, SOCK_STREAM, 6));
+    }
+
+    @Test
+    void aDescriptorSentIsTheSameOpenFileUnderANewNumberAndOutlivesTheSendersCopy() throws Exception {
+        int[] pair = pair();
+        int file = file("passed", "the same file");
+        assertThat(send(pair[0], "x", file)).isEqualTo(1);
+        kernel.close(file); // the message in flight holds the file
+        open.remove(Integer.valueOf(file));
+        Received r = receive(pair[1], 1);
+        assertThat(r.text()).isEqualTo("x");
+        assertThat(r.message().descriptors()).hasSize(1);
+        assertThat(r.message().controlTruncated()).isFalse();
+        assertThat(read(r.message().descriptors().getFirst())).isEqualTo("the same file");
+    }
+
+    @Test
+    void atMostScmMaxFdDescriptorsTravelInOneMessage() throws Exception {
+        int[] pair = pair();
+        int file = file("many", "many");
+        int[] most = new int[SCM_MAX_FD];
+        Arrays.fill(most, file);
+        assertThat(send(pair[0], "m", most)).isEqualTo(1);
+        Received r = receive(pair[1], SCM_MAX_FD);
+        assertThat(r.message().descriptors()).hasSize(SCM_MAX_FD).doesNotHaveDuplicates();
+        assertThat(r.message().controlTruncated()).isFalse();
+        int[] tooMany = new int[SCM_MAX_FD + 1];
+        Arrays.fill(tooMany, file);
+        assertErrno("EINVAL", () -> send(pair[0], "n", tooMany));
+        assertErrno("EAGAIN", () -> receive(pair[1], 1)); // nothing was sent
+    }
+
+    @Test
+    void aDescriptorThatIsNotOpenIsEbadfBeforeTheConnectionIsLookedAt() throws Exception {
+        int[] pair = pair();
+        int unconnected = kernel.socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        open.add(unconnected);
+        int file = file("closed", "c");
+        kernel.close(file); // the highest number open: nothing reuses it below
+        open.remove(Integer.valueOf(file));
+        assertErrno("EBADF", () -> send(pair[0], "b", file));
+        assertErrno("EBADF", () -> send(pair[0], "b", -1));
+        assertErrno("EBADF", () -> send(unconnected, "b", file));
+        assertErrno("ENOTCONN", () -> send(unconnected, "b"));
+        assertErrno("EINVAL", () -> receive(unconnected, 1));
+        assertErrno("EBADF", () -> send(file, "b"));
+    }
+
+    @Test
+    void aShortControlBufferClosesTheRestAndSetsMsgCtrunc() throws Exception {
+        int[] pair = pair();
+        int file = file("three", "3");
+        send(pair[0], "a", file, file, file);
+        send(pair[0], "b", file, file);
+        Received one = receive(pair[1], 1);
+        assertThat(one.text()).isEqualTo("a");
+        assertThat(one.message().descriptors()).hasSize(1);
+        assertThat(one.message().controlTruncated()).isTrue();
+        Received none = receive(pair[1], 0);
+        assertThat(none.text()).isEqualTo("b");
+        assertThat(none.message().descriptors()).isEmpty();
+        assertThat(none.message().controlTruncated()).isTrue();
+    }
+
+    @Test
+    void aStreamReadStopsAfterTheBytesThatCarriedDescriptors() throws Exception {
+        int[] pair = pair();
+        int file = file("glue", "g");
+        send(pair[0], "ab");
+        send(pair[0], "cd", file);
+        send(pair[0], "ef");
+        Received first = receive(pair[1], 2);
+        assertThat(first.text()).isEqualTo("abcd");
+        assertThat(first.message().descriptors()).hasSize(1);
+        Received second = receive(pair[1], 2);
+        assertThat(second.text()).isEqualTo("ef");
+        assertThat(second.message().descriptors()).isEmpty();
+        assertThat(second.message().controlTruncated()).isFalse();
+    }
+
+    @Test
+    void descriptorsNeedBytesToTravelOnAStream() throws Exception {
+        int[] pair = pair();
+        int file = file("empty", "e");
+        assertThat(send(pair[0], "", file)).isZero();
+        assertErrno("EAGAIN", () -> receive(pair[1], 1));
+    }
+
+    @Test
+    void msgCmsgCloexecIsReportedBackInMsgFlags() throws Exception {
+        int[] pair = pair();
+        int file = file("cloexec", "c");
+        send(pair[0], "c", file);
+        MemorySegment buffer = arena.allocate(4);
+        ReceivedMessage m = kernel.recvmsg(pair[1], buffer, 1, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+        open.addAll(m.descriptors());
+        assertThat(m.flags()).isEqualTo(MSG_CMSG_CLOEXEC);
+        assertThat(m.descriptors()).hasSize(1);
+    }
+
+    @Test
+    void aPeerClosedWithDataUnreadLeavesEconnresetOnceThenEndOfStreamAndEpipe() throws Exception {
+        int[] pair = pair();
+        send(pair[1], "unread");
+        kernel.close(pair[0]);
+        open.remove(Integer.valueOf(pair[0]));
+        assertErrno("ECONNRESET", () -> receive(pair[1], 1));
+        assertThat(receive(pair[1], 1).message().bytes()).isZero();
+        assertErrno("EPIPE", () -> send(pair[1], "late"));
+    }
+}
