@@ -39,6 +39,7 @@ final class Errno {
     static final int EPIPE = ErrnoNames.value("EPIPE");
     static final int ECONNRESET = ErrnoNames.value("ECONNRESET");
     static final int EINPROGRESS = ErrnoNames.value("EINPROGRESS");
+    static final int ELOOP = ErrnoNames.value("ELOOP");
 
     private Errno() {
     }
