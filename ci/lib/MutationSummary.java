@@ -53,6 +53,7 @@ public final class MutationSummary {
             rows.add(row(module, merged.values()));
             writeCsv(out.resolve(module + "-mutations.csv"), merged.values());
             writeSurvivors(out.resolve(module + "-survivors.txt"), merged.values());
+            writeClasses(out.resolve(module + "-classes.tsv"), merged.values());
         }
         Files.write(out.resolve("summary.tsv"), rows);
         print(System.out, rows);
@@ -135,6 +136,20 @@ public final class MutationSummary {
             lines.add(clazz + " (" + list.size() + ")");
             lines.addAll(list);
         });
+        Files.write(file, lines);
+    }
+
+    /** The table again, one row per top-level class. */
+    private static void writeClasses(Path file, Iterable<Mutant> mutants) throws IOException {
+        Map<String, List<Mutant>> byClass = new TreeMap<>();
+        for (Mutant m : mutants) {
+            String top = m.clazz.contains("$") ? m.clazz.substring(0, m.clazz.indexOf('$')) : m.clazz;
+            byClass.computeIfAbsent(top.substring(top.lastIndexOf('.') + 1), c -> new ArrayList<>()).add(m);
+        }
+        List<String> lines = new ArrayList<>();
+        lines.add(String.join("\t", "class", "mutants", "killed", "survived", "no_coverage", "timed_out", "other",
+                "score", "test_strength"));
+        byClass.forEach((clazz, list) -> lines.add(row(clazz, list)));
         Files.write(file, lines);
     }
 
