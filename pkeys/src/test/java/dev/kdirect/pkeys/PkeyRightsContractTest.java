@@ -77,9 +77,11 @@ class PkeyRightsContractTest {
         assertErrno("EINVAL", () -> kernel.pkeyGet(KEYS));
         assertErrno("EINVAL", () -> kernel.pkeySet(KEYS, 0));
         assertErrno("EINVAL", () -> kernel.pkeyGet(-1));
-        int last = kernel.pkeyGet(KEYS - 1);
-        kernel.pkeySet(KEYS - 1, last);
-        assertThat(kernel.pkeyGet(KEYS - 1)).isEqualTo(last);
+        for (int key : new int[] {0, KEYS - 1}) {
+            int rights = kernel.pkeyGet(key);
+            kernel.pkeySet(key, rights);
+            assertThat(kernel.pkeyGet(key)).as("key %d", key).isEqualTo(rights);
+        }
     }
 
     @Test
