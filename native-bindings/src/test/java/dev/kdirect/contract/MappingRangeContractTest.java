@@ -76,17 +76,22 @@ class MappingRangeContractTest {
 
     @Test
     void dontneedOnAPrivateFileMappingBringsBackTheFileOnlyInItsRange() throws Exception {
+        // Each page of the file holds its own byte; mprotect on the first page splits the mapping, so the
+        // dropped page is re-read from the upper part's own file offset (mm/mmap.c split_vma: vm_pgoff moves).
         byte[] data = new byte[(int) (3 * page)];
-        Arrays.fill(data, (byte) 7);
+        for (int i = 0; i < 3; i++) {
+            Arrays.fill(data, (int) (i * page), (int) ((i + 1) * page), (byte) (i + 1));
+        }
         int fd = kernel.open(Files.write(dir.resolve("f"), data).toString(), OpenFlags.RDWR | OpenFlags.CLOEXEC, 0);
         try {
             MemorySegment m = kernel.mmap(MemorySegment.NULL, 3 * page, Prot.READ_WRITE, MapFlags.PRIVATE, fd, 0);
             for (int i = 0; i < 3; i++) {
                 m.set(JAVA_LONG, i * page + 8, -1L);
             }
+            kernel.mprotect(m, page, Prot.READ);
             kernel.madvise(m.asSlice(page), page, Advice.DONTNEED);
             assertThat(new long[] {m.get(JAVA_LONG, 8), m.get(JAVA_LONG, page + 8), m.get(JAVA_LONG, 2 * page + 8)})
-                    .containsExactly(-1L, 0x0707070707070707L, -1L);
+                    .containsExactly(-1L, 0x0202020202020202L, -1L);
             kernel.munmap(m, 3 * page);
         } finally {
             kernel.close(fd);
