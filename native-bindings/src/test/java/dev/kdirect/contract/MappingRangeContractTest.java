@@ -132,4 +132,27 @@ class MappingRangeContractTest {
             kernel.close(fd);
         }
     }
+
+    @Test
+    void aReadIntoAReadOnlyMappingIsEfault() throws Exception {
+        // copy_to_user into a page without PROT_WRITE copies nothing: filemap_read returns -EFAULT.
+        int fd = kernel.open(Files.write(dir.resolve("ro"), new byte[] {1, 2, 3}).toString(),
+                OpenFlags.RDONLY | OpenFlags.CLOEXEC, 0);
+        MemorySegment m = kernel.mmap(MemorySegment.NULL, page, Prot.READ, ANON_PRIVATE, -1, 0);
+        try {
+            assertErrno("EFAULT", () -> kernel.pread(fd, m, 0));
+        } finally {
+            kernel.munmap(m, page);
+            kernel.close(fd);
+        }
+    }
+
+    @Test
+    void theFirstAndLastAdviceOfTheContiguousRangeAreValid() throws Exception {
+        // madvise_behavior_valid (mm/madvise.c): MADV_NORMAL (0) and MADV_POPULATE_WRITE (23) are both accepted.
+        MemorySegment m = kernel.mmap(MemorySegment.NULL, page, Prot.READ_WRITE, ANON_PRIVATE, -1, 0);
+        kernel.madvise(m, page, Advice.NORMAL);
+        kernel.madvise(m, page, Advice.POPULATE_WRITE);
+        kernel.munmap(m, page);
+    }
 }
