@@ -373,7 +373,11 @@ final class SimulatedFiles {
         if (e instanceof AccessDeniedException) {
             return Errno.EACCES;
         }
-        String reason = e instanceof FileSystemException f && f.getReason() != null ? f.getReason() : "";
+        String reason = e instanceof FileSystemException f ? f.getReason() : e.getMessage();
+        reason = reason == null ? "" : reason;
+        if (reason.startsWith("Too many levels of symbolic links")) {
+            return Errno.ELOOP; // a symlink loop in the path: a plain IOException with strerror's words
+        }
         return switch (reason) {
             case "Is a directory" -> Errno.EISDIR;
             case "Not a directory" -> Errno.ENOTDIR;

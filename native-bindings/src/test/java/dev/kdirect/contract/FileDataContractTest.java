@@ -1,0 +1,153 @@
+package dev.kdirect.contract;
+
+import static dev.kdirect.contract.ContractKernels.assertErrno;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.kdirect.Binding;
+import dev.kdirect.Credentials;
+import dev.kdirect.FallocateFlags;
+import dev.kdirect.Kernel;
+import dev.kdirect.KernelException;
+import dev.kdirect.OpenFlags;
+import dev.kdirect.testing.RequiresRealKernel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.Arrays;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.Parameter;
+import org.junit.jupiter.params.ParameterizedClass;
+import org.junit.jupiter.params.provider.EnumSource;
+
+/**
+ * What open, ftruncate and fallocate leave in a file: its mode, its size and its bytes, on every binding (Linux
+ * 6.1's fs/namei.c and fs/open.c; the real bindings give the expected values in the same run). Complements
+ * {@link FileAndProcessContractTest}, which checks the order of the errors.
+ */
+@ParameterizedClass(name = "{0}")
+@EnumSource(Binding.class)
+@RequiresRealKernel
+class FileDataContractTest {
+    private static final int CAP_DAC_OVERRIDE = 1;
+
+    @Parameter
+    Binding binding;
+
+    @TempDir
+    Path dir;
+
+    Kernel kernel;
+
+    @BeforeEach
+    void setUp() {
+        kernel = ContractKernels.kernel(binding);
+    }
+
+    @Test
+    void createdFileHasTheRequestedModeLessTheUmask() throws Exception {
+        // fs/namei.c: a new file's mode is mode & ~current_umask() (vfs_prepare_mode in 6.1).
+        int umask = Credentials.ofCurrentProcess().umask();
+        for (int mode : new int[] {0754, 0640, 0777, 0}) {
+            Path file = dir.resolve("m" + Integer.toOctalString(mode));
+            kernel.close(kernel.open(file.toString(), OpenFlags.CREAT | OpenFlags.EXCL | OpenFlags.WRONLY, mode));
+            assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(file)))
+                    .as("mode %o, umask %o", mode, umask)
+                    .isEqualTo(rwx(mode & ~umask));
+        }
+    }
+
+    @Test
+    void creatWithoutExclOpensTheExistingFileAndOnlyTruncTruncatesIt() throws Exception {
+        Path file = Files.writeString(dir.resolve("e"), "kept");
+        kernel.close(kernel.open(file.toString(), OpenFlags.CREAT | OpenFlags.RDWR, 0600));
+        assertThat(Files.readString(file)).isEqualTo("kept");
+        kernel.close(kernel.open(file.toString(), OpenFlags.RDWR, 0));
+        assertThat(Files.readString(file)).isEqualTo("kept");
+        kernel.close(kernel.open(file.toString(), OpenFlags.WRONLY | OpenFlags.TRUNC, 0));
+        assertThat(Files.size(file)).isZero();
+    }
+
+    @Test
+    void dacOverrideOpensAFileWhoseModeGrantsNothing() throws Exception {
+        // fs/namei.c generic_permission: CAP_DAC_OVERRIDE passes read and write whatever the mode bits say.
+        Path file = Files.writeString(dir.resolve("none"), "x");
+        Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("---------"));
+        if (Credentials.ofCurrentProcess().capable(CAP_DAC_OVERRIDE)) {
+            kernel.close(kernel.open(file.toString(), OpenFlags.RDWR, 0));
+        } else {
+            assertErrno("EACCES", () -> kernel.open(file.toString(), OpenFlags.RDWR, 0));
+        }
+    }
+
+    @Test
+    void noFollowRefusesASymlinkEvenToADirectoryWithEloop() throws Exception {
+        // fs/namei.c: a trailing symlink without LOOKUP_FOLLOW fails the open with ELOOP (open(2), O_NOFOLLOW).
+        Path target = Files.createDirectory(dir.resolve("target"));
+        Path link = Files.createSymbolicLink(dir.resolve("link"), target);
+        assertErrno("ELOOP", () -> kernel.open(link.toString(), OpenFlags.RDONLY | OpenFlags.NOFOLLOW, 0));
+        kernel.close(kernel.open(link.toString(), OpenFlags.RDONLY | OpenFlags.DIRECTORY, 0));
+    }
+
+    @Test
+    void ftruncateToTheCurrentSizeChangesNoByte() throws Exception {
+        Path file = Files.writeString(dir.resolve("t"), "abcd");
+        withReadWrite(file, fd -> kernel.ftruncate(fd, 4));
+        assertThat(Files.readString(file)).isEqualTo("abcd");
+    }
+
+    @Test
+    void fallocateWithinTheFileKeepsItsBytesAndPunchedHolesReadAsZerosOnlyInTheirRange() throws Exception {
+        Path file = Files.writeString(dir.resolve("a"), "abcdefgh");
+        // fs/open.c vfs_fallocate: mode 0 allocates; up to the current end it changes neither size nor bytes.
+        withReadWrite(file, fd -> kernel.fallocate(fd, 0, 0, 8));
+        assertThat(Files.readString(file)).isEqualTo("abcdefgh");
+        withReadWrite(file, fd -> kernel.fallocate(fd, FallocateFlags.PUNCH_HOLE | FallocateFlags.KEEP_SIZE, 2, 2));
+        assertThat(Files.readString(file)).isEqualTo("ab\0\0efgh");
+        // KEEP_SIZE: a hole reaching past the end neither grows the file nor leaves it as it was inside.
+        withReadWrite(file, fd -> kernel.fallocate(fd, FallocateFlags.PUNCH_HOLE | FallocateFlags.KEEP_SIZE, 6,
+                4096));
+        assertThat(Files.readString(file)).isEqualTo("ab\0\0ef\0\0");
+    }
+
+    @Test
+    void aLargePunchedHoleZerosExactlyItsRange() throws Exception {
+        byte[] data = new byte[200_000];
+        Arrays.fill(data, (byte) 'x');
+        Path file = Files.write(dir.resolve("big"), data);
+        withReadWrite(file, fd -> kernel.fallocate(fd, FallocateFlags.PUNCH_HOLE | FallocateFlags.KEEP_SIZE,
+                50_000, 100_000));
+        byte[] after = Files.readAllBytes(file);
+        assertThat(after).hasSize(200_000);
+        for (int i = 0; i < after.length; i++) {
+            boolean inHole = i >= 50_000 && i < 150_000;
+            if (after[i] != (inHole ? 0 : 'x')) {
+                throw new AssertionError("byte " + i + " is " + after[i] + (inHole ? " inside" : " outside")
+                        + " the hole [50000, 150000)");
+            }
+        }
+    }
+
+    private interface FdAction {
+        void run(int fd) throws KernelException;
+    }
+
+    private void withReadWrite(Path file, FdAction action) throws KernelException {
+        int fd = kernel.open(file.toString(), OpenFlags.RDWR | OpenFlags.CLOEXEC, 0);
+        try {
+            action.run(fd);
+        } finally {
+            kernel.close(fd);
+        }
+    }
+
+    private static String rwx(int mode) {
+        StringBuilder s = new StringBuilder();
+        for (int shift = 6; shift >= 0; shift -= 3) {
+            int bits = mode >> shift;
+            s.append((bits & 4) != 0 ? 'r' : '-').append((bits & 2) != 0 ? 'w' : '-').append((bits & 1) != 0 ? 'x' : '-');
+        }
+        return s.toString();
+    }
+}
