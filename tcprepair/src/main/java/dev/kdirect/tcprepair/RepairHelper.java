@@ -14,10 +14,7 @@ import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.net.UnixDomainSocketAddress;
-import java.nio.file.Files;
-import java.nio.file.LinkOption;
 import java.nio.file.Path;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
@@ -57,15 +54,18 @@ public final class RepairHelper implements AutoCloseable {
 
     private final Kernel kernel;
     private final Path path;
+    private final Object created; // the socket file's identity: deleted on close only if it is still that one
     private final Set<Integer> allowedUids;
     private final Consumer<Event> log;
     private final int listener;
     private final Thread acceptor;
     private volatile boolean stopping;
 
-    private RepairHelper(Kernel kernel, Path path, Set<Integer> allowedUids, Consumer<Event> log, int listener) {
+    private RepairHelper(Kernel kernel, Path path, Object created, Set<Integer> allowedUids, Consumer<Event> log,
+            int listener) {
         this.kernel = kernel;
         this.path = path;
+        this.created = created;
         this.allowedUids = Set.copyOf(allowedUids);
         this.log = log;
         this.listener = listener;
@@ -73,13 +73,14 @@ public final class RepairHelper implements AutoCloseable {
     }
 
     /**
-     * Starts the helper on the real kernel: binds {@code socket} (a stale socket file nobody listens on is replaced;
-     * anything else at the path is an error naming it), lets anyone connect (mode 0666: SO_PEERCRED is the check; a
-     * directory's mode may narrow who reaches it) and accepts clients on a thread of its own.
+     * Starts the helper on the real kernel: binds {@code socket} (its directory must exist, be owned by this user or
+     * root and be writable by no one else, and nothing may be at the path: kdirect deletes only the socket it
+     * created), lets anyone connect (mode 0666: SO_PEERCRED is the check; the directory's mode may narrow who reaches
+     * it) and accepts clients on a thread of its own.
      *
      * @param allowedUids the uids whose processes may use it
      * @param log receives every event, from the helper's threads
-     * @throws RepairHelperException without CAP_NET_ADMIN, or when it cannot listen at the path
+     * @throws RepairHelperException without CAP_NET_ADMIN, or when it cannot listen at the path (the message says why)
      */
     public static RepairHelper start(Path socket, Set<Integer> allowedUids, Consumer<Event> log) throws IOException {
         Kernel kernel = Kernels.real();
@@ -90,58 +91,32 @@ public final class RepairHelper implements AutoCloseable {
         if (allowedUids.isEmpty()) {
             throw new IllegalArgumentException("no uid is allowed to use the repair helper");
         }
-        int fd = kernel.socket(SocketConstants.AF_UNIX, SocketConstants.SOCK_STREAM | SocketConstants.SOCK_CLOEXEC, 0);
+        UnixDomainSocketAddress address;
         try {
-            bind(kernel, fd, socket);
+            address = UnixSocketGuard.address(socket);
+            UnixSocketGuard.checkListeningPath(socket, "repair helper's socket", "repair helper");
+        } catch (MigrationException e) {
+            throw new RepairHelperException(e.getMessage(), e);
+        }
+        int fd = kernel.socket(SocketConstants.AF_UNIX, SocketConstants.SOCK_STREAM | SocketConstants.SOCK_CLOEXEC, 0);
+        Object created;
+        try {
+            try {
+                kernel.bind(fd, address);
+            } catch (KernelException e) {
+                throw new RepairHelperException("cannot listen at " + socket + ": " + e.errnoName(), e);
+            }
             // anyone may connect (chown would need CAP_CHOWN, which the helper should not hold): SO_PEERCRED decides
-            Files.setPosixFilePermissions(socket, PosixFilePermissions.fromString("rw-rw-rw-"));
+            created = UnixSocketGuard.created(socket, "rw-rw-rw-");
             kernel.listen(fd, BACKLOG);
         } catch (IOException | RuntimeException e) {
             kernel.close(fd);
             throw e;
         }
-        RepairHelper helper = new RepairHelper(kernel, socket, allowedUids, log, fd);
+        RepairHelper helper = new RepairHelper(kernel, socket, created, allowedUids, log, fd);
         helper.log.accept(new Event("listening", null, socket + ", allowed uids " + new TreeSet<>(allowedUids)));
         helper.acceptor.start();
         return helper;
-    }
-
-    /** bind(2); EADDRINUSE from a socket file that nobody listens on any more is a stale helper's: replaced. */
-    private static void bind(Kernel kernel, int fd, Path socket) throws IOException {
-        UnixDomainSocketAddress address = UnixDomainSocketAddress.of(socket);
-        try {
-            kernel.bind(fd, address);
-        } catch (KernelException e) {
-            if (!e.is("EADDRINUSE") || !isStaleSocket(kernel, socket)) {
-                throw new RepairHelperException("cannot listen at " + socket + ": " + e.errnoName()
-                        + (e.is("EADDRINUSE") ? " (something else is at that path, or a helper listens there)"
-                        : e.is("ENOENT") ? " (its directory does not exist)" : ""), e);
-            }
-            Files.delete(socket);
-            kernel.bind(fd, address);
-        }
-    }
-
-    private static boolean isStaleSocket(Kernel kernel, Path socket) throws IOException {
-        if (!"socket".equals(fileType(socket))) {
-            return false;
-        }
-        int probe = kernel.socket(SocketConstants.AF_UNIX, SocketConstants.SOCK_STREAM | SocketConstants.SOCK_CLOEXEC,
-                0);
-        try {
-            kernel.connect(probe, UnixDomainSocketAddress.of(socket));
-            return false;
-        } catch (KernelException e) {
-            return e.is("ECONNREFUSED");
-        } finally {
-            kernel.close(probe);
-        }
-    }
-
-    private static String fileType(Path path) throws IOException {
-        var attributes = Files.readAttributes(path, java.nio.file.attribute.BasicFileAttributes.class,
-                LinkOption.NOFOLLOW_LINKS);
-        return attributes.isOther() ? "socket" : attributes.isRegularFile() ? "file" : "other";
     }
 
     /** The socket path it listens on. */
@@ -172,7 +147,7 @@ public final class RepairHelper implements AutoCloseable {
         } finally {
             kernel.close(wake);
             kernel.close(listener);
-            Files.deleteIfExists(path);
+            UnixSocketGuard.deleteIfCreated(path, created);
         }
         log.accept(new Event("stopped", null, path.toString()));
     }

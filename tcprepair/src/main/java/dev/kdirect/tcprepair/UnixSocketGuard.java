@@ -70,30 +70,43 @@ final class UnixSocketGuard {
      * is at the path yet (kdirect never deletes a file it did not create).
      */
     void checkTargetPath(Path socket) throws IOException {
+        checkListeningPath(socket, "migration socket", "migration target");
+    }
+
+    /**
+     * Before a listener binds ({@code what} it is, {@code who} uses it): as {@link #checkTargetPath}, for any socket
+     * kdirect listens on.
+     */
+    static void checkListeningPath(Path socket, String what, String who) throws IOException {
         Path dir = directoryOf(socket);
         Map<String, Object> d = Files.readAttributes(dir, "unix:mode,uid");
         int owner = (int) d.get("uid");
         int mode = (int) d.get("mode");
         if (owner != 0 && owner != effectiveUid()) {
-            throw new MigrationException("the directory " + dir + " of the migration socket is owned by uid "
+            throw new MigrationException("the directory " + dir + " of the " + what + " is owned by uid "
                     + owner + ", not by this user or root: whoever owns it could replace the socket; use a"
                     + " directory of your own with mode 0700");
         }
         if ((mode & GROUP_OR_OTHERS_WRITE) != 0) {
-            throw new MigrationException("the directory " + dir + " of the migration socket has mode "
+            throw new MigrationException("the directory " + dir + " of the " + what + " has mode "
                     + Integer.toOctalString(mode & 07777) + ": others may write to it, and so replace the socket;"
                     + " use a directory no one else may write to (chmod 0700 " + dir + ")");
         }
         Map<String, Object> existing = lstat(socket);
         if (existing != null) {
             throw new MigrationException(socket + " already exists (" + describe(existing) + "): kdirect deletes"
-                    + " only the socket it created itself; remove it if no migration target uses it");
+                    + " only the socket it created itself; remove it if no " + who + " uses it");
         }
     }
 
     /** After bind: the socket becomes 0600 (its directory keeps others out meanwhile); its identity, to delete it. */
     static Object created(Path socket) throws IOException {
-        Files.setPosixFilePermissions(socket, PosixFilePermissions.fromString("rw-------"));
+        return created(socket, "rw-------");
+    }
+
+    /** After bind: the socket gets {@code permissions}; its identity, for {@link #deleteIfCreated}. */
+    static Object created(Path socket, String permissions) throws IOException {
+        Files.setPosixFilePermissions(socket, PosixFilePermissions.fromString(permissions));
         return identity(Objects.requireNonNull(lstat(socket)));
     }
 

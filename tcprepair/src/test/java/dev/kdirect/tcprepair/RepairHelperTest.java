@@ -59,6 +59,22 @@ class RepairHelperTest {
     }
 
     @Test
+    void aFileAlreadyAtThePathIsRefusedAndLeftAsItWasAndAnOpenDirectoryIsRefused() throws Exception {
+        Path taken = Files.writeString(dir.resolve("taken.sock"), "not the helper's");
+        assertThatThrownBy(() -> RepairHelper.start(taken, Set.of(0), e -> { }))
+                .isInstanceOf(RepairHelperException.class)
+                .hasMessageContaining(taken + " already exists (a regular file owned by uid 0)");
+        assertThat(Files.readString(taken)).isEqualTo("not the helper's");
+        Path open = Files.createDirectory(dir.resolve("open"));
+        Files.setPosixFilePermissions(open, PosixFilePermissions.fromString("rwxrwxrwx"));
+        assertThatThrownBy(() -> RepairHelper.start(open.resolve("h.sock"), Set.of(0), e -> { }))
+                .isInstanceOf(RepairHelperException.class)
+                .hasMessageContaining("of the repair helper's socket has mode 777: others may write to it");
+        Files.delete(open);
+        Files.delete(taken);
+    }
+
+    @Test
     void aServiceWithNoCapabilitiesCheckpointsAndRestoresThroughTheHelperAndAnotherHelperRefusesIt()
             throws Exception {
         List<RepairHelper.Event> refusingLog = new CopyOnWriteArrayList<>();
