@@ -12,6 +12,8 @@ public record FileStatus(int mode, int uid, long size) {
     public static final int S_IFMT = 0170000;
     public static final int S_IFREG = 0100000;
     public static final int S_IFDIR = 0040000;
+    public static final int S_IFSOCK = 0140000;
+    public static final int S_IFLNK = 0120000;
 
     public boolean isRegularFile() {
         return (mode & S_IFMT) == S_IFREG;
@@ -19,6 +21,10 @@ public record FileStatus(int mode, int uid, long size) {
 
     public boolean isDirectory() {
         return (mode & S_IFMT) == S_IFDIR;
+    }
+
+    public boolean isSocket() {
+        return (mode & S_IFMT) == S_IFSOCK;
     }
 
     /** The permission bits (rwx for owner, group, others, and setuid/setgid/sticky). */

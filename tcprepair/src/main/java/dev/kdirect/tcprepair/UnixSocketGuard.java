@@ -1,5 +1,6 @@
 package dev.kdirect.tcprepair;
 
+import dev.kdirect.FileStatus;
 import java.io.IOException;
 import java.net.UnixDomainSocketAddress;
 import java.nio.channels.SocketChannel;
@@ -31,8 +32,6 @@ import jdk.net.UnixDomainPrincipal;
 final class UnixSocketGuard {
     /** sun_path holds 108 bytes, the terminating NUL included (include/uapi/linux/un.h). */
     static final int MAX_PATH_BYTES = 107;
-    private static final int S_IFMT = 0170000;
-    private static final int S_IFSOCK = 0140000;
     private static final int GROUP_OR_OTHERS_WRITE = 0022;
 
     private final Set<Integer> uids;
@@ -174,15 +173,15 @@ final class UnixSocketGuard {
     }
 
     private static boolean isSocket(Map<String, Object> attributes) {
-        return ((int) attributes.get("mode") & S_IFMT) == S_IFSOCK;
+        return ((int) attributes.get("mode") & FileStatus.S_IFMT) == FileStatus.S_IFSOCK;
     }
 
     private static String describe(Map<String, Object> attributes) {
-        String type = switch ((int) attributes.get("mode") & S_IFMT) {
-            case S_IFSOCK -> "a socket";
-            case 0100000 -> "a regular file";
-            case 0040000 -> "a directory";
-            case 0120000 -> "a symbolic link";
+        String type = switch ((int) attributes.get("mode") & FileStatus.S_IFMT) {
+            case FileStatus.S_IFSOCK -> "a socket";
+            case FileStatus.S_IFREG -> "a regular file";
+            case FileStatus.S_IFDIR -> "a directory";
+            case FileStatus.S_IFLNK -> "a symbolic link";
             default -> "a special file";
         };
         return type + " owned by uid " + attributes.get("uid");

@@ -2,6 +2,7 @@ package dev.kdirect.backend.simulated;
 
 import dev.kdirect.Credentials;
 import dev.kdirect.FallocateFlags;
+import dev.kdirect.FileStatus;
 import dev.kdirect.OpenFlags;
 import dev.kdirect.backend.BackendKernel;
 import java.io.IOException;
@@ -119,7 +120,7 @@ final class SimulatedFiles {
         stat.fill((byte) 0);
         if (!(description instanceof OpenFile file)) {
             // a socket's inode (net/socket.c sock_alloc): S_IFSOCK | 0777, owned by its creator
-            stat.set(ValueLayout.JAVA_INT_UNALIGNED, BackendKernel.STAT_MODE, 0140777);
+            stat.set(ValueLayout.JAVA_INT_UNALIGNED, BackendKernel.STAT_MODE, FileStatus.S_IFSOCK | 0777);
             stat.set(ValueLayout.JAVA_INT_UNALIGNED, BackendKernel.STAT_UID, credentials.euid());
             return 0;
         }
