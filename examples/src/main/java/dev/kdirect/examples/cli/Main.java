@@ -1,5 +1,8 @@
 package dev.kdirect.examples.cli;
 
+import java.io.IOException;
+import java.io.InputStream;
+import java.util.Properties;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -30,12 +33,18 @@ public final class Main implements Runnable {
         spec.commandLine().usage(System.out);
     }
 
+    /** The project version Maven wrote into version.properties (resource filtering). */
     static final class Version implements CommandLine.IVersionProvider {
         @Override
-        public String[] getVersion() {
-            String v = Main.class.getPackage().getImplementationVersion();
-            return new String[] {"kdirect " + (v == null ? "development build" : v)
-                    + " on Java " + Runtime.version()};
+        public String[] getVersion() throws IOException {
+            Properties p = new Properties();
+            try (InputStream in = Main.class.getResourceAsStream("version.properties")) {
+                if (in == null) {
+                    throw new IOException("version.properties is missing: build kdirect with Maven");
+                }
+                p.load(in);
+            }
+            return new String[] {"kdirect " + p.getProperty("version") + " on Java " + Runtime.version()};
         }
     }
 }
