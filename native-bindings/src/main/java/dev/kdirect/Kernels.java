@@ -12,35 +12,79 @@ import java.util.List;
  * Where {@link Kernel}s come from.
  *
  * <p>{@link #forFeature(Feature)} is what feature code uses: the real kernel (through the binding chosen with
- * {@code -Dkdirect.binding}) when the feature's probe found it working, otherwise the simulated kernel, so the
- * same code runs on any host. {@code -Dkdirect.binding=simulated} forces the simulated kernel everywhere, so
- * the fallback can be tested on a capable host too. Backends are created on first use, never in a static
- * initialiser of this class.
+ * {@code -Dkdirect.binding}) when the feature's probe found it working; otherwise what {@link Fallback} says
+ * (by default the simulated kernel with one WARNING per feature; {@code -Dkdirect.fallback=fail} throws), and
+ * an explicit real binding means real or fail. {@link Feature#resolution()} tells which in advance.
+ * {@code -Dkdirect.binding=simulated} forces the simulated kernel everywhere, so the fallback can be tested on
+ * a capable host too. Backends are created on first use, never in a static initialiser of this class.
  */
 public final class Kernels {
     /** A path list of directories the simulated kernel treats as mounted with {@code -o dax}. */
     public static final String SIMULATED_DAX_PROPERTY = "kdirect.simulated.dax";
 
     private static volatile Kernel override;
+    // Inherited like the simulated kernel's PKRU: threads a test starts see the test's kernel.
+    private static final InheritableThreadLocal<Kernel> THREAD_OVERRIDE = new InheritableThreadLocal<>();
+    private static final FallbackWarnings WARNINGS = new FallbackWarnings(System.getLogger(FallbackWarnings.LOGGER));
 
     private Kernels() {
     }
 
-    /** The kernel for a feature: real when its probe passed and the binding is not forced to simulated. */
+    /**
+     * The kernel for a feature, as {@link Feature#resolution()} says: real when its probe passed and the binding
+     * is not forced to simulated, else the simulated kernel or {@link FeatureUnavailableException}.
+     *
+     * @throws FeatureUnavailableException when the feature is not real here and the fallback is
+     *     {@link Fallback#FAIL} or the real binding was named explicitly
+     */
     public static Kernel forFeature(Feature feature) {
-        Kernel forced = override;
+        return forFeature(feature, WARNINGS);
+    }
+
+    static Kernel forFeature(Feature feature, FallbackWarnings warnings) {
+        Kernel forced = override();
         if (forced != null) {
             return forced;
         }
-        if (!Binding.configured().isReal()) {
-            return simulated();
+        return switch (resolution(feature)) {
+            case REAL -> real();
+            case SIMULATED -> simulated();
+            case SIMULATED_WITH_WARNING -> {
+                warnings.warnOnce(feature.status());
+                yield simulated();
+            }
+            case FAILS -> throw new FeatureUnavailableException(feature.status(), Binding.configuredExplicitly()
+                    ? "-D" + Binding.PROPERTY + "=" + Binding.configured().id() + " names a real binding, so kdirect"
+                            + " does not fall back to its simulated kernel"
+                    : "-D" + Fallback.PROPERTY + "=fail: kdirect does not fall back to its simulated kernel");
+        };
+    }
+
+    /** What {@link #forFeature} does for {@code feature} now (probing it on first call), without doing it. */
+    static FeatureResolution resolution(Feature feature) {
+        Kernel forced = override();
+        if (forced != null) {
+            return forced.binding().isReal() ? FeatureResolution.REAL : FeatureResolution.SIMULATED;
         }
-        return feature.isAvailable() ? real() : simulated();
+        if (!Binding.configured().isReal()) {
+            return FeatureResolution.SIMULATED;
+        }
+        if (feature.isAvailable()) {
+            return FeatureResolution.REAL;
+        }
+        if (Binding.configuredExplicitly()) {
+            return FeatureResolution.FAILS;
+        }
+        return switch (Fallback.configured()) {
+            case SIMULATE -> FeatureResolution.SIMULATED;
+            case WARN -> FeatureResolution.SIMULATED_WITH_WARNING;
+            case FAIL -> FeatureResolution.FAILS;
+        };
     }
 
     /** The kernel for calls every Linux has (memory, files): the configured binding. */
     public static Kernel system() {
-        Kernel forced = override;
+        Kernel forced = override();
         if (forced != null) {
             return forced;
         }
@@ -94,8 +138,9 @@ public final class Kernels {
     }
 
     /**
-     * Makes {@link #forFeature} and {@link #system} return {@code kernel} until {@link #clearOverride()}: for
-     * tests (see {@code dev.kdirect.testing.ForceSimulatedKernel}).
+     * Makes {@link #forFeature} and {@link #system} return {@code kernel} in every thread until
+     * {@link #clearOverride()}: for tests that run one at a time. Parallel tests use
+     * {@link #overrideForThread} (as {@code dev.kdirect.testing.ForceSimulatedKernel} does).
      */
     public static void overrideForTesting(Kernel kernel) {
         override = kernel;
@@ -104,6 +149,28 @@ public final class Kernels {
     /** Undoes {@link #overrideForTesting}. */
     public static void clearOverride() {
         override = null;
+    }
+
+    /**
+     * Makes {@link #forFeature} and {@link #system} return {@code kernel} in this thread and in threads it starts
+     * from now on (taking precedence over {@link #overrideForTesting}); {@code null} removes this thread's
+     * override. For tests: each test of a parallel run can have its own simulated kernel.
+     *
+     * @return the thread's previous override, or null: pass it back here to restore it
+     */
+    public static Kernel overrideForThread(Kernel kernel) {
+        Kernel previous = THREAD_OVERRIDE.get();
+        if (kernel == null) {
+            THREAD_OVERRIDE.remove();
+        } else {
+            THREAD_OVERRIDE.set(kernel);
+        }
+        return previous;
+    }
+
+    private static Kernel override() {
+        Kernel own = THREAD_OVERRIDE.get();
+        return own != null ? own : override;
     }
 
     private static final class FfmHolder {
