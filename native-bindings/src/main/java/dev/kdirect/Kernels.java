@@ -24,7 +24,7 @@ public final class Kernels {
 
     private static volatile Kernel override;
     // Inherited like the simulated kernel's PKRU: threads a test starts see the test's kernel.
-    private static final InheritableThreadLocal<Kernel> THREAD_OVERRIDE = new InheritableThreadLocal<>();
+    private static final InheritableThreadLocal<Scope> THREAD_OVERRIDE = new InheritableThreadLocal<>();
     private static final FallbackWarnings WARNINGS = new FallbackWarnings(System.getLogger(FallbackWarnings.LOGGER));
 
     private Kernels() {
@@ -132,6 +132,14 @@ public final class Kernels {
         return SimulatedHolder.KERNEL;
     }
 
+    /**
+     * A fresh simulated kernel like {@link #simulated()} (this process's credentials, the DAX mounts of
+     * {@code -Dkdirect.simulated.dax}) with its own memory map, descriptors, keys and connections.
+     */
+    public static Kernel newSimulated() {
+        return newSimulated(Credentials.ofCurrentProcess(), SimulatedHolder.daxMountsFromProperty());
+    }
+
     /** A fresh simulated kernel (its own memory map, descriptors and keys) for the given identity. */
     public static Kernel newSimulated(Credentials credentials, List<Path> daxMounts) {
         return new BackendKernel(new SimulatedBackend(credentials, daxMounts));
@@ -152,25 +160,59 @@ public final class Kernels {
     }
 
     /**
-     * Makes {@link #forFeature} and {@link #system} return {@code kernel} in this thread and in threads it starts
-     * from now on (taking precedence over {@link #overrideForTesting}); {@code null} removes this thread's
-     * override. For tests: each test of a parallel run can have its own simulated kernel.
-     *
-     * @return the thread's previous override, or null: pass it back here to restore it
+     * Makes {@link #forFeature} and {@link #system} return {@code kernel} in this thread, and in threads it
+     * starts while the scope is open, until the scope is closed (taking precedence over
+     * {@link #overrideForTesting}). For tests: each test of a parallel run can have its own simulated kernel
+     * ({@code dev.kdirect.testing.ForceSimulatedKernel} opens one per test).
      */
-    public static Kernel overrideForThread(Kernel kernel) {
-        Kernel previous = THREAD_OVERRIDE.get();
-        if (kernel == null) {
-            THREAD_OVERRIDE.remove();
-        } else {
-            THREAD_OVERRIDE.set(kernel);
+    public static Scope overrideForThread(Kernel kernel) {
+        Scope scope = new Scope(kernel, THREAD_OVERRIDE.get());
+        THREAD_OVERRIDE.set(scope);
+        return scope;
+    }
+
+    /**
+     * A kernel put in place by {@link #overrideForThread}. Closing it restores the opening thread's previous
+     * override; threads that inherited the scope stop seeing it, so a pooled thread started during a test does
+     * not keep the test's kernel.
+     */
+    public static final class Scope implements AutoCloseable {
+        private final Kernel kernel;
+        private final Scope previous;
+        private volatile boolean open = true;
+
+        private Scope(Kernel kernel, Scope previous) {
+            this.kernel = java.util.Objects.requireNonNull(kernel, "kernel");
+            this.previous = previous;
         }
-        return previous;
+
+        /** The kernel in place. */
+        public Kernel kernel() {
+            return kernel;
+        }
+
+        /** Ends the scope, in every thread; the thread that opened it gets its previous override back. */
+        @Override
+        public void close() {
+            open = false;
+            if (THREAD_OVERRIDE.get() != this) {
+                return; // closed from another thread (JUnit may run a class's afterAll elsewhere)
+            }
+            if (previous == null) {
+                THREAD_OVERRIDE.remove();
+            } else {
+                THREAD_OVERRIDE.set(previous);
+            }
+        }
     }
 
     private static Kernel override() {
-        Kernel own = THREAD_OVERRIDE.get();
-        return own != null ? own : override;
+        for (Scope scope = THREAD_OVERRIDE.get(); scope != null; scope = scope.previous) {
+            if (scope.open) {
+                return scope.kernel;
+            }
+        }
+        return override;
     }
 
     private static final class FfmHolder {
@@ -182,9 +224,9 @@ public final class Kernels {
     }
 
     private static final class SimulatedHolder {
-        static final Kernel KERNEL = newSimulated(Credentials.ofCurrentProcess(), daxMountsFromProperty());
+        static final Kernel KERNEL = newSimulated();
 
-        private static List<Path> daxMountsFromProperty() {
+        static List<Path> daxMountsFromProperty() {
             String list = System.getProperty(SIMULATED_DAX_PROPERTY, "");
             return Arrays.stream(list.split(java.io.File.pathSeparator)).filter(s -> !s.isBlank()).map(Path::of)
                     .toList();
