@@ -107,6 +107,9 @@ public final class Kernels {
 
     /** The real kernel through Panama FFM. */
     public static Kernel ffm() {
+        if (FfmHolder.DENIED != null) {
+            throw NativeAccess.denied(FfmHolder.DENIED);
+        }
         return FfmHolder.KERNEL;
     }
 
@@ -216,7 +219,26 @@ public final class Kernels {
     }
 
     private static final class FfmHolder {
-        static final Kernel KERNEL = new BackendKernel(new FfmBackend());
+        static final Kernel KERNEL;
+        /** Why the JVM refused to link the downcalls (no --enable-native-access for this module), or null. */
+        static final IllegalCallerException DENIED;
+
+        static {
+            Kernel kernel = null;
+            IllegalCallerException denied = null;
+            try {
+                kernel = new BackendKernel(new FfmBackend());
+            } catch (IllegalCallerException e) {
+                denied = e;
+            } catch (ExceptionInInitializerError e) {
+                if (!(e.getCause() instanceof IllegalCallerException cause)) {
+                    throw e;
+                }
+                denied = cause;
+            }
+            KERNEL = kernel;
+            DENIED = denied;
+        }
     }
 
     private static final class JnaHolder {
