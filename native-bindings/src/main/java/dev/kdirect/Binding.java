@@ -4,7 +4,8 @@ import java.util.Locale;
 
 /**
  * How a {@link Kernel} reaches Linux. Chosen with {@code -Dkdirect.binding=ffm|jna|simulated} (the launcher maps
- * {@code KDIRECT_BINDING} to it); {@link #FFM} is the default.
+ * {@code KDIRECT_BINDING} to it); {@link #FFM} is the default. A real binding given explicitly means real or fail
+ * (see {@link Fallback}).
  */
 public enum Binding {
     /** Panama FFM downcalls into glibc, errno captured with {@code Linker.Option.captureCallState}. */
@@ -30,6 +31,14 @@ public enum Binding {
     /** The binding named by {@code -Dkdirect.binding}, {@link #FFM} when unset. */
     public static Binding configured() {
         return parse(System.getProperty(PROPERTY, "ffm"));
+    }
+
+    /**
+     * True when {@code -Dkdirect.binding} is set. A real binding named explicitly means real or fail: kdirect does
+     * not fall back to the simulated kernel for a feature the real kernel lacks.
+     */
+    public static boolean configuredExplicitly() {
+        return System.getProperty(PROPERTY) != null;
     }
 
     /**

@@ -43,9 +43,21 @@ public enum Feature {
         return FeatureProbes.status(this);
     }
 
-    /** True when the real kernel provides this feature to this process. */
+    /**
+     * True when the real kernel provides this feature to this process. What kdirect will do about it under the
+     * configured binding and fallback is {@link #resolution()}.
+     */
     public boolean isAvailable() {
         return status().real();
+    }
+
+    /**
+     * What {@link Kernels#forFeature} will do for this feature under the configured {@code -Dkdirect.binding} and
+     * {@code -Dkdirect.fallback}: use the real kernel, the simulated one (with or without a warning), or throw
+     * {@link FeatureUnavailableException}. Probes on first call; logs nothing.
+     */
+    public FeatureResolution resolution() {
+        return Kernels.resolution(this);
     }
 
     /**

@@ -9,10 +9,20 @@ public class FeatureUnavailableException extends UnsupportedOperationException {
 
     private final transient FeatureStatus status;
 
+    /** The feature of {@code status} is missing; the message is the probe's evidence and action. */
     public FeatureUnavailableException(FeatureStatus status) {
+        this(status, "");
+    }
+
+    /**
+     * The feature of {@code status} is missing and kdirect refused to fall back to the simulated kernel.
+     *
+     * @param why why there was no fallback (the fallback policy, or an explicit binding); empty for none
+     */
+    public FeatureUnavailableException(FeatureStatus status, String why) {
         super(status.feature().title() + " (" + status.feature().id() + ") is not available on this kernel: "
-                + status.evidence() + (status.action().isEmpty() ? "" : ". To fix: " + status.action()),
-                status.cause());
+                + status.evidence() + (status.action().isEmpty() ? "" : ". To fix: " + status.action())
+                + (why.isEmpty() ? "" : ". " + why), status.cause());
         this.status = status;
     }
 

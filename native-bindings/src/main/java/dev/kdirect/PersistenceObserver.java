@@ -27,6 +27,13 @@ public interface PersistenceObserver {
      */
     void synced(long offset, long length);
 
+    /**
+     * The machine lost power: whatever was not yet persistent (stored but not written back and fenced, or not
+     * msynced) is lost, and the memory holds what reached the media. Told by
+     * {@code dev.kdirect.testing.SimulatedMachine#cutPower}.
+     */
+    void powerCut();
+
     /** Stops the observation. */
     interface Observation extends AutoCloseable {
         @Override

@@ -2,6 +2,7 @@ package dev.kdirect.kexec;
 
 import static java.lang.foreign.ValueLayout.JAVA_BYTE;
 
+import dev.kdirect.Binding;
 import dev.kdirect.Feature;
 import dev.kdirect.Kernel;
 import dev.kdirect.KernelException;
@@ -51,6 +52,14 @@ public final class Kexec {
     /** The kernel the calls go to. */
     public Kernel kernel() {
         return kernel;
+    }
+
+    /**
+     * Which kernel this handle is on: a real binding, or {@link Binding#SIMULATED} (a model: no enforcement
+     * by the hardware or the kernel).
+     */
+    public Binding binding() {
+        return kernel.binding();
     }
 
     /**

@@ -4,6 +4,7 @@ import dev.kdirect.Binding;
 import dev.kdirect.FileStatus;
 import dev.kdirect.Kernel;
 import dev.kdirect.KernelException;
+import dev.kdirect.NativeAccess;
 import dev.kdirect.ReceivedMessage;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -47,7 +48,11 @@ public final class BackendKernel implements Kernel {
             throw fail(r, "mmap", () -> "addr=" + hex(address.address()) + ", length=" + length + ", prot="
                     + FlagNames.prot(prot) + ", flags=" + FlagNames.map(flags) + ", fd=" + fd + ", offset=" + offset);
         }
-        return MemorySegment.ofAddress(r).reinterpret(length);
+        try {
+            return MemorySegment.ofAddress(r).reinterpret(length);
+        } catch (IllegalCallerException e) {
+            throw NativeAccess.denied(e);
+        }
     }
 
     @Override

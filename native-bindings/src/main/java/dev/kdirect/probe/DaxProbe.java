@@ -34,7 +34,7 @@ final class DaxProbe {
         if (candidates.isEmpty()) {
             String action = regions.isEmpty()
                     ? "this machine has no NVDIMM region (/sys/bus/nd/devices): add persistent memory, e.g. QEMU"
-                            + " -machine nvdimm=on with -device nvdimm, or use the QEMU guest (ci/qemu/run)"
+                            + " -machine nvdimm=on with -device nvdimm" + HostFacts.inRepository("ci/qemu/run")
                     : "an NVDIMM region exists but no file system is mounted with -o dax: ndctl create-namespace"
                             + " -m fsdax, mkfs.ext4 -b 4096 on /dev/pmemN, mount -o dax, then set " + DIR_ENV;
             return FeatureStatus.missing(Feature.DAX_PMEM, "no DAX mount found (" + regions.size()

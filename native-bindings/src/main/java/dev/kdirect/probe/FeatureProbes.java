@@ -2,8 +2,10 @@ package dev.kdirect.probe;
 
 import dev.kdirect.Feature;
 import dev.kdirect.FeatureStatus;
+import dev.kdirect.FeatureUnavailableException;
 import dev.kdirect.Kernel;
 import dev.kdirect.Kernels;
+import dev.kdirect.NativeAccess;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 
@@ -31,6 +33,10 @@ public final class FeatureProbes {
                 case MEMORY_FAILURE -> MemoryFailureProbe.probe(kernel);
                 case DAX_PMEM -> DaxProbe.probe(kernel);
             };
+        } catch (IllegalCallerException e) {
+            return FeatureStatus.missing(feature, e.getMessage(), "add " + NativeAccess.flag(), e);
+        } catch (FeatureUnavailableException e) {
+            return e.status(); // the binding lacks a function the probe needs (an old glibc)
         } catch (RuntimeException | LinkageError e) {
             return FeatureStatus.missing(feature, "the probe failed: " + e, "report this as a kdirect bug", e);
         }

@@ -13,6 +13,19 @@ final class HostFacts {
     private HostFacts() {
     }
 
+    /**
+     * {@code "; in this kdirect checkout: " + how} when the JVM runs inside a clone of kdirect's repository (its
+     * {@code ci/qemu/run} is in the working directory or above), else empty: a library user has no QEMU guest.
+     */
+    static String inRepository(String how) {
+        for (Path dir = Path.of("").toAbsolutePath(); dir != null; dir = dir.getParent()) {
+            if (Files.isExecutable(dir.resolve("ci/qemu/run")) && Files.isRegularFile(dir.resolve("kdirect"))) {
+                return "; in this kdirect checkout: " + how;
+            }
+        }
+        return "";
+    }
+
     /** True when the first CPU's flags in /proc/cpuinfo include {@code flag}. */
     static boolean cpuHasFlag(String flag) {
         return CpuFlags.has(flag);

@@ -37,8 +37,8 @@ final class KexecProbe {
 
     private static String action(KernelException e) {
         if (e.is("ENOSYS")) {
-            return "this kernel lacks CONFIG_KEXEC_FILE: use a kernel built with it (Debian's has it),"
-                    + " or the QEMU guest: ci/qemu/run -- ./kdirect doctor";
+            return "this kernel lacks CONFIG_KEXEC_FILE: use a kernel built with it (Debian's has it)"
+                    + HostFacts.inRepository("ci/qemu/run -- ./kdirect doctor");
         }
         if (e.is("EPERM")) {
             String disabled = HostFacts.read(Path.of("/proc/sys/kernel/kexec_load_disabled"));

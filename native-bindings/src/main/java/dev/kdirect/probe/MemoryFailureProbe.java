@@ -30,7 +30,7 @@ final class MemoryFailureProbe {
             }
         } catch (KernelException e) {
             String action = e.is("EINVAL") ? "this kernel lacks CONFIG_MEMORY_FAILURE: use a kernel built with it"
-                    + " (Debian's has it), or the QEMU guest: ci/qemu/run -- ./kdirect doctor" : e.hint();
+                    + " (Debian's has it)" + HostFacts.inRepository("ci/qemu/run -- ./kdirect doctor") : e.hint();
             return FeatureStatus.missing(Feature.MEMORY_FAILURE, "madvise(MADV_HWPOISON) is not supported: "
                     + e.errnoName(), action, e);
         }

@@ -23,7 +23,8 @@ final class PkeysProbe {
     private static String action(KernelException e) {
         if (!HostFacts.cpuHasFlag("pku")) {
             return "this CPU has no 'pku' flag in /proc/cpuinfo: run on an Intel Xeon Scalable (Skylake-SP) or later"
-                    + " or AMD Zen 3 or later CPU, or in QEMU with -cpu max (ci/qemu/run -- ./kdirect doctor)";
+                    + " or AMD Zen 3 or later CPU, or a QEMU guest with -cpu max"
+                    + HostFacts.inRepository("ci/qemu/run -- ./kdirect doctor");
         }
         if (!HostFacts.cpuHasFlag("ospke")) {
             return "the CPU has PKU but the kernel did not enable it (no 'ospke'): boot without 'nopku'";

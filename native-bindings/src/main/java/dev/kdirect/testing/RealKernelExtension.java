@@ -2,6 +2,7 @@ package dev.kdirect.testing;
 
 import dev.kdirect.Binding;
 import dev.kdirect.Feature;
+import dev.kdirect.FeatureStatus;
 import java.lang.reflect.AnnotatedElement;
 import java.util.ArrayList;
 import java.util.EnumSet;
@@ -27,14 +28,15 @@ public final class RealKernelExtension implements ExecutionCondition, BeforeEach
         List<String> skipped = new ArrayList<>();
         for (Feature f : needed) {
             if (!f.isAvailable() && !required.contains(f)) {
-                skipped.add(f.id() + ": " + f.status().evidence() + " (" + f.status().action() + ")");
+                skipped.add(skipReason(f.status()));
             }
         }
         if (!skipped.isEmpty()) {
-            return ConditionEvaluationResult.disabled("not real here: " + String.join("; ", skipped));
+            return ConditionEvaluationResult.disabled(String.join(" ", skipped));
         }
         if (!needed.isEmpty() && Binding.configured() == Binding.SIMULATED && !requiredAny(needed, required)) {
-            return ConditionEvaluationResult.disabled("the binding is forced to simulated (-Dkdirect.binding)");
+            return ConditionEvaluationResult.disabled("needs the real kernel, but the binding is forced to simulated"
+                    + " (-D" + Binding.PROPERTY + "=simulated or KDIRECT_BINDING=simulated): run without it");
         }
         return ConditionEvaluationResult.enabled("real here, or required here");
     }
@@ -42,6 +44,15 @@ public final class RealKernelExtension implements ExecutionCondition, BeforeEach
     @Override
     public void beforeEach(ExtensionContext context) {
         features(context).forEach(Feature::ensureAvailable);
+    }
+
+    /** What a library user reads for a skipped test: what is missing, how to get it, how to make it required. */
+    static String skipReason(FeatureStatus status) {
+        Feature f = status.feature();
+        return "needs the real kernel's " + f.title() + " (" + f.id() + "), which this process does not have: "
+                + status.evidence() + "." + (status.action().isEmpty() ? "" : " To run it: " + status.action() + ".")
+                + " Where it must run, set " + RequiredFeatures.ENV + "=" + f.id() + " (or -D" + RequiredFeatures.PROPERTY
+                + "=" + f.id() + ") to fail instead of skipping.";
     }
 
     private static boolean requiredAny(Set<Feature> needed, Set<Feature> required) {

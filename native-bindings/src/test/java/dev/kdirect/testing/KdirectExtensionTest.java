@@ -5,6 +5,7 @@ import static org.junit.platform.engine.discovery.DiscoverySelectors.selectClass
 
 import dev.kdirect.Binding;
 import dev.kdirect.Feature;
+import dev.kdirect.FeatureStatus;
 import dev.kdirect.Kernels;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -32,6 +33,10 @@ class KdirectExtensionTest {
             required.testEvents().assertStatistics(s -> s.succeeded(1));
         } else {
             free.containerEvents().assertStatistics(s -> s.skipped(1)); // the class is disabled
+            String reason = free.containerEvents().skipped().list().getFirst().getPayload(String.class).orElseThrow();
+            FeatureStatus status = Feature.KEXEC_FILE_LOAD.status();
+            assertThat(reason).contains("(kexec)", status.evidence(), "To run it: " + status.action(),
+                    "KDIRECT_REQUIRE=kexec");
             free.testEvents().assertStatistics(s -> s.started(0));
             required.testEvents().assertStatistics(s -> s.failed(1).succeeded(0));
         }

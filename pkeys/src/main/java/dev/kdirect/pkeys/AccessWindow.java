@@ -2,6 +2,7 @@ package dev.kdirect.pkeys;
 
 import dev.kdirect.Kernel;
 import dev.kdirect.KernelException;
+import dev.kdirect.NativeAccess;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 
@@ -74,7 +75,12 @@ public final class AccessWindow implements AutoCloseable {
         }
         if (view == null) {
             viewScope = Arena.ofConfined();
-            MemorySegment scoped = region.memory().reinterpret(viewScope, null);
+            MemorySegment scoped;
+            try {
+                scoped = region.memory().reinterpret(viewScope, null);
+            } catch (IllegalCallerException e) {
+                throw NativeAccess.denied(e);
+            }
             view = access == Access.READ_WRITE ? scoped : scoped.asReadOnly();
         }
         return view;

@@ -112,6 +112,14 @@ public final class ProtectedRegion implements AutoCloseable {
         return key;
     }
 
+    /**
+     * Which kernel this region is on: a real binding, or {@link Binding#SIMULATED} (a model: no enforcement
+     * by the hardware or the kernel).
+     */
+    public Binding binding() {
+        return kernel.binding();
+    }
+
     /** The region's start address. */
     public long address() {
         return memory.address();

@@ -1,5 +1,6 @@
 package dev.kdirect.pkeys;
 
+import dev.kdirect.Binding;
 import dev.kdirect.Feature;
 import dev.kdirect.Kernel;
 import dev.kdirect.KernelException;
@@ -57,6 +58,14 @@ public final class ProtectionKey implements AutoCloseable {
     /** The kernel the key was allocated on. */
     public Kernel kernel() {
         return kernel;
+    }
+
+    /**
+     * Which kernel this key is on: a real binding, or {@link Binding#SIMULATED} (a model: no enforcement
+     * by the hardware or the kernel).
+     */
+    public Binding binding() {
+        return kernel.binding();
     }
 
     /** The calling thread's access to memory tagged with this key (pkey_get). */

@@ -1,5 +1,6 @@
 package dev.kdirect.pmem;
 
+import dev.kdirect.Binding;
 import dev.kdirect.Advice;
 import dev.kdirect.Feature;
 import dev.kdirect.Kernel;
@@ -116,6 +117,14 @@ public final class MemoryFailure {
     /** The kernel this works on. */
     public Kernel kernel() {
         return kernel;
+    }
+
+    /**
+     * Which kernel this handle is on: a real binding, or {@link Binding#SIMULATED} (a model: no enforcement
+     * by the hardware or the kernel).
+     */
+    public Binding binding() {
+        return kernel.binding();
     }
 
     /**

@@ -91,6 +91,19 @@ final class PersistenceModel implements PersistenceObserver {
         pending.keySet().removeIf(line -> line >= first / WORDS_PER_LINE && line < end / WORDS_PER_LINE);
     }
 
+    /**
+     * The power failed: each word goes back to what the media holds, the worst of the images {@link #crashState}
+     * allows (the crash tester draws the others). Flushed but unfenced lines are lost too.
+     */
+    @Override
+    public synchronized void powerCut() {
+        for (int w = 0; w < media.length; w++) {
+            memory.set(ValueLayout.JAVA_LONG_UNALIGNED, (long) w * Long.BYTES, media[w]);
+        }
+        dirtyWords.clear();
+        pending.clear();
+    }
+
     /** Lines written back so far (each line of each write-back, redundant ones included). */
     synchronized long linesWrittenBack() {
         return linesWrittenBack;

@@ -88,7 +88,12 @@ public final class PmemRegion implements AutoCloseable {
             try {
                 MemorySegment sync = kernel.mmap(MemorySegment.NULL, size, Prot.READ_WRITE,
                         MapFlags.SHARED_VALIDATE | MapFlags.SYNC, fd, 0);
-                boolean eadr = kernel.binding().isReal() && PersistenceDomain.isCpuCache();
+                if (!kernel.binding().isReal()) {
+                    return create(kernel, sync, Granularity.CACHE_LINE, "SIMULATED: MAP_SYNC on a simulated DAX"
+                            + " mount (-D" + Kernels.SIMULATED_DAX_PROPERTY + "), a model of persistent memory: the"
+                            + " file is on " + file.getParent() + ", not on persistent memory");
+                }
+                boolean eadr = PersistenceDomain.isCpuCache();
                 return create(kernel, sync, eadr ? Granularity.BYTE : Granularity.CACHE_LINE, eadr
                         ? "MAP_SYNC on DAX, and every NVDIMM region's persistence_domain is cpu_cache (eADR)"
                         : "MAP_SYNC on DAX: stores persist after a cache-line write-back and a fence");
@@ -132,6 +137,19 @@ public final class PmemRegion implements AutoCloseable {
     static PmemRegion simulated(Kernel kernel, MemorySegment memory, PersistenceModel model) {
         return new PmemRegion(kernel, memory, Granularity.CACHE_LINE, "the crash tester's simulated persistent memory",
                 model, false);
+    }
+
+    /** The kernel the region is mapped on. */
+    public Kernel kernel() {
+        return kernel;
+    }
+
+    /**
+     * Which kernel this region is on: a real binding, or {@link Binding#SIMULATED} (a model: no enforcement
+     * by the hardware or the kernel).
+     */
+    public Binding binding() {
+        return kernel.binding();
     }
 
     /** How stores become persistent here. */

@@ -91,6 +91,14 @@ public final class TcpRepair {
         return kernel;
     }
 
+    /**
+     * Which kernel this repair handle is on: a real binding, or {@link Binding#SIMULATED} (a model: no enforcement
+     * by the hardware or the kernel).
+     */
+    public Binding binding() {
+        return kernel.binding();
+    }
+
     /** True on a real kernel: JDK channels work; false on the simulated kernel, where only descriptors do. */
     public boolean isReal() {
         return kernel.binding().isReal();

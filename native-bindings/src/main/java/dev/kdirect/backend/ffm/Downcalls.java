@@ -4,6 +4,9 @@ import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
 import dev.kdirect.ErrnoNames;
+import dev.kdirect.Feature;
+import dev.kdirect.FeatureStatus;
+import dev.kdirect.FeatureUnavailableException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.Linker;
@@ -13,6 +16,11 @@ import java.lang.foreign.ValueLayout;
 import java.lang.foreign.StructLayout;
 import java.lang.foreign.SymbolLookup;
 import java.lang.invoke.MethodHandle;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.MethodType;
+import java.util.List;
+import java.util.Optional;
+import java.util.function.Supplier;
 import java.lang.invoke.VarHandle;
 
 /** Building FFM downcall handles into glibc, and the per-thread slot the linker writes errno into. */
@@ -38,18 +46,17 @@ final class Downcalls {
 
     /** A handle whose first parameter is the errno capture segment. */
     static MethodHandle withErrno(String name, FunctionDescriptor descriptor) {
-        return LINKER.downcallHandle(symbol(name), descriptor, CAPTURE_ERRNO);
+        return link(LIBC, name, descriptor, CAPTURE_ERRNO);
     }
 
     /** Like {@link #withErrno} for a C variadic function; arguments from {@code firstVariadic} on are variadic. */
     static MethodHandle withErrnoVariadic(String name, FunctionDescriptor descriptor, int firstVariadic) {
-        return LINKER.downcallHandle(symbol(name), descriptor, CAPTURE_ERRNO,
-                Linker.Option.firstVariadicArg(firstVariadic));
+        return link(LIBC, name, descriptor, CAPTURE_ERRNO, Linker.Option.firstVariadicArg(firstVariadic));
     }
 
     /** A handle for a call that cannot fail (errno is not captured). */
     static MethodHandle plain(String name, FunctionDescriptor descriptor) {
-        return LINKER.downcallHandle(symbol(name), descriptor);
+        return link(LIBC, name, descriptor);
     }
 
     /**
@@ -57,7 +64,53 @@ final class Downcalls {
      * (e.g. geteuid). Heap access stays off: kdirect passes only native memory.
      */
     static MethodHandle critical(String name, FunctionDescriptor descriptor) {
-        return LINKER.downcallHandle(symbol(name), descriptor, Linker.Option.critical(false));
+        return link(LIBC, name, descriptor, Linker.Option.critical(false));
+    }
+
+    /**
+     * The downcall handle of {@code name} in {@code library}; when the library lacks the symbol, a handle of the
+     * same type that throws {@code missing} when called. Linking never fails, so one absent function (pkey_alloc
+     * in an old glibc) disables only what calls it, not the whole backend.
+     */
+    static MethodHandle link(SymbolLookup library, String name, FunctionDescriptor descriptor,
+            Linker.Option... options) {
+        return link(library, name, descriptor, () -> missingSymbol(name), options);
+    }
+
+    static MethodHandle link(SymbolLookup library, String name, FunctionDescriptor descriptor,
+            Supplier<? extends RuntimeException> missing, Linker.Option... options) {
+        Optional<MemorySegment> symbol = library.find(name);
+        if (symbol.isPresent()) {
+            return LINKER.downcallHandle(symbol.get(), descriptor, options);
+        }
+        MethodType type = descriptor.toMethodType();
+        if (List.of(options).contains(CAPTURE_ERRNO)) {
+            type = type.insertParameterTypes(0, MemorySegment.class);
+        }
+        MethodHandle raise = MethodHandles.foldArguments(
+                MethodHandles.throwException(type.returnType(), RuntimeException.class), SUPPLY.bindTo(missing));
+        return MethodHandles.dropArguments(raise, 0, type.parameterList());
+    }
+
+    /** What calling a function glibc lacks throws: the feature's unavailability where it belongs to one. */
+    private static RuntimeException missingSymbol(String name) {
+        String evidence = "glibc has no function " + name;
+        String action = "use glibc 2.27 or later (kdirect links glibc's wrappers)";
+        if (name.startsWith("pkey_")) {
+            return new FeatureUnavailableException(FeatureStatus.missing(Feature.PKEYS, evidence, action, null));
+        }
+        return new UnsupportedOperationException(evidence + ": " + action);
+    }
+
+    private static final MethodHandle SUPPLY;
+
+    static {
+        try {
+            SUPPLY = MethodHandles.lookup().findVirtual(Supplier.class, "get", MethodType.methodType(Object.class))
+                    .asType(MethodType.methodType(RuntimeException.class, Supplier.class));
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
     }
 
     /**
@@ -85,21 +138,20 @@ final class Downcalls {
         return r == -1 ? -errno(slot) : r;
     }
 
-    static IllegalStateException unexpected(String call, Throwable t) {
+    /** What a downcall threw: a missing function's exception as it is, anything else wrapped. */
+    static RuntimeException unexpected(String call, Throwable t) {
+        if (t instanceof FeatureUnavailableException || t instanceof UnsupportedOperationException) {
+            return (RuntimeException) t;
+        }
         return new IllegalStateException("FFM downcall to " + call + " failed unexpectedly", t);
     }
 
     static long pageSize() {
-        MethodHandle sysconf = LINKER.downcallHandle(symbol("sysconf"), FunctionDescriptor.of(JAVA_LONG, JAVA_INT));
+        MethodHandle sysconf = plain("sysconf", FunctionDescriptor.of(JAVA_LONG, JAVA_INT));
         try {
             return (long) sysconf.invokeExact(SC_PAGESIZE);
         } catch (Throwable t) {
             throw unexpected("sysconf", t);
         }
-    }
-
-    private static MemorySegment symbol(String name) {
-        return LIBC.find(name).orElseThrow(() -> new UnsatisfiedLinkError("glibc has no symbol " + name
-                + " (kdirect needs glibc 2.27 or later on Linux)"));
     }
 }

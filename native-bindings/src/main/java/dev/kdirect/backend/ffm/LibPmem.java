@@ -2,40 +2,46 @@ package dev.kdirect.backend.ffm;
 
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
+import dev.kdirect.Feature;
+import dev.kdirect.FeatureStatus;
+import dev.kdirect.FeatureUnavailableException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.Linker;
 import java.lang.foreign.SymbolLookup;
 import java.lang.invoke.MethodHandle;
+import java.util.Optional;
 
 /**
  * PMDK's libpmem, for the cache-line instructions FFM cannot emit itself: pmem_flush picks clwb, clflushopt or
  * clflush from CPUID at library load (and nothing on eADR platforms), pmem_drain is sfence, pmem_persist both.
- * Loaded on first use; all are critical downcalls (no syscall, no errno, no blocking).
+ * Loaded on first use; all are critical downcalls (no syscall, no errno, no blocking). Without the library, or
+ * with one that lacks a function, each call throws {@link FeatureUnavailableException} for dax-pmem: the rest of
+ * the backend works.
  */
 final class LibPmem {
     static final String LIBRARY = "libpmem.so.1";
-    static final MethodHandle FLUSH;
-    static final MethodHandle DRAIN;
-    static final MethodHandle PERSIST;
-
-    static {
-        SymbolLookup lib;
-        try {
-            lib = SymbolLookup.libraryLookup(LIBRARY, Arena.global());
-        } catch (IllegalArgumentException e) {
-            throw new UnsupportedOperationException("cache-line write-back needs PMDK's " + LIBRARY
-                    + ", which is not installed: apt-get install libpmem1", e);
-        }
-        Linker linker = Linker.nativeLinker();
-        FLUSH = linker.downcallHandle(lib.find("pmem_flush").orElseThrow(),
-                FunctionDescriptor.ofVoid(JAVA_LONG, JAVA_LONG), Linker.Option.critical(false));
-        DRAIN = linker.downcallHandle(lib.find("pmem_drain").orElseThrow(), FunctionDescriptor.ofVoid(),
-                Linker.Option.critical(false));
-        PERSIST = linker.downcallHandle(lib.find("pmem_persist").orElseThrow(),
-                FunctionDescriptor.ofVoid(JAVA_LONG, JAVA_LONG), Linker.Option.critical(false));
-    }
+    private static final Optional<SymbolLookup> LIB = load();
+    static final MethodHandle FLUSH = link("pmem_flush", FunctionDescriptor.ofVoid(JAVA_LONG, JAVA_LONG));
+    static final MethodHandle DRAIN = link("pmem_drain", FunctionDescriptor.ofVoid());
+    static final MethodHandle PERSIST = link("pmem_persist", FunctionDescriptor.ofVoid(JAVA_LONG, JAVA_LONG));
 
     private LibPmem() {
+    }
+
+    private static Optional<SymbolLookup> load() {
+        try {
+            return Optional.of(SymbolLookup.libraryLookup(LIBRARY, Arena.global()));
+        } catch (IllegalArgumentException e) {
+            return Optional.empty();
+        }
+    }
+
+    private static MethodHandle link(String name, FunctionDescriptor descriptor) {
+        String evidence = LIB.isEmpty() ? "PMDK's " + LIBRARY + " is not installed" : LIBRARY + " has no " + name;
+        return Downcalls.link(LIB.orElse(symbol -> Optional.empty()), name, descriptor,
+                () -> new FeatureUnavailableException(FeatureStatus.missing(Feature.DAX_PMEM, "cache-line write-back"
+                        + " needs " + name + ", but " + evidence, "apt-get install libpmem1", null)),
+                Linker.Option.critical(false));
     }
 }

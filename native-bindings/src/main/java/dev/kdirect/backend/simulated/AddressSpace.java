@@ -206,6 +206,28 @@ final class AddressSpace {
     }
 
     /**
+     * Damage: an uncorrectable memory error in the frame behind {@code address}'s page, handled as
+     * memory_failure() handles a page {@link #injectError} poisons: the page is unmapped and its next access
+     * faults. Only a page of anonymous memory that was written has a frame of its own in the model.
+     *
+     * @throws IllegalArgumentException when nothing is mapped there
+     * @throws UnsupportedOperationException for a file page or a page never written (see {@link #injectError})
+     */
+    synchronized void hardwareError(long address) {
+        long page = address & -pageSize;
+        Vma vma = areaAt(page);
+        if (vma == null) {
+            throw new IllegalArgumentException("nothing is mapped at 0x" + Long.toHexString(page));
+        }
+        if (!vma.anonymous || !backedByRealPage(vma, page)) {
+            throw new UnsupportedOperationException("the simulated machine damages frames of anonymous memory that"
+                    + " was written: 0x" + Long.toHexString(page) + " is " + (vma.anonymous ? "never written" : "a file"
+                    + " page"));
+        }
+        poisonedPages.add(page);
+    }
+
+    /**
      * How many bytes from {@code address} the kernel can copy to ({@code kernelWrites}) or from user memory for
      * the calling thread: up to the first page whose protection, or whose key under the thread's {@code pkru},
      * forbids it, or that is poisoned. copy_to_user and copy_from_user fault there like the thread's own access

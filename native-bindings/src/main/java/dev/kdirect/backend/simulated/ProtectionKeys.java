@@ -44,6 +44,13 @@ final class ProtectionKeys {
         return key;
     }
 
+    /** Damage: every free key is taken (by code the test does not see); returns how many were free. */
+    synchronized int exhaust() {
+        int free = KEYS - Integer.bitCount(allocationMap);
+        allocationMap = (1 << KEYS) - 1;
+        return free;
+    }
+
     /** pkey_free: only an allocated key may be freed; pages still tagged with it are not checked. */
     synchronized int free(int key) {
         if (!isAllocated(key)) {

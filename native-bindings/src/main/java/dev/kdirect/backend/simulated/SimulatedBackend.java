@@ -445,6 +445,31 @@ public final class SimulatedBackend implements Backend {
         kexec.corruptLoadedKernel();
     }
 
+    /** Test support: an uncorrectable memory error in the frame of the page at {@code address}. */
+    public void hardwareMemoryError(long address) {
+        memory.hardwareError(address);
+    }
+
+    /** Test support: the power fails; observed memory keeps only what was persistent. */
+    public void powerCut() {
+        writeBacks.powerCut();
+    }
+
+    /** Test support: the peer of the connection at {@code fd} aborts it with a RST. */
+    public void resetPeer(int fd) {
+        sockets.damagePeer(fd, TcpEndpoint::peerResets);
+    }
+
+    /** Test support: the peer of the connection at {@code fd} stops taking in segments, or resumes. */
+    public void stallPeer(int fd, boolean stall) {
+        sockets.damagePeer(fd, tcp -> tcp.stallPeer(stall));
+    }
+
+    /** Test support: every free protection key is taken; returns how many were free. */
+    public int exhaustProtectionKeys() {
+        return pkeys.exhaust();
+    }
+
     AddressSpace memory() {
         return memory;
     }

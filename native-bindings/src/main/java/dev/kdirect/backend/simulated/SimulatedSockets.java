@@ -287,6 +287,18 @@ final class SimulatedSockets {
         long call(SimulatedSocket socket, TcpEndpoint tcp);
     }
 
+    /** Damage from outside the process: see {@link TcpEndpoint#peerResets} and {@link TcpEndpoint#stallPeer}. */
+    void damagePeer(int fd, java.util.function.Consumer<TcpEndpoint> damage) {
+        SimulatedSocket s = socket(fd);
+        if (s == null) {
+            throw new IllegalArgumentException("descriptor " + fd + " is not a socket of this simulated kernel");
+        }
+        TcpEndpoint tcp = inet(s);
+        synchronized (network) {
+            damage.accept(tcp);
+        }
+    }
+
     SimulatedNetwork network() {
         return network;
     }

@@ -59,6 +59,8 @@ final class TcpEndpoint {
     private boolean finPending;
     private boolean finReceived;
     private boolean resetReceived;
+    /** A damaged peer (SimulatedMachine): takes in and acknowledges nothing, as a hung host or a cut link. */
+    private boolean stalled;
 
     int mssClamp = TCP_MSS_DEFAULT;
     int mssCache = TCP_MSS_DEFAULT;
@@ -317,9 +319,9 @@ final class TcpEndpoint {
             return;
         }
         TcpEndpoint peer = peer();
-        if (peer == null) {
+        if (peer == null || peer.stalled) {
             sndNxt = writeSeq;
-            if (finPending && finReceived) {
+            if (peer == null && finPending && finReceived) {
                 network.release(this); // the peer closed first: its TIME_WAIT acknowledges this FIN
             }
             return;
@@ -382,6 +384,40 @@ final class TcpEndpoint {
         finPending = true;
         state = TCP_CLOSE;
         transmit();
+    }
+
+    /**
+     * Damage: the peer aborts the connection, as a peer that crashed and answers with a RST: this end's next call
+     * fails with ECONNRESET (tcp_reset, net/ipv4/tcp_input.c), later reads return 0.
+     *
+     * @throws IllegalStateException when the peer is not in the model
+     */
+    void peerResets() {
+        requirePeer().reset();
+        network.changed();
+    }
+
+    /**
+     * Damage: the peer stops taking in segments ({@code true}) or resumes ({@code false}), when what was sent
+     * meanwhile is retransmitted. While stalled, this end's bytes stay in its send queue, sent and unacknowledged.
+     *
+     * @throws IllegalStateException when the peer is not in the model
+     */
+    void stallPeer(boolean stall) {
+        requirePeer().stalled = stall;
+        if (!stall) {
+            transmit();
+        }
+        network.changed();
+    }
+
+    private TcpEndpoint requirePeer() {
+        TcpEndpoint peer = peer();
+        if (peer == null) {
+            throw new IllegalStateException("no peer of " + tuple() + " in this simulated kernel: both ends of the"
+                    + " connection must be its sockets");
+        }
+        return peer;
     }
 
     private void reset() {

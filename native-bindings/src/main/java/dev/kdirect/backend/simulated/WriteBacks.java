@@ -45,6 +45,13 @@ final class WriteBacks {
         }
     }
 
+    /** The power fails: every observer loses what is not yet persistent. */
+    void powerCut() {
+        for (Observed o : snapshot()) {
+            o.observer.powerCut();
+        }
+    }
+
     /** msync(MS_SYNC) wrote back the file pages mapped at {@code [start, end)}. */
     void synced(long start, long end) {
         deliver(start, end, false, PersistenceObserver::synced);
