@@ -126,7 +126,7 @@ public final class Kexec {
     private static KernelException refused(Refusal refusal, LoadRequest request) {
         String hint = refusal.message().isEmpty() ? refusal.rule()
                 : "the kernel would log \"" + refusal.message() + "\": " + refusal.rule();
-        return new KernelException(dev.kdirect.ErrnoNames.value(refusal.errno()), "kexec_file_load",
+        return new KernelException(refusal.errno(), "kexec_file_load",
                 "kernel=" + request.kernel() + request.initrd().map(i -> ", initrd=" + i).orElse("")
                         + ", cmdline_len=" + KexecValidator.commandLineBytes(request.commandLine()).length
                         + (request.crash() ? ", flags=ON_CRASH" : ""), hint + " (checked before the syscall)");

@@ -1,5 +1,6 @@
 package dev.kdirect.kexec;
 
+import dev.kdirect.Errno;
 import dev.kdirect.rules.BzImageRules;
 import dev.kdirect.rules.Refusal;
 import java.io.IOException;
@@ -54,17 +55,17 @@ public final class KexecValidator {
     /** kernel_read_file's checks on the file itself (fs/kernel_read_file.c). */
     private static Optional<Refusal> readable(Path path, String what) throws IOException {
         if (!Files.exists(path)) {
-            return Optional.of(new Refusal("ENOENT", "", "the " + what + " file " + path + " does not exist"));
+            return Optional.of(new Refusal(Errno.ENOENT, "", "the " + what + " file " + path + " does not exist"));
         }
         if (!Files.isRegularFile(path, LinkOption.NOFOLLOW_LINKS) && !Files.isRegularFile(path)) {
-            return Optional.of(new Refusal("EINVAL", "", "the " + what + " " + path + " is not a regular file"));
+            return Optional.of(new Refusal(Errno.EINVAL, "", "the " + what + " " + path + " is not a regular file"));
         }
         long size = Files.size(path);
         if (size == 0) {
-            return Optional.of(new Refusal("EINVAL", "", "the " + what + " file " + path + " is empty"));
+            return Optional.of(new Refusal(Errno.EINVAL, "", "the " + what + " file " + path + " is empty"));
         }
         if (size > FILE_SIZE_MAX) {
-            return Optional.of(new Refusal("EFBIG", "", "the " + what + " file is larger than 4 GiB"));
+            return Optional.of(new Refusal(Errno.EFBIG, "", "the " + what + " file is larger than 4 GiB"));
         }
         return Optional.empty();
     }

@@ -126,7 +126,7 @@ final class KexecCommand implements Runnable {
             r.put("preferredAddress", header.preferredAddress());
             r.put("version", header.kernelVersion().orElse(""));
             r.put("peSignature", header.hasPeSignature());
-            r.put("verdict", refusal.map(Refusal::errno).orElse("loadable"));
+            r.put("verdict", refusal.map(x -> x.errno().name()).orElse("loadable"));
             r.put("kernelMessage", refusal.map(Refusal::message).orElse(""));
             r.put("reason", refusal.map(Refusal::rule).orElse(""));
             String text = String.format("%s: %s%n  boot protocol %s, %d setup sectors, xloadflags 0x%x,"
