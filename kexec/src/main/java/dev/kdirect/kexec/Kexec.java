@@ -12,6 +12,7 @@ import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.regex.Matcher;
@@ -51,6 +52,22 @@ public final class Kexec {
     /** The kernel the calls go to. */
     public Kernel kernel() {
         return kernel;
+    }
+
+    /**
+     * Reads the header of a kernel file after the checks kexec_file_load makes first on it (kernel_read_file's and
+     * bzImage64_probe's, {@link KexecValidator#probe}), loading nothing.
+     *
+     * @throws KernelException what {@link #load} throws for the same file: ENOENT, EINVAL (not a regular file,
+     *     empty), EFBIG, or ENOEXEC (not an x86-64 bzImage)
+     * @throws IOException when the file cannot be read (AccessDeniedException: no read permission)
+     */
+    public static BzImage probe(Path kernelFile) throws KernelException, IOException {
+        Optional<Refusal> refusal = KexecValidator.probe(kernelFile);
+        if (refusal.isPresent()) {
+            throw refused(refusal.get(), LoadRequest.of(kernelFile, ""));
+        }
+        return BzImage.read(kernelFile);
     }
 
     /**

@@ -25,16 +25,11 @@ public final class KexecValidator {
 
     /** The refusal the kernel would give, or empty when the image passes every check made here. */
     public static Optional<Refusal> check(LoadRequest request) throws IOException {
-        Optional<Refusal> file = readable(request.kernel(), "kernel");
-        if (file.isPresent()) {
-            return file;
-        }
-        BzImage image = BzImage.read(request.kernel());
-        Optional<Refusal> probe = BzImageRules.probe(image.head(), image.length(),
-                BzImageRules.runningKernelUsesFiveLevelPaging());
+        Optional<Refusal> probe = probe(request.kernel());
         if (probe.isPresent()) {
             return probe;
         }
+        BzImage image = BzImage.read(request.kernel());
         if (request.initrd().isPresent()) {
             Optional<Refusal> initrd = readable(request.initrd().get(), "initrd");
             if (initrd.isPresent()) {
@@ -42,6 +37,19 @@ public final class KexecValidator {
             }
         }
         return BzImageRules.load(image.head(), image.length(), commandLineBytes(request.commandLine()).length);
+    }
+
+    /**
+     * The first checks alone, on the kernel file: kernel_read_file's (a regular, non-empty file of at most 4 GiB)
+     * and bzImage64_probe's. Empty when the file is an x86-64 bzImage this kernel would go on to load.
+     */
+    public static Optional<Refusal> probe(Path kernel) throws IOException {
+        Optional<Refusal> file = readable(kernel, "kernel");
+        if (file.isPresent()) {
+            return file;
+        }
+        BzImage image = BzImage.read(kernel);
+        return BzImageRules.probe(image.head(), image.length(), BzImageRules.runningKernelUsesFiveLevelPaging());
     }
 
     /** The command line as kexec_file_load takes it: the bytes and a terminating NUL. */
