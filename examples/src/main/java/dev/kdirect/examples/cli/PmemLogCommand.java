@@ -136,10 +136,11 @@ final class PmemLogCommand implements Callable<Integer> {
                 throw refused(target, e);
             }
             PmemLog.Recovery before = log.opened();
-            if (before.fellBack() && !json) { // with --json: "fellBack" in the result
-                err.printf("pmem-log: warning: the newest commit slot of %s fails its check (a crash during a commit,"
-                        + " or damage): the log ends at commit %d; %d whole record(s) past that end were not"
-                        + " committed%n", target, before.sequence(), before.wholePastEnd());
+            String warning = !before.fellBack() ? null : String.format("the newest commit slot of %s fails its"
+                    + " check (a crash during a commit, or damage): the log ends at commit %d; %d whole record(s)"
+                    + " past that end were not committed", target, before.sequence(), before.wholePastEnd());
+            if (warning != null && !json) { // with --json it is in the result
+                err.println("pmem-log: warning: " + warning);
             }
             int found = before.records().size();
             long started = System.nanoTime();
@@ -168,6 +169,7 @@ final class PmemLogCommand implements Callable<Integer> {
             r.put("reason", region.granularityReason());
             r.put("recordsBefore", found);
             r.put("fellBack", before.fellBack());
+            r.put("warning", warning);
             r.put("appended", appended);
             r.put("recordsAfter", recoverCount(region));
             r.put("microsPerAppend", appended == 0 ? 0.0 : elapsed / 1000.0 / appended);
