@@ -5,6 +5,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.nio.channels.ServerSocketChannel;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -75,6 +78,16 @@ class JsonErrorsTest {
         assertThat(missing.exit()).isEqualTo(FriendlyErrors.KERNEL_ERROR);
         assertThat(missing.out()).isEmpty();
         assertThat(error(missing).get("errno").asText()).isEqualTo("ENOENT");
+
+        int closedPort;
+        try (ServerSocketChannel listener = ServerSocketChannel.open()) { // a loopback port nobody listens on now
+            closedPort = ((InetSocketAddress) listener.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(),
+                    0)).getLocalAddress()).getPort();
+        }
+        CliRun refused = CliRun.of("tcp-handoff", "client", "--connect", "127.0.0.1:" + closedPort, "--json");
+        assertThat(refused.exit()).as(refused.err()).isEqualTo(FriendlyErrors.KERNEL_ERROR);
+        assertThat(refused.out()).isEmpty();
+        assertThat(error(refused).get("errno").asText()).isEqualTo("ECONNREFUSED");
 
         CliRun samples = CliRun.of("pmem-log", "--crash-test", "--samples", "0", "--json");
         assertThat(samples.exit()).isEqualTo(FriendlyErrors.USAGE);
