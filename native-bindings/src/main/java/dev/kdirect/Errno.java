@@ -14,8 +14,8 @@ import java.util.TreeMap;
  * An errno: the positive error number a syscall failed with, its symbolic name and glibc's description.
  *
  * <p>Values come from the running platform through jnr-constants, not from a table of kdirect's own, so
- * {@code Errno.EINVAL.value()} is the number this Linux returns. Each value has one instance: compare with
- * {@code ==} or {@link KernelException#is(Errno)}. Names the kernel gives one value twice are one constant:
+ * {@code Errno.EINVAL.value()} is the number this Linux returns. Each value the platform defines has one
+ * instance: compare with {@code ==}, {@link #equals} or {@link KernelException#is(Errno)}. Names the kernel gives one value twice are one constant:
  * {@link #ENOTSUP} is {@link #EOPNOTSUPP} (95, named EOPNOTSUPP as the kernel does) and {@link #EWOULDBLOCK} is
  * {@link #EAGAIN}. The constants below are the errnos kdirect's features name; {@link #of(int)} gives any
  * other value the platform defines, or an instance named {@code "errno N"} for a value it does not.
