@@ -39,7 +39,7 @@ public final class UserFiles {
             int fd = kernel.open(file.toString(), OpenFlags.RDWR | OpenFlags.CREAT | OpenFlags.EXCL | NO_FOLLOW, 0600);
             return new Opened(fd, true, kernel.fstat(fd));
         } catch (KernelException e) {
-            if (!e.is("EEXIST")) {
+            if (!e.is(Errno.EEXIST)) {
                 throw e;
             }
         }
@@ -113,12 +113,12 @@ public final class UserFiles {
             return kernel.open(path.toString(), flags | NO_FOLLOW, 0);
         } catch (KernelException e) {
             // O_DIRECTORY|O_NOFOLLOW on a link is ENOTDIR (fs/namei.c do_open checks that before may_open's ELOOP)
-            if (e.is("ELOOP") || (e.is("ENOTDIR") && Files.isSymbolicLink(path))) {
+            if (e.is(Errno.ELOOP) || (e.is(Errno.ENOTDIR) && Files.isSymbolicLink(path))) {
                 throw new UnsafeFileException(path, path + " is a symbolic link: kdirect does not follow a link to"
                         + " a file it writes (anyone who could plant it could redirect the write); remove the link or"
                         + " name the real path");
             }
-            if (e.is("ENOTDIR") && (flags & OpenFlags.DIRECTORY) != 0) {
+            if (e.is(Errno.ENOTDIR) && (flags & OpenFlags.DIRECTORY) != 0) {
                 throw new UnsafeFileException(path, path + " is not a directory: remove it, or name the file"
                         + " explicitly");
             }

@@ -13,6 +13,7 @@ import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.regex.Matcher;
@@ -60,6 +61,22 @@ public final class Kexec {
      */
     public Binding binding() {
         return kernel.binding();
+    }
+
+    /**
+     * Reads the header of a kernel file after the checks kexec_file_load makes first on it (kernel_read_file's and
+     * bzImage64_probe's, {@link KexecValidator#probe}), loading nothing.
+     *
+     * @throws KernelException what {@link #load} throws for the same file: ENOENT, EINVAL (not a regular file,
+     *     empty), EFBIG, or ENOEXEC (not an x86-64 bzImage)
+     * @throws IOException when the file cannot be read (AccessDeniedException: no read permission)
+     */
+    public static BzImage probe(Path kernelFile) throws KernelException, IOException {
+        Optional<Refusal> refusal = KexecValidator.probe(kernelFile);
+        if (refusal.isPresent()) {
+            throw refused(refusal.get(), LoadRequest.of(kernelFile, ""));
+        }
+        return BzImage.read(kernelFile);
     }
 
     /**
@@ -135,7 +152,7 @@ public final class Kexec {
     private static KernelException refused(Refusal refusal, LoadRequest request) {
         String hint = refusal.message().isEmpty() ? refusal.rule()
                 : "the kernel would log \"" + refusal.message() + "\": " + refusal.rule();
-        return new KernelException(dev.kdirect.ErrnoNames.value(refusal.errno()), "kexec_file_load",
+        return new KernelException(refusal.errno(), "kexec_file_load",
                 "kernel=" + request.kernel() + request.initrd().map(i -> ", initrd=" + i).orElse("")
                         + ", cmdline_len=" + KexecValidator.commandLineBytes(request.commandLine()).length
                         + (request.crash() ? ", flags=ON_CRASH" : ""), hint + " (checked before the syscall)");

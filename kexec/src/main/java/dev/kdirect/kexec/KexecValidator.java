@@ -1,5 +1,6 @@
 package dev.kdirect.kexec;
 
+import dev.kdirect.Errno;
 import dev.kdirect.rules.BzImageRules;
 import dev.kdirect.rules.Refusal;
 import java.io.IOException;
@@ -24,16 +25,11 @@ public final class KexecValidator {
 
     /** The refusal the kernel would give, or empty when the image passes every check made here. */
     public static Optional<Refusal> check(LoadRequest request) throws IOException {
-        Optional<Refusal> file = readable(request.kernel(), "kernel");
-        if (file.isPresent()) {
-            return file;
-        }
-        BzImage image = BzImage.read(request.kernel());
-        Optional<Refusal> probe = BzImageRules.probe(image.head(), image.length(),
-                BzImageRules.runningKernelUsesFiveLevelPaging());
+        Optional<Refusal> probe = probe(request.kernel());
         if (probe.isPresent()) {
             return probe;
         }
+        BzImage image = BzImage.read(request.kernel());
         if (request.initrd().isPresent()) {
             Optional<Refusal> initrd = readable(request.initrd().get(), "initrd");
             if (initrd.isPresent()) {
@@ -41,6 +37,19 @@ public final class KexecValidator {
             }
         }
         return BzImageRules.load(image.head(), image.length(), commandLineBytes(request.commandLine()).length);
+    }
+
+    /**
+     * The first checks alone, on the kernel file: kernel_read_file's (a regular, non-empty file of at most 4 GiB)
+     * and bzImage64_probe's. Empty when the file is an x86-64 bzImage this kernel would go on to load.
+     */
+    public static Optional<Refusal> probe(Path kernel) throws IOException {
+        Optional<Refusal> file = readable(kernel, "kernel");
+        if (file.isPresent()) {
+            return file;
+        }
+        BzImage image = BzImage.read(kernel);
+        return BzImageRules.probe(image.head(), image.length(), BzImageRules.runningKernelUsesFiveLevelPaging());
     }
 
     /** The command line as kexec_file_load takes it: the bytes and a terminating NUL. */
@@ -54,17 +63,17 @@ public final class KexecValidator {
     /** kernel_read_file's checks on the file itself (fs/kernel_read_file.c). */
     private static Optional<Refusal> readable(Path path, String what) throws IOException {
         if (!Files.exists(path)) {
-            return Optional.of(new Refusal("ENOENT", "", "the " + what + " file " + path + " does not exist"));
+            return Optional.of(new Refusal(Errno.ENOENT, "", "the " + what + " file " + path + " does not exist"));
         }
         if (!Files.isRegularFile(path, LinkOption.NOFOLLOW_LINKS) && !Files.isRegularFile(path)) {
-            return Optional.of(new Refusal("EINVAL", "", "the " + what + " " + path + " is not a regular file"));
+            return Optional.of(new Refusal(Errno.EINVAL, "", "the " + what + " " + path + " is not a regular file"));
         }
         long size = Files.size(path);
         if (size == 0) {
-            return Optional.of(new Refusal("EINVAL", "", "the " + what + " file " + path + " is empty"));
+            return Optional.of(new Refusal(Errno.EINVAL, "", "the " + what + " file " + path + " is empty"));
         }
         if (size > FILE_SIZE_MAX) {
-            return Optional.of(new Refusal("EFBIG", "", "the " + what + " file is larger than 4 GiB"));
+            return Optional.of(new Refusal(Errno.EFBIG, "", "the " + what + " file is larger than 4 GiB"));
         }
         return Optional.empty();
     }

@@ -7,6 +7,7 @@ import static dev.kdirect.kexec.TestImages.withU32;
 import static dev.kdirect.kexec.TestImages.withU8;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.kdirect.Errno;
 import dev.kdirect.rules.BzImageRules;
 import dev.kdirect.rules.Refusal;
 import java.nio.ByteBuffer;
@@ -69,7 +70,7 @@ class BzImageRulesEdgesTest {
         // header->cmdline_size)", with MAX_ELFCOREHDR_STR_LEN 30 (defined in the same file).
         byte[] image = withU32(synthetic(), BzImageRules.CMDLINE_SIZE, 2047);
         assertThat(load(image, 1 << 16, 2047)).hasValueSatisfying(r -> {
-            assertThat(r.errno()).isEqualTo("EINVAL");
+            assertThat(r.errno()).isEqualTo(Errno.EINVAL);
             assertThat(r.message()).startsWith("Appending elfcorehdr=<addr>");
         });
         assertThat(load(image, 1 << 16, 2048)).hasValueSatisfying(r -> assertThat(r.message())

@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.kdirect.Binding;
 import dev.kdirect.Capability;
+import dev.kdirect.Errno;
 import dev.kdirect.Feature;
 import dev.kdirect.Kernel;
 import dev.kdirect.KernelException;
@@ -104,11 +105,11 @@ class KexecContractTest {
      * The kernel refuses the image with this errno and log message ({@code ""}: none), and the validator says so
      * first. On the real kernel the message is read back from the kernel log.
      */
-    private void assertRefused(String errno, String message, byte[] bytes, String commandLine) throws Exception {
+    private void assertRefused(Errno errno, String message, byte[] bytes, String commandLine) throws Exception {
         assertRefused(errno, message, LoadRequest.of(TestImages.write(dir, "image", bytes), commandLine));
     }
 
-    private void assertRefused(String errno, String message, LoadRequest request) throws Exception {
+    private void assertRefused(Errno errno, String message, LoadRequest request) throws Exception {
         String mark = KernelLog.mark(binding);
         assertErrno(errno, () -> load(request, 0));
         if (binding.isReal()) {
@@ -141,7 +142,7 @@ class KexecContractTest {
         assertThat(kexec.state().loaded()).isTrue();
         kexec.unload();
         byte[] older = TestImages.withU16(image, 0x206, 0x020b);
-        assertRefused("ENOEXEC", "Must be at least protocol version 2.12", older, "");
+        assertRefused(Errno.ENOEXEC, "Must be at least protocol version 2.12", older, "");
     }
 
     /**
@@ -161,16 +162,16 @@ class KexecContractTest {
         byte[] version = TestImages.withU16(loadedHigh, 0x206, 0x020b);
         byte[] bootFlag = TestImages.withU16(version, 0x1fe, 0x55aa);
         byte[] magic = TestImages.withU32(bootFlag, 0x202, 0x58726448); // "HdrX"
-        assertRefused("ENOEXEC", "File is too short to be a bzImage", TestImages.truncated(magic, 1000), tooLong);
-        assertRefused("ENOEXEC", "Not a bzImage", magic, tooLong);
-        assertRefused("ENOEXEC", "No x86 boot sector present", bootFlag, tooLong);
-        assertRefused("ENOEXEC", "Must be at least protocol version 2.12", version, tooLong);
-        assertRefused("ENOEXEC", "zImage not a bzImage", loadedHigh, tooLong);
-        assertRefused("ENOEXEC", "Not a bzImage64. XLF_KERNEL_64 is not set.", kernel64, tooLong);
-        assertRefused("ENOEXEC", "XLF_CAN_BE_LOADED_ABOVE_4G is not set.", above4g, tooLong);
-        assertRefused("ENOEXEC", "bzImage truncated", truncated, tooLong); // before the command line's EINVAL
-        assertRefused("EINVAL", "Kernel command line too long", smallCmdline, tooLong);
-        assertRefused("EINVAL", ELFCOREHDR, smallCmdline, "y".repeat(80)); // 81 <= 100 but 81 + 30 > 100
+        assertRefused(Errno.ENOEXEC, "File is too short to be a bzImage", TestImages.truncated(magic, 1000), tooLong);
+        assertRefused(Errno.ENOEXEC, "Not a bzImage", magic, tooLong);
+        assertRefused(Errno.ENOEXEC, "No x86 boot sector present", bootFlag, tooLong);
+        assertRefused(Errno.ENOEXEC, "Must be at least protocol version 2.12", version, tooLong);
+        assertRefused(Errno.ENOEXEC, "zImage not a bzImage", loadedHigh, tooLong);
+        assertRefused(Errno.ENOEXEC, "Not a bzImage64. XLF_KERNEL_64 is not set.", kernel64, tooLong);
+        assertRefused(Errno.ENOEXEC, "XLF_CAN_BE_LOADED_ABOVE_4G is not set.", above4g, tooLong);
+        assertRefused(Errno.ENOEXEC, "bzImage truncated", truncated, tooLong); // before the command line's EINVAL
+        assertRefused(Errno.EINVAL, "Kernel command line too long", smallCmdline, tooLong);
+        assertRefused(Errno.EINVAL, ELFCOREHDR, smallCmdline, "y".repeat(80)); // 81 <= 100 but 81 + 30 > 100
     }
 
     /** kimage_file_prepare_segments (kernel/kexec_file.c): the initrd is read after the probe, before the load. */
@@ -178,9 +179,9 @@ class KexecContractTest {
     void anUnreadableInitrdLosesToTheProbeAndWinsOverTheLoad() throws Exception {
         Path empty = Files.write(dir.resolve("initrd"), new byte[0]);
         Path notBzImage = TestImages.write(dir, "magic", TestImages.withU32(image, 0x202, 0x58726448));
-        assertRefused("ENOEXEC", "Not a bzImage", LoadRequest.of(notBzImage, "").withInitrd(empty));
+        assertRefused(Errno.ENOEXEC, "Not a bzImage", LoadRequest.of(notBzImage, "").withInitrd(empty));
         Path truncated = TestImages.write(dir, "truncated", TestImages.truncated(image, setupBytes() - 1));
-        assertRefused("EINVAL", "", LoadRequest.of(truncated, "").withInitrd(empty));
+        assertRefused(Errno.EINVAL, "", LoadRequest.of(truncated, "").withInitrd(empty));
     }
 
     /** The command line's NUL is checked after the probe and the initrd, before bzImage64_load. */
@@ -189,7 +190,7 @@ class KexecContractTest {
         MemorySegment noNul = arena.allocate(4).fill((byte) 'a');
         Path notBzImage = TestImages.write(dir, "magic", TestImages.withU32(image, 0x202, 0x58726448));
         Path truncated = TestImages.write(dir, "truncated", TestImages.truncated(image, setupBytes() - 1));
-        for (var expected : List.of(Map.entry(notBzImage, "ENOEXEC"), Map.entry(truncated, "EINVAL"))) {
+        for (var expected : List.of(Map.entry(notBzImage, Errno.ENOEXEC), Map.entry(truncated, Errno.EINVAL))) {
             int fd = kernel.open(expected.getKey().toString(), OpenFlags.RDONLY, 0);
             try {
                 assertErrno(expected.getValue(), () -> kernel.kexecFileLoad(fd, -1, noNul, NO_INITRAMFS));
@@ -208,7 +209,7 @@ class KexecContractTest {
     @Test
     void anImageShorterThanItsSetupCodeIsRefusedAtLoad() throws Exception {
         int setupBytes = setupBytes();
-        assertRefused("ENOEXEC", "bzImage truncated", TestImages.truncated(image, setupBytes - 1), "");
+        assertRefused(Errno.ENOEXEC, "bzImage truncated", TestImages.truncated(image, setupBytes - 1), "");
         Path exact = TestImages.write(dir, "exact", TestImages.truncated(image, setupBytes + 4096));
         load(exact, "", 0);
         assertThat(kexec.state().loaded()).isTrue();
@@ -222,7 +223,7 @@ class KexecContractTest {
         load(file, atLimit, 0);
         assertThat(kexec.state().loaded()).isTrue();
         kexec.unload();
-        assertRefused("EINVAL", ELFCOREHDR, image, atLimit + "x");
+        assertRefused(Errno.EINVAL, ELFCOREHDR, image, atLimit + "x");
     }
 
     @Test
@@ -231,7 +232,7 @@ class KexecContractTest {
         int fd = kernel.open(file.toString(), OpenFlags.RDONLY, 0);
         try {
             MemorySegment noNul = arena.allocate(4).fill((byte) 'a');
-            assertErrno("EINVAL", () -> kernel.kexecFileLoad(fd, -1, noNul, NO_INITRAMFS));
+            assertErrno(Errno.EINVAL, () -> kernel.kexecFileLoad(fd, -1, noNul, NO_INITRAMFS));
             kernel.kexecFileLoad(fd, -1, MemorySegment.NULL, NO_INITRAMFS);
             assertThat(kexec.state().loaded()).isTrue();
         } finally {
@@ -241,24 +242,24 @@ class KexecContractTest {
 
     @Test
     void filesThatAreNotReadableRegularNonEmptyImagesAreRefused() throws Exception {
-        assertRefused("EINVAL", "", new byte[0], "");
+        assertRefused(Errno.EINVAL, "", new byte[0], "");
         int directory = kernel.open(dir.toString(), OpenFlags.RDONLY | OpenFlags.DIRECTORY, 0);
         try {
-            assertErrno("EINVAL", () -> kernel.kexecFileLoad(directory, -1, cmdline(""), NO_INITRAMFS));
+            assertErrno(Errno.EINVAL, () -> kernel.kexecFileLoad(directory, -1, cmdline(""), NO_INITRAMFS));
         } finally {
             kernel.close(directory);
         }
-        assertErrno("EBADF", () -> kernel.kexecFileLoad(999, -1, cmdline(""), NO_INITRAMFS));
+        assertErrno(Errno.EBADF, () -> kernel.kexecFileLoad(999, -1, cmdline(""), NO_INITRAMFS));
         Path file = TestImages.write(dir, "image", image);
         int writable = kernel.open(file.toString(), OpenFlags.RDWR, 0);
         try {
-            assertErrno("ETXTBSY", () -> kernel.kexecFileLoad(writable, -1, cmdline(""), NO_INITRAMFS));
+            assertErrno(Errno.ETXTBSY, () -> kernel.kexecFileLoad(writable, -1, cmdline(""), NO_INITRAMFS));
         } finally {
             kernel.close(writable);
         }
         int writeOnly = kernel.open(file.toString(), OpenFlags.WRONLY, 0);
         try {
-            assertErrno("EBADF", () -> kernel.kexecFileLoad(writeOnly, -1, cmdline(""), NO_INITRAMFS));
+            assertErrno(Errno.EBADF, () -> kernel.kexecFileLoad(writeOnly, -1, cmdline(""), NO_INITRAMFS));
         } finally {
             kernel.close(writeOnly);
         }
@@ -267,8 +268,8 @@ class KexecContractTest {
 
     @Test
     void unknownFlagsAreEinvalBeforeAnyFileIsRead() {
-        assertErrno("EINVAL", () -> kernel.kexecFileLoad(999, 999, MemorySegment.NULL, 8));
-        assertErrno("EINVAL", () -> kernel.kexecFileLoad(999, 999, MemorySegment.NULL, UNLOAD | 0x10));
+        assertErrno(Errno.EINVAL, () -> kernel.kexecFileLoad(999, 999, MemorySegment.NULL, 8));
+        assertErrno(Errno.EINVAL, () -> kernel.kexecFileLoad(999, 999, MemorySegment.NULL, UNLOAD | 0x10));
     }
 
     @Test
@@ -278,8 +279,8 @@ class KexecContractTest {
         int fd = kernel.open(file.toString(), OpenFlags.RDONLY, 0);
         int initrd = kernel.open(emptyInitrd.toString(), OpenFlags.RDONLY, 0);
         try {
-            assertErrno("EINVAL", () -> kernel.kexecFileLoad(fd, initrd, cmdline(""), 0));
-            assertErrno("EBADF", () -> kernel.kexecFileLoad(fd, 999, cmdline(""), 0));
+            assertErrno(Errno.EINVAL, () -> kernel.kexecFileLoad(fd, initrd, cmdline(""), 0));
+            assertErrno(Errno.EBADF, () -> kernel.kexecFileLoad(fd, 999, cmdline(""), 0));
             kernel.kexecFileLoad(fd, 999, cmdline(""), NO_INITRAMFS); // the initrd fd is not looked at
         } finally {
             kernel.close(initrd);
@@ -295,7 +296,7 @@ class KexecContractTest {
         Path file = TestImages.write(dir, "image", image);
         KexecState before = kexec.state();
         assertThat(before.crashSize()).isZero();
-        assertErrno("EADDRNOTAVAIL", () -> load(file, "", ON_CRASH));
+        assertErrno(Errno.EADDRNOTAVAIL, () -> load(file, "", ON_CRASH));
         assertThat(kexec.state().crashLoaded()).isFalse();
         kexec.unloadCrash();
     }
@@ -303,8 +304,8 @@ class KexecContractTest {
     @Test
     void aKexecRebootWithNothingLoadedAndAnUnknownRebootCommandAreEinval() {
         // kernel_kexec: no kexec_image (a crash kernel would not count) -> EINVAL; nothing reboots
-        assertErrno("EINVAL", () -> kernel.reboot(Kernel.REBOOT_CMD_KEXEC));
-        assertErrno("EINVAL", () -> kernel.reboot(0x12345678));
+        assertErrno(Errno.EINVAL, () -> kernel.reboot(Kernel.REBOOT_CMD_KEXEC));
+        assertErrno(Errno.EINVAL, () -> kernel.reboot(0x12345678));
     }
 
     /**
@@ -341,7 +342,7 @@ class KexecContractTest {
         Path file = TestImages.write(dir, "image", TestImages.withU16(image, 0x206, 0x020b));
         KernelException e = org.assertj.core.api.Assertions.catchThrowableOfType(KernelException.class,
                 () -> kexec.load(LoadRequest.of(file, "")));
-        assertThat(e.errnoName()).isEqualTo("ENOEXEC");
+        assertThat(e.error()).isEqualTo(Errno.ENOEXEC);
         assertThat(e.hint()).contains("Must be at least protocol version 2.12").contains("2.11")
                 .contains("before the syscall");
         assertThat(Optional.ofNullable(e.getMessage())).isPresent();

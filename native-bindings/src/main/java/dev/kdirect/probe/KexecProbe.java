@@ -1,5 +1,6 @@
 package dev.kdirect.probe;
 
+import dev.kdirect.Errno;
 import dev.kdirect.Feature;
 import dev.kdirect.FeatureStatus;
 import dev.kdirect.Kernel;
@@ -27,7 +28,7 @@ final class KexecProbe {
             kernel.kexecFileLoad(-1, -1, MemorySegment.NULL, flags);
             return FeatureStatus.real(Feature.KEXEC_FILE_LOAD, call + " returned 0");
         } catch (KernelException e) {
-            if (loaded && e.is("EINVAL")) {
+            if (loaded && e.is(Errno.EINVAL)) {
                 return FeatureStatus.real(Feature.KEXEC_FILE_LOAD, call + " reached the flag check (EINVAL);"
                         + " a kernel is already loaded");
             }
@@ -36,11 +37,11 @@ final class KexecProbe {
     }
 
     private static String action(KernelException e) {
-        if (e.is("ENOSYS")) {
+        if (e.is(Errno.ENOSYS)) {
             return "this kernel lacks CONFIG_KEXEC_FILE: use a kernel built with it (Debian's has it)"
                     + HostFacts.inRepository("ci/qemu/run -- ./kdirect doctor");
         }
-        if (e.is("EPERM")) {
+        if (e.is(Errno.EPERM)) {
             String disabled = HostFacts.read(Path.of("/proc/sys/kernel/kexec_load_disabled"));
             String lockdown = HostFacts.read(Path.of("/sys/kernel/security/lockdown"));
             if ("1".equals(disabled)) {

@@ -2,6 +2,7 @@ package dev.kdirect.probe;
 
 import dev.kdirect.Advice;
 import dev.kdirect.Capability;
+import dev.kdirect.Errno;
 import dev.kdirect.Feature;
 import dev.kdirect.FeatureStatus;
 import dev.kdirect.Kernel;
@@ -29,7 +30,7 @@ final class MemoryFailureProbe {
                 kernel.munmap(page, kernel.pageSize());
             }
         } catch (KernelException e) {
-            String action = e.is("EINVAL") ? "this kernel lacks CONFIG_MEMORY_FAILURE: use a kernel built with it"
+            String action = e.is(Errno.EINVAL) ? "this kernel lacks CONFIG_MEMORY_FAILURE: use a kernel built with it"
                     + " (Debian's has it)" + HostFacts.inRepository("ci/qemu/run -- ./kdirect doctor") : e.hint();
             return FeatureStatus.missing(Feature.MEMORY_FAILURE, "madvise(MADV_HWPOISON) is not supported: "
                     + e.errnoName(), action, e);

@@ -1,5 +1,6 @@
 package dev.kdirect.probe;
 
+import dev.kdirect.Errno;
 import dev.kdirect.Feature;
 import dev.kdirect.FeatureStatus;
 import dev.kdirect.Kernel;
@@ -29,10 +30,10 @@ final class PkeysProbe {
         if (!HostFacts.cpuHasFlag("ospke")) {
             return "the CPU has PKU but the kernel did not enable it (no 'ospke'): boot without 'nopku'";
         }
-        if (e.is("ENOSYS")) {
+        if (e.is(Errno.ENOSYS)) {
             return "the kernel lacks CONFIG_X86_INTEL_MEMORY_PROTECTION_KEYS: use a kernel built with it";
         }
-        if (e.is("ENOSPC")) {
+        if (e.is(Errno.ENOSPC)) {
             return "all protection keys of this process are allocated: free one";
         }
         return e.hint();

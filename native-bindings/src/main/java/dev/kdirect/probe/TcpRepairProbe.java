@@ -1,5 +1,6 @@
 package dev.kdirect.probe;
 
+import dev.kdirect.Errno;
 import dev.kdirect.Feature;
 import dev.kdirect.FeatureStatus;
 import dev.kdirect.Kernel;
@@ -28,10 +29,12 @@ final class TcpRepairProbe {
             }
             return FeatureStatus.real(Feature.TCP_REPAIR, "setsockopt(TCP_REPAIR, 1) on a new TCP socket succeeded");
         } catch (KernelException e) {
-            String action = e.is("EPERM") ? "TCP_REPAIR needs CAP_NET_ADMIN: run with sudo"
-                    : e.is("ENOPROTOOPT") ? "the kernel does not know TCP_REPAIR (needs Linux 3.5 or later)"
+            String action = e.is(Errno.EPERM) ? "TCP_REPAIR needs CAP_NET_ADMIN: run with sudo (a service without"
+                    + " capabilities: kdirect repair-helper)"
+                    : e.is(Errno.ENOPROTOOPT) ? "the kernel does not know TCP_REPAIR (needs Linux 3.5 or later)"
                     : e.hint();
-            return FeatureStatus.missing(Feature.TCP_REPAIR, e.getMessage(), action, e);
+            return FeatureStatus.missing(Feature.TCP_REPAIR, "TCP_REPAIR on a new TCP socket: " + e.syscall()
+                    + " failed: " + e.errnoName(), action, e);
         }
     }
 }

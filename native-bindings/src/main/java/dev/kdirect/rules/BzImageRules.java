@@ -1,5 +1,6 @@
 package dev.kdirect.rules;
 
+import dev.kdirect.Errno;
 import dev.kdirect.backend.CpuFlags;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -48,33 +49,33 @@ public final class BzImageRules {
     public static Optional<Refusal> probe(ByteBuffer image, long length, boolean fiveLevelPaging) {
         ByteBuffer b = image.duplicate().order(ByteOrder.LITTLE_ENDIAN);
         if (length < MIN_LENGTH || b.limit() < MIN_LENGTH) {
-            return refuse("ENOEXEC", "File is too short to be a bzImage", "an image needs at least 1024 bytes");
+            return refuse(Errno.ENOEXEC, "File is too short to be a bzImage", "an image needs at least 1024 bytes");
         }
         if (b.getInt(HEADER) != HDRS) {
-            return refuse("ENOEXEC", "Not a bzImage", "no \"HdrS\" signature at 0x202");
+            return refuse(Errno.ENOEXEC, "Not a bzImage", "no \"HdrS\" signature at 0x202");
         }
         if ((b.getShort(BOOT_FLAG) & 0xffff) != 0xaa55) {
-            return refuse("ENOEXEC", "No x86 boot sector present", "boot_flag at 0x1fe is not 0xAA55");
+            return refuse(Errno.ENOEXEC, "No x86 boot sector present", "boot_flag at 0x1fe is not 0xAA55");
         }
         int version = b.getShort(VERSION) & 0xffff;
         if (version < MIN_PROTOCOL) {
-            return refuse("ENOEXEC", "Must be at least protocol version 2.12",
+            return refuse(Errno.ENOEXEC, "Must be at least protocol version 2.12",
                     "boot protocol " + (version >> 8) + "." + (version & 0xff) + " is older than 2.12");
         }
         if ((b.get(LOADFLAGS) & LOADED_HIGH) == 0) {
-            return refuse("ENOEXEC", "zImage not a bzImage", "loadflags lacks LOADED_HIGH");
+            return refuse(Errno.ENOEXEC, "zImage not a bzImage", "loadflags lacks LOADED_HIGH");
         }
         int xloadflags = b.getShort(XLOADFLAGS) & 0xffff;
         if ((xloadflags & XLF_KERNEL_64) == 0) {
-            return refuse("ENOEXEC", "Not a bzImage64. XLF_KERNEL_64 is not set.",
+            return refuse(Errno.ENOEXEC, "Not a bzImage64. XLF_KERNEL_64 is not set.",
                     "xloadflags lacks XLF_KERNEL_64: not a 64-bit kernel");
         }
         if ((xloadflags & XLF_CAN_BE_LOADED_ABOVE_4G) == 0) {
-            return refuse("ENOEXEC", "XLF_CAN_BE_LOADED_ABOVE_4G is not set.",
+            return refuse(Errno.ENOEXEC, "XLF_CAN_BE_LOADED_ABOVE_4G is not set.",
                     "xloadflags lacks XLF_CAN_BE_LOADED_ABOVE_4G");
         }
         if ((xloadflags & XLF_5LEVEL) == 0 && fiveLevelPaging) {
-            return refuse("ENOEXEC", "bzImage cannot handle 5-level paging mode.",
+            return refuse(Errno.ENOEXEC, "bzImage cannot handle 5-level paging mode.",
                     "the running kernel uses 5-level paging and xloadflags lacks XLF_5LEVEL");
         }
         return Optional.empty();
@@ -90,16 +91,16 @@ public final class BzImageRules {
         int sectors = b.get(SETUP_SECTS) & 0xff;
         long setupBytes = ((sectors == 0 ? 4 : sectors) + 1L) * 512;
         if (length < setupBytes) {
-            return refuse("ENOEXEC", "bzImage truncated",
+            return refuse(Errno.ENOEXEC, "bzImage truncated",
                     "the file is shorter than its " + setupBytes + " bytes of boot sector and setup code");
         }
         long limit = Integer.toUnsignedLong(b.getInt(CMDLINE_SIZE));
         if (commandLineLength > limit) {
-            return refuse("EINVAL", "Kernel command line too long",
+            return refuse(Errno.EINVAL, "Kernel command line too long",
                     "the command line is " + commandLineLength + " bytes; the image's cmdline_size is " + limit);
         }
         if (commandLineLength + ELFCOREHDR_RESERVE > limit) {
-            return refuse("EINVAL", "Appending elfcorehdr=<addr> to command line exceeds maximum allowed length",
+            return refuse(Errno.EINVAL, "Appending elfcorehdr=<addr> to command line exceeds maximum allowed length",
                     "the command line (with its NUL) may have at most " + maxCommandLineLength(limit)
                             + " bytes: the kernel keeps " + ELFCOREHDR_RESERVE + " of the image's " + limit
                             + " for elfcorehdr=");
@@ -137,7 +138,7 @@ public final class BzImageRules {
         return start == 0x200 || version.isEmpty() ? Optional.empty() : Optional.of(version.toString());
     }
 
-    private static Optional<Refusal> refuse(String errno, String message, String rule) {
+    private static Optional<Refusal> refuse(Errno errno, String message, String rule) {
         return Optional.of(new Refusal(errno, message, rule));
     }
 }

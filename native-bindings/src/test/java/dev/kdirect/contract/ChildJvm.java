@@ -3,6 +3,7 @@ package dev.kdirect.contract;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.kdirect.Capability;
+import dev.kdirect.Errno;
 import java.io.File;
 import java.io.IOException;
 import java.net.URISyntaxException;

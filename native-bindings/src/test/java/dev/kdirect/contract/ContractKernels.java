@@ -3,14 +3,15 @@ package dev.kdirect.contract;
 import dev.kdirect.Binding;
 import dev.kdirect.Capability;
 import dev.kdirect.Credentials;
+import dev.kdirect.Errno;
 import dev.kdirect.Feature;
 import dev.kdirect.Kernel;
 import dev.kdirect.KernelException;
 import dev.kdirect.Kernels;
 import dev.kdirect.testing.RequiredFeatures;
 import java.util.List;
-import org.junit.jupiter.api.Assumptions;
 import org.assertj.core.api.ThrowableAssert.ThrowingCallable;
+import org.junit.jupiter.api.Assumptions;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.catchThrowableOfType;
@@ -80,11 +81,11 @@ public final class ContractKernels {
         return expected;
     }
 
-    /** Asserts the call fails with this errno name, and returns the exception for further checks. */
-    public static KernelException assertErrno(String errnoName, ThrowingCallable call) {
+    /** Asserts the call fails with this errno, and returns the exception for further checks. */
+    public static KernelException assertErrno(Errno errno, ThrowingCallable call) {
         KernelException e = catchThrowableOfType(KernelException.class, call);
-        assertThat(e).as("expected %s", errnoName).isNotNull();
-        assertThat(e.errnoName()).as(e.getMessage()).isEqualTo(errnoName);
+        assertThat(e).as("expected %s", errno).isNotNull();
+        assertThat(e.error()).as(e.getMessage()).isEqualTo(errno);
         return e;
     }
 }

@@ -5,6 +5,7 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.kdirect.Binding;
+import dev.kdirect.Errno;
 import dev.kdirect.FallocateFlags;
 import dev.kdirect.FileStatus;
 import dev.kdirect.Kernel;
@@ -53,12 +54,12 @@ class FileAndProcessContractTest {
     @Test
     void openReportsMissingExistingAndWrongKindsOfFiles() throws Exception {
         Path file = Files.writeString(dir.resolve("f"), "x");
-        assertErrno("ENOENT", () -> kernel.open(dir.resolve("missing").toString(), OpenFlags.RDONLY, 0));
-        assertErrno("ENOENT", () -> kernel.open(dir.resolve("no/such/dir").toString(), OpenFlags.CREAT | OpenFlags.RDWR, 0600));
-        assertErrno("EEXIST", () -> kernel.open(file.toString(), OpenFlags.CREAT | OpenFlags.EXCL | OpenFlags.RDWR, 0600));
-        assertErrno("ENOTDIR", () -> kernel.open(file.toString(), OpenFlags.DIRECTORY, 0));
-        assertErrno("EISDIR", () -> kernel.open(dir.toString(), OpenFlags.RDWR, 0));
-        assertErrno("ENOENT", () -> kernel.open("", OpenFlags.RDONLY, 0));
+        assertErrno(Errno.ENOENT, () -> kernel.open(dir.resolve("missing").toString(), OpenFlags.RDONLY, 0));
+        assertErrno(Errno.ENOENT, () -> kernel.open(dir.resolve("no/such/dir").toString(), OpenFlags.CREAT | OpenFlags.RDWR, 0600));
+        assertErrno(Errno.EEXIST, () -> kernel.open(file.toString(), OpenFlags.CREAT | OpenFlags.EXCL | OpenFlags.RDWR, 0600));
+        assertErrno(Errno.ENOTDIR, () -> kernel.open(file.toString(), OpenFlags.DIRECTORY, 0));
+        assertErrno(Errno.EISDIR, () -> kernel.open(dir.toString(), OpenFlags.RDWR, 0));
+        assertErrno(Errno.ENOENT, () -> kernel.open("", OpenFlags.RDONLY, 0));
     }
 
     @Test
@@ -66,13 +67,13 @@ class FileAndProcessContractTest {
         Path target = Files.writeString(dir.resolve("target"), "keep");
         Path link = Files.createSymbolicLink(dir.resolve("link"), target);
         Path dangling = Files.createSymbolicLink(dir.resolve("dangling"), dir.resolve("nowhere"));
-        assertErrno("ELOOP", () -> kernel.open(link.toString(), OpenFlags.RDWR | OpenFlags.NOFOLLOW, 0));
-        assertErrno("ELOOP", () -> kernel.open(link.toString(), OpenFlags.RDWR | OpenFlags.CREAT | OpenFlags.NOFOLLOW,
+        assertErrno(Errno.ELOOP, () -> kernel.open(link.toString(), OpenFlags.RDWR | OpenFlags.NOFOLLOW, 0));
+        assertErrno(Errno.ELOOP, () -> kernel.open(link.toString(), OpenFlags.RDWR | OpenFlags.CREAT | OpenFlags.NOFOLLOW,
                 0600));
-        assertErrno("EEXIST", () -> kernel.open(dangling.toString(),
+        assertErrno(Errno.EEXIST, () -> kernel.open(dangling.toString(),
                 OpenFlags.RDWR | OpenFlags.CREAT | OpenFlags.EXCL | OpenFlags.NOFOLLOW, 0600));
         Path dirLink = Files.createSymbolicLink(dir.resolve("dir-link"), dir);
-        assertErrno("ENOTDIR", () -> kernel.open(dirLink.toString(),
+        assertErrno(Errno.ENOTDIR, () -> kernel.open(dirLink.toString(),
                 OpenFlags.RDONLY | OpenFlags.DIRECTORY | OpenFlags.NOFOLLOW, 0)); // checked before ELOOP
         assertThat(Files.readString(target)).isEqualTo("keep");
         assertThat(Files.exists(dir.resolve("nowhere"))).isFalse();
@@ -96,14 +97,14 @@ class FileAndProcessContractTest {
             kernel.close(fd);
             kernel.close(directory);
         }
-        assertErrno("EBADF", () -> kernel.fstat(fd));
+        assertErrno(Errno.EBADF, () -> kernel.fstat(fd));
     }
 
     @Test
     void closeOfAClosedDescriptorIsEbadf() throws Exception {
         int fd = kernel.open(dir.resolve("c").toString(), OpenFlags.CREAT | OpenFlags.RDWR | OpenFlags.CLOEXEC, 0600);
         kernel.close(fd);
-        assertErrno("EBADF", () -> kernel.close(fd));
+        assertErrno(Errno.EBADF, () -> kernel.close(fd));
     }
 
     @Test
@@ -128,15 +129,15 @@ class FileAndProcessContractTest {
     void positionalIoChecksOffsetThenDescriptorThenAccessMode() throws Exception {
         Path file = Files.writeString(dir.resolve("p"), "data");
         MemorySegment buf = arena.allocate(4);
-        assertErrno("EINVAL", () -> kernel.pread(BAD_FD, buf, -1));
-        assertErrno("EBADF", () -> kernel.pread(BAD_FD, buf, 0));
+        assertErrno(Errno.EINVAL, () -> kernel.pread(BAD_FD, buf, -1));
+        assertErrno(Errno.EBADF, () -> kernel.pread(BAD_FD, buf, 0));
         int readOnly = kernel.open(file.toString(), OpenFlags.RDONLY | OpenFlags.CLOEXEC, 0);
         int writeOnly = kernel.open(file.toString(), OpenFlags.WRONLY | OpenFlags.CLOEXEC, 0);
         int directory = kernel.open(dir.toString(), OpenFlags.RDONLY | OpenFlags.DIRECTORY | OpenFlags.CLOEXEC, 0);
         try {
-            assertErrno("EBADF", () -> kernel.pwrite(readOnly, buf, 0));
-            assertErrno("EBADF", () -> kernel.pread(writeOnly, buf, 0));
-            assertErrno("EISDIR", () -> kernel.pread(directory, buf, 0));
+            assertErrno(Errno.EBADF, () -> kernel.pwrite(readOnly, buf, 0));
+            assertErrno(Errno.EBADF, () -> kernel.pread(writeOnly, buf, 0));
+            assertErrno(Errno.EISDIR, () -> kernel.pread(directory, buf, 0));
         } finally {
             kernel.close(readOnly);
             kernel.close(writeOnly);
@@ -147,12 +148,12 @@ class FileAndProcessContractTest {
     @Test
     void ftruncateChecksLengthThenDescriptorThenWriteAccess() throws Exception {
         Path file = Files.writeString(dir.resolve("t"), "0123456789");
-        assertErrno("EINVAL", () -> kernel.ftruncate(BAD_FD, -1));
-        assertErrno("EBADF", () -> kernel.ftruncate(BAD_FD, 0));
+        assertErrno(Errno.EINVAL, () -> kernel.ftruncate(BAD_FD, -1));
+        assertErrno(Errno.EBADF, () -> kernel.ftruncate(BAD_FD, 0));
         int readOnly = kernel.open(file.toString(), OpenFlags.RDONLY | OpenFlags.CLOEXEC, 0);
         int readWrite = kernel.open(file.toString(), OpenFlags.RDWR | OpenFlags.CLOEXEC, 0);
         try {
-            assertErrno("EINVAL", () -> kernel.ftruncate(readOnly, 4));
+            assertErrno(Errno.EINVAL, () -> kernel.ftruncate(readOnly, 4));
             kernel.ftruncate(readWrite, 4);
             assertThat(Files.readString(file)).isEqualTo("0123");
             kernel.ftruncate(readWrite, 8192);
@@ -166,14 +167,14 @@ class FileAndProcessContractTest {
     @Test
     void fallocateChecksDescriptorThenRangeThenModeThenWriteAccess() throws Exception {
         Path file = Files.writeString(dir.resolve("a"), "abcdefgh");
-        assertErrno("EBADF", () -> kernel.fallocate(BAD_FD, 0, 0, 0));
+        assertErrno(Errno.EBADF, () -> kernel.fallocate(BAD_FD, 0, 0, 0));
         int readOnly = kernel.open(file.toString(), OpenFlags.RDONLY | OpenFlags.CLOEXEC, 0);
         int readWrite = kernel.open(file.toString(), OpenFlags.RDWR | OpenFlags.CLOEXEC, 0);
         try {
-            assertErrno("EINVAL", () -> kernel.fallocate(readWrite, 0, 0, 0));
-            assertErrno("EINVAL", () -> kernel.fallocate(readWrite, 0, -1, 10));
-            assertErrno("EOPNOTSUPP", () -> kernel.fallocate(readWrite, FallocateFlags.PUNCH_HOLE, 0, 4));
-            assertErrno("EBADF", () -> kernel.fallocate(readOnly, 0, 0, 4096));
+            assertErrno(Errno.EINVAL, () -> kernel.fallocate(readWrite, 0, 0, 0));
+            assertErrno(Errno.EINVAL, () -> kernel.fallocate(readWrite, 0, -1, 10));
+            assertErrno(Errno.EOPNOTSUPP, () -> kernel.fallocate(readWrite, FallocateFlags.PUNCH_HOLE, 0, 4));
+            assertErrno(Errno.EBADF, () -> kernel.fallocate(readOnly, 0, 0, 4096));
             kernel.fallocate(readWrite, 0, 0, 4096);
             assertThat(Files.size(file)).isEqualTo(4096);
             kernel.fallocate(readWrite, FallocateFlags.KEEP_SIZE, 0, 8192);

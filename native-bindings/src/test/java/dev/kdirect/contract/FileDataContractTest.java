@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.kdirect.Binding;
 import dev.kdirect.Credentials;
+import dev.kdirect.Errno;
 import dev.kdirect.FallocateFlags;
 import dev.kdirect.Kernel;
 import dev.kdirect.KernelException;
@@ -77,7 +78,7 @@ class FileDataContractTest {
         if (Credentials.ofCurrentProcess().capable(CAP_DAC_OVERRIDE)) {
             kernel.close(kernel.open(file.toString(), OpenFlags.RDWR, 0));
         } else {
-            assertErrno("EACCES", () -> kernel.open(file.toString(), OpenFlags.RDWR, 0));
+            assertErrno(Errno.EACCES, () -> kernel.open(file.toString(), OpenFlags.RDWR, 0));
         }
     }
 
@@ -86,7 +87,7 @@ class FileDataContractTest {
         // fs/namei.c: a trailing symlink without LOOKUP_FOLLOW fails the open with ELOOP (open(2), O_NOFOLLOW).
         Path target = Files.createDirectory(dir.resolve("target"));
         Path link = Files.createSymbolicLink(dir.resolve("link"), target);
-        assertErrno("ELOOP", () -> kernel.open(link.toString(), OpenFlags.RDONLY | OpenFlags.NOFOLLOW, 0));
+        assertErrno(Errno.ELOOP, () -> kernel.open(link.toString(), OpenFlags.RDONLY | OpenFlags.NOFOLLOW, 0));
         kernel.close(kernel.open(link.toString(), OpenFlags.RDONLY | OpenFlags.DIRECTORY, 0));
     }
 

@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.kdirect.Advice;
 import dev.kdirect.Binding;
+import dev.kdirect.Errno;
 import dev.kdirect.Kernel;
 import dev.kdirect.MapFlags;
 import dev.kdirect.OpenFlags;
@@ -107,7 +108,7 @@ class MappingRangeContractTest {
             MemorySegment m = kernel.mmap(MemorySegment.NULL, page, Prot.READ, MapFlags.SHARED, fd, 0);
             kernel.mprotect(m, page, Prot.READ);
             kernel.mprotect(m, page, Prot.NONE);
-            assertErrno("EACCES", () -> kernel.mprotect(m, page, Prot.READ_WRITE));
+            assertErrno(Errno.EACCES, () -> kernel.mprotect(m, page, Prot.READ_WRITE));
             kernel.munmap(m, page);
         } finally {
             kernel.close(fd);
@@ -140,7 +141,7 @@ class MappingRangeContractTest {
                 OpenFlags.RDONLY | OpenFlags.CLOEXEC, 0);
         MemorySegment m = kernel.mmap(MemorySegment.NULL, page, Prot.READ, ANON_PRIVATE, -1, 0);
         try {
-            assertErrno("EFAULT", () -> kernel.pread(fd, m, 0));
+            assertErrno(Errno.EFAULT, () -> kernel.pread(fd, m, 0));
         } finally {
             kernel.munmap(m, page);
             kernel.close(fd);

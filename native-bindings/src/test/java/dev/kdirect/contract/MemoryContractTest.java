@@ -7,6 +7,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.kdirect.Advice;
 import dev.kdirect.Binding;
+import dev.kdirect.Errno;
 import dev.kdirect.Kernel;
 import dev.kdirect.KernelException;
 import dev.kdirect.MapFlags;
@@ -77,35 +78,35 @@ class MemoryContractTest {
 
     @Test
     void mmapOfLengthZeroIsEinval() {
-        assertErrno("EINVAL", () -> kernel.mmap(MemorySegment.NULL, 0, Prot.READ, ANON_PRIVATE, -1, 0));
+        assertErrno(Errno.EINVAL, () -> kernel.mmap(MemorySegment.NULL, 0, Prot.READ, ANON_PRIVATE, -1, 0));
     }
 
     @Test
     void mmapWithoutSharedOrPrivateIsEinval() {
-        assertErrno("EINVAL", () -> kernel.mmap(MemorySegment.NULL, page, Prot.READ, MapFlags.ANONYMOUS, -1, 0));
+        assertErrno(Errno.EINVAL, () -> kernel.mmap(MemorySegment.NULL, page, Prot.READ, MapFlags.ANONYMOUS, -1, 0));
     }
 
     @Test
     void anonymousSharedValidateIsEinval() {
-        assertErrno("EINVAL", () -> kernel.mmap(MemorySegment.NULL, page, Prot.READ,
+        assertErrno(Errno.EINVAL, () -> kernel.mmap(MemorySegment.NULL, page, Prot.READ,
                 MapFlags.SHARED_VALIDATE | MapFlags.ANONYMOUS, -1, 0));
     }
 
     @Test
     void unalignedOffsetIsCheckedBeforeTheDescriptor() {
-        assertErrno("EINVAL", () -> kernel.mmap(MemorySegment.NULL, page, Prot.READ, MapFlags.SHARED, -1, 1));
+        assertErrno(Errno.EINVAL, () -> kernel.mmap(MemorySegment.NULL, page, Prot.READ, MapFlags.SHARED, -1, 1));
     }
 
     @Test
     void fileMappingWithABadDescriptorIsEbadf() {
-        assertErrno("EBADF", () -> kernel.mmap(MemorySegment.NULL, page, Prot.READ, MapFlags.SHARED, 99999, 0));
+        assertErrno(Errno.EBADF, () -> kernel.mmap(MemorySegment.NULL, page, Prot.READ, MapFlags.SHARED, 99999, 0));
     }
 
     @Test
     void sharedWritableMappingOfAReadOnlyFileIsEacces() throws Exception {
         int fd = openFile(OpenFlags.RDONLY, page);
         try {
-            assertErrno("EACCES", () -> kernel.mmap(MemorySegment.NULL, page, Prot.READ_WRITE, MapFlags.SHARED, fd, 0));
+            assertErrno(Errno.EACCES, () -> kernel.mmap(MemorySegment.NULL, page, Prot.READ_WRITE, MapFlags.SHARED, fd, 0));
         } finally {
             kernel.close(fd);
         }
@@ -115,7 +116,7 @@ class MemoryContractTest {
     void anyMappingOfAWriteOnlyFileIsEacces() throws Exception {
         int fd = openFile(OpenFlags.WRONLY, page);
         try {
-            assertErrno("EACCES", () -> kernel.mmap(MemorySegment.NULL, page, Prot.READ, MapFlags.PRIVATE, fd, 0));
+            assertErrno(Errno.EACCES, () -> kernel.mmap(MemorySegment.NULL, page, Prot.READ, MapFlags.PRIVATE, fd, 0));
         } finally {
             kernel.close(fd);
         }
@@ -127,7 +128,7 @@ class MemoryContractTest {
         // MAP_SHARED_VALIDATE is the portable way, and the only one kdirect uses.
         int fd = openFile(OpenFlags.RDWR, page);
         try {
-            assertErrno("EOPNOTSUPP", () -> kernel.mmap(MemorySegment.NULL, page, Prot.READ_WRITE,
+            assertErrno(Errno.EOPNOTSUPP, () -> kernel.mmap(MemorySegment.NULL, page, Prot.READ_WRITE,
                     MapFlags.SHARED_VALIDATE | MapFlags.SYNC, fd, 0));
         } finally {
             kernel.close(fd);
@@ -152,8 +153,8 @@ class MemoryContractTest {
     @Test
     void munmapOfLengthZeroOrUnalignedIsEinvalAndOfAHoleSucceeds() throws Exception {
         MemorySegment m = threePagesWithHole();
-        assertErrno("EINVAL", () -> kernel.munmap(m, 0));
-        assertErrno("EINVAL", () -> kernel.munmap(m.asSlice(1), page));
+        assertErrno(Errno.EINVAL, () -> kernel.munmap(m, 0));
+        assertErrno(Errno.EINVAL, () -> kernel.munmap(m.asSlice(1), page));
         kernel.munmap(m.asSlice(page), page);
         kernel.munmap(m, 3 * page);
     }
@@ -161,17 +162,17 @@ class MemoryContractTest {
     @Test
     void mprotectChecksAlignmentThenLengthThenProtBits() throws Exception {
         MemorySegment m = threePagesWithHole();
-        assertErrno("EINVAL", () -> kernel.mprotect(m.asSlice(1), page, Prot.READ));
+        assertErrno(Errno.EINVAL, () -> kernel.mprotect(m.asSlice(1), page, Prot.READ));
         kernel.mprotect(m, 0, 0x100); // length 0 returns before the prot bits are validated
-        assertErrno("EINVAL", () -> kernel.mprotect(m, page, 0x100));
+        assertErrno(Errno.EINVAL, () -> kernel.mprotect(m, page, 0x100));
         kernel.munmap(m, 3 * page);
     }
 
     @Test
     void mprotectOverAHoleIsEnomem() throws Exception {
         MemorySegment m = threePagesWithHole();
-        assertErrno("ENOMEM", () -> kernel.mprotect(m.asSlice(page), page, Prot.READ));
-        assertErrno("ENOMEM", () -> kernel.mprotect(m, 3 * page, Prot.READ));
+        assertErrno(Errno.ENOMEM, () -> kernel.mprotect(m.asSlice(page), page, Prot.READ));
+        assertErrno(Errno.ENOMEM, () -> kernel.mprotect(m, 3 * page, Prot.READ));
         kernel.mprotect(m, page, Prot.READ);
         kernel.munmap(m, 3 * page);
     }
@@ -181,7 +182,7 @@ class MemoryContractTest {
         int fd = openFile(OpenFlags.RDONLY, page);
         try {
             MemorySegment m = kernel.mmap(MemorySegment.NULL, page, Prot.READ, MapFlags.SHARED, fd, 0);
-            assertErrno("EACCES", () -> kernel.mprotect(m, page, Prot.READ_WRITE));
+            assertErrno(Errno.EACCES, () -> kernel.mprotect(m, page, Prot.READ_WRITE));
             kernel.munmap(m, page);
         } finally {
             kernel.close(fd);
@@ -191,10 +192,10 @@ class MemoryContractTest {
     @Test
     void madviseValidatesTheAdviceBeforeTheLength() throws Exception {
         MemorySegment m = threePagesWithHole();
-        assertErrno("EINVAL", () -> kernel.madvise(m, 0, 999));
-        assertErrno("EINVAL", () -> kernel.madvise(m, page, 5));
+        assertErrno(Errno.EINVAL, () -> kernel.madvise(m, 0, 999));
+        assertErrno(Errno.EINVAL, () -> kernel.madvise(m, page, 5));
         kernel.madvise(m, 0, Advice.WILLNEED);
-        assertErrno("EINVAL", () -> kernel.madvise(m.asSlice(8), page, Advice.NORMAL));
+        assertErrno(Errno.EINVAL, () -> kernel.madvise(m.asSlice(8), page, Advice.NORMAL));
         kernel.munmap(m, 3 * page);
     }
 
@@ -203,7 +204,7 @@ class MemoryContractTest {
         MemorySegment m = threePagesWithHole();
         m.set(JAVA_BYTE, 0, (byte) 7);
         m.set(JAVA_BYTE, 2 * page, (byte) 9);
-        assertErrno("ENOMEM", () -> kernel.madvise(m, 3 * page, Advice.DONTNEED));
+        assertErrno(Errno.ENOMEM, () -> kernel.madvise(m, 3 * page, Advice.DONTNEED));
         assertThat(m.get(JAVA_BYTE, 0)).as("page before the hole was dropped").isZero();
         assertThat(m.get(JAVA_BYTE, 2 * page)).as("page after the hole was dropped").isZero();
         kernel.munmap(m, 3 * page);
@@ -226,15 +227,15 @@ class MemoryContractTest {
     @Test
     void adviceForPrivateAnonymousMemoryOnlyIsEinvalOnSharedMemory() throws Exception {
         MemorySegment shared = kernel.mmap(MemorySegment.NULL, page, Prot.READ_WRITE, ANON_SHARED, -1, 0);
-        assertErrno("EINVAL", () -> kernel.madvise(shared, page, Advice.FREE));
-        assertErrno("EINVAL", () -> kernel.madvise(shared, page, Advice.WIPEONFORK));
+        assertErrno(Errno.EINVAL, () -> kernel.madvise(shared, page, Advice.FREE));
+        assertErrno(Errno.EINVAL, () -> kernel.madvise(shared, page, Advice.WIPEONFORK));
         kernel.munmap(shared, page);
     }
 
     @Test
     void removeNeedsASharedWritableMapping() throws Exception {
         MemorySegment priv = kernel.mmap(MemorySegment.NULL, page, Prot.READ_WRITE, ANON_PRIVATE, -1, 0);
-        assertErrno("EINVAL", () -> kernel.madvise(priv, page, Advice.REMOVE));
+        assertErrno(Errno.EINVAL, () -> kernel.madvise(priv, page, Advice.REMOVE));
         MemorySegment shared = kernel.mmap(MemorySegment.NULL, page, Prot.READ_WRITE, ANON_SHARED, -1, 0);
         shared.set(JAVA_LONG, 0, 3L);
         kernel.madvise(shared, page, Advice.REMOVE);
@@ -245,7 +246,7 @@ class MemoryContractTest {
 
     @Test
     void aFailureNamesTheSyscallItsArgumentsAndAHint() {
-        KernelException e = assertErrno("EINVAL", () -> kernel.mprotect(MemorySegment.ofAddress(page + 1), page,
+        KernelException e = assertErrno(Errno.EINVAL, () -> kernel.mprotect(MemorySegment.ofAddress(page + 1), page,
                 Prot.READ));
         assertThat(e.syscall()).isEqualTo("mprotect");
         assertThat(e.getMessage()).startsWith("mprotect(addr=0x" + Long.toHexString(page + 1) + ", length=" + page

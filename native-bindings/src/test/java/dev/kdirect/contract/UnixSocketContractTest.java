@@ -13,6 +13,7 @@ import static java.lang.foreign.ValueLayout.JAVA_BYTE;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.kdirect.Binding;
+import dev.kdirect.Errno;
 import dev.kdirect.Kernel;
 import dev.kdirect.KernelException;
 import dev.kdirect.OpenFlags;
@@ -122,10 +123,10 @@ class UnixSocketContractTest {
     void onlyUnixSocketsComeInPairsAndUnknownFlagsAreRefusedFirst() throws Exception {
         int[] pair = pair();
         assertThat(pair[0]).isNotEqualTo(pair[1]);
-        assertErrno("EOPNOTSUPP", () -> kernel.socketpair(AF_INET, SOCK_STREAM, 0));
-        assertErrno("EAFNOSUPPORT", () -> kernel.socketpair(4242, SOCK_STREAM, 0));
-        assertErrno("EINVAL", () -> kernel.socketpair(4242, SOCK_STREAM | 0x100, 0));
-        assertErrno("EPROTONOSUPPORT", () -> kernel.socketpair(AF_UNIX, SOCK_STREAM, 6));
+        assertErrno(Errno.EOPNOTSUPP, () -> kernel.socketpair(AF_INET, SOCK_STREAM, 0));
+        assertErrno(Errno.EAFNOSUPPORT, () -> kernel.socketpair(4242, SOCK_STREAM, 0));
+        assertErrno(Errno.EINVAL, () -> kernel.socketpair(4242, SOCK_STREAM | 0x100, 0));
+        assertErrno(Errno.EPROTONOSUPPORT, () -> kernel.socketpair(AF_UNIX, SOCK_STREAM, 6));
     }
 
     @Test
@@ -154,8 +155,8 @@ class UnixSocketContractTest {
         assertThat(r.message().controlTruncated()).isFalse();
         int[] tooMany = new int[SCM_MAX_FD + 1];
         Arrays.fill(tooMany, file);
-        assertErrno("EINVAL", () -> send(pair[0], "n", tooMany));
-        assertErrno("EAGAIN", () -> receive(pair[1], 1)); // nothing was sent
+        assertErrno(Errno.EINVAL, () -> send(pair[0], "n", tooMany));
+        assertErrno(Errno.EAGAIN, () -> receive(pair[1], 1)); // nothing was sent
     }
 
     @Test
@@ -166,12 +167,12 @@ class UnixSocketContractTest {
         int file = file("closed", "c");
         kernel.close(file); // the highest number open: nothing reuses it below
         open.remove(Integer.valueOf(file));
-        assertErrno("EBADF", () -> send(pair[0], "b", file));
-        assertErrno("EBADF", () -> send(pair[0], "b", -1));
-        assertErrno("EBADF", () -> send(unconnected, "b", file));
-        assertErrno("ENOTCONN", () -> send(unconnected, "b"));
-        assertErrno("EINVAL", () -> receive(unconnected, 1));
-        assertErrno("EBADF", () -> send(file, "b"));
+        assertErrno(Errno.EBADF, () -> send(pair[0], "b", file));
+        assertErrno(Errno.EBADF, () -> send(pair[0], "b", -1));
+        assertErrno(Errno.EBADF, () -> send(unconnected, "b", file));
+        assertErrno(Errno.ENOTCONN, () -> send(unconnected, "b"));
+        assertErrno(Errno.EINVAL, () -> receive(unconnected, 1));
+        assertErrno(Errno.EBADF, () -> send(file, "b"));
     }
 
     @Test
@@ -211,7 +212,7 @@ class UnixSocketContractTest {
         int[] pair = pair();
         int file = file("empty", "e");
         assertThat(send(pair[0], "", file)).isZero();
-        assertErrno("EAGAIN", () -> receive(pair[1], 1));
+        assertErrno(Errno.EAGAIN, () -> receive(pair[1], 1));
     }
 
     @Test
@@ -232,8 +233,8 @@ class UnixSocketContractTest {
         send(pair[1], "unread");
         kernel.close(pair[0]);
         open.remove(Integer.valueOf(pair[0]));
-        assertErrno("ECONNRESET", () -> receive(pair[1], 1));
+        assertErrno(Errno.ECONNRESET, () -> receive(pair[1], 1));
         assertThat(receive(pair[1], 1).message().bytes()).isZero();
-        assertErrno("EPIPE", () -> send(pair[1], "late"));
+        assertErrno(Errno.EPIPE, () -> send(pair[1], "late"));
     }
 }

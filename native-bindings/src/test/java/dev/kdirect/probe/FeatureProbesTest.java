@@ -3,6 +3,7 @@ package dev.kdirect.probe;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.kdirect.Credentials;
+import dev.kdirect.Errno;
 import dev.kdirect.Feature;
 import dev.kdirect.FeatureStatus;
 import dev.kdirect.Kernel;
@@ -38,7 +39,7 @@ class FeatureProbesTest {
         FeatureStatus tcp = FeatureProbes.probe(Feature.TCP_REPAIR, user);
         assertThat(tcp.real()).isFalse();
         assertThat(tcp.action()).contains("CAP_NET_ADMIN").contains("sudo");
-        assertThat(((KernelException) tcp.cause()).errnoName()).isEqualTo("EPERM");
+        assertThat(((KernelException) tcp.cause()).error()).isEqualTo(Errno.EPERM);
 
         FeatureStatus kexec = FeatureProbes.probe(Feature.KEXEC_FILE_LOAD, user);
         assertThat(kexec.real()).isFalse();

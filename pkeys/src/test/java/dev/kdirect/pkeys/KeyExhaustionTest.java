@@ -3,6 +3,7 @@ package dev.kdirect.pkeys;
 import static dev.kdirect.contract.ContractKernels.assertErrno;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.kdirect.Errno;
 import dev.kdirect.Kernel;
 import dev.kdirect.testing.ForceSimulatedKernel;
 import dev.kdirect.testing.SimulatedMachine;
@@ -20,7 +21,7 @@ class KeyExhaustionTest {
             assertThat(mine.kernel()).isSameAs(kernel);
             assertThat(SimulatedMachine.exhaustProtectionKeys(kernel)).isEqualTo(ALLOCATABLE - 1);
 
-            assertErrno("ENOSPC", ProtectionKey::allocate);
+            assertErrno(Errno.ENOSPC, ProtectionKey::allocate);
             assertThat(SimulatedMachine.exhaustProtectionKeys(kernel)).isZero();
         }
         try (ProtectionKey freedAgain = ProtectionKey.allocate()) {

@@ -4,6 +4,7 @@ import static dev.kdirect.contract.ContractKernels.assertErrno;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.kdirect.Binding;
+import dev.kdirect.Errno;
 import dev.kdirect.Feature;
 import dev.kdirect.Kernel;
 import dev.kdirect.KernelException;
@@ -74,9 +75,9 @@ class PkeyRightsContractTest {
     void getAndSetTakeKeysZeroToFifteenOnly() throws KernelException {
         // glibc's pkey_get and pkey_set (sysdeps/unix/sysv/linux/x86/pkey_get.c, pkey_set.c): key < 0 or >= 16
         // is EINVAL, whether allocated or not; inside the range they only read and write PKRU.
-        assertErrno("EINVAL", () -> kernel.pkeyGet(KEYS));
-        assertErrno("EINVAL", () -> kernel.pkeySet(KEYS, 0));
-        assertErrno("EINVAL", () -> kernel.pkeyGet(-1));
+        assertErrno(Errno.EINVAL, () -> kernel.pkeyGet(KEYS));
+        assertErrno(Errno.EINVAL, () -> kernel.pkeySet(KEYS, 0));
+        assertErrno(Errno.EINVAL, () -> kernel.pkeyGet(-1));
         for (int key : new int[] {0, KEYS - 1}) {
             int rights = kernel.pkeyGet(key);
             kernel.pkeySet(key, rights);
@@ -93,7 +94,7 @@ class PkeyRightsContractTest {
                 MapFlags.PRIVATE | MapFlags.ANONYMOUS, -1, 0);
         try {
             kernel.pkeyMprotect(mapping, page, Prot.READ_WRITE, 0);
-            assertErrno("EINVAL", () -> kernel.pkeyMprotect(mapping, page, Prot.READ_WRITE, KEYS));
+            assertErrno(Errno.EINVAL, () -> kernel.pkeyMprotect(mapping, page, Prot.READ_WRITE, KEYS));
         } finally {
             kernel.munmap(mapping, page);
         }

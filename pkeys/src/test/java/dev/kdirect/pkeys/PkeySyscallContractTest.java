@@ -4,6 +4,7 @@ import static dev.kdirect.contract.ContractKernels.assertErrno;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.kdirect.Binding;
+import dev.kdirect.Errno;
 import dev.kdirect.Feature;
 import dev.kdirect.Kernel;
 import dev.kdirect.KernelException;
@@ -119,18 +120,18 @@ class PkeySyscallContractTest {
         return held;
     }
 
-    private record Exhaustion(List<Integer> free, String errno) {
+    private record Exhaustion(List<Integer> free, Errno errno) {
     }
 
     /** Allocates until pkey_alloc fails: the keys in the order returned and the errno; then frees them again. */
     private static Exhaustion keysUntilExhausted(Kernel k) throws KernelException {
         List<Integer> got = new ArrayList<>();
-        String errno = null;
+        Errno errno = null;
         while (errno == null && got.size() <= 16) {
             try {
                 got.add(k.pkeyAlloc(0, 0));
             } catch (KernelException e) {
-                errno = e.errnoName();
+                errno = e.error();
             }
         }
         for (int key : got) {
@@ -174,7 +175,7 @@ class PkeySyscallContractTest {
     void allocationRunsOutWithEnospcAfterEveryFreeKeyInAscendingOrder() throws Exception {
         Set<Integer> held = keysHeld();
         Exhaustion answer = answer(held, PkeySyscallContractTest::keysUntilExhausted);
-        assertThat(answer.errno()).isEqualTo("ENOSPC");
+        assertThat(answer.errno()).isEqualTo(Errno.ENOSPC);
         if (held.isEmpty()) {
             assertThat(answer.free()).isEqualTo(IntStream.rangeClosed(1, X86_64_ALLOCATABLE_KEYS).boxed().toList());
         }
@@ -182,17 +183,17 @@ class PkeySyscallContractTest {
 
     @Test
     void unknownRightsOrFlagsAreEinval() {
-        assertErrno("EINVAL", () -> allocate(4));
-        assertErrno("EINVAL", () -> allocate(-1));
-        assertErrno("EINVAL", () -> keys.add(kernel.pkeyAlloc(1, 0)));
+        assertErrno(Errno.EINVAL, () -> allocate(4));
+        assertErrno(Errno.EINVAL, () -> allocate(-1));
+        assertErrno(Errno.EINVAL, () -> keys.add(kernel.pkeyAlloc(1, 0)));
     }
 
     @Test
     void freeingAKeyThatIsNotAllocatedIsEinval() throws KernelException {
         int freed = allocatedThenFreedKey();
-        assertErrno("EINVAL", () -> kernel.pkeyFree(freed));
-        assertErrno("EINVAL", () -> kernel.pkeyFree(16));
-        assertErrno("EINVAL", () -> kernel.pkeyFree(-1));
+        assertErrno(Errno.EINVAL, () -> kernel.pkeyFree(freed));
+        assertErrno(Errno.EINVAL, () -> kernel.pkeyFree(16));
+        assertErrno(Errno.EINVAL, () -> kernel.pkeyFree(-1));
     }
 
     @Test
@@ -201,9 +202,9 @@ class PkeySyscallContractTest {
         kernel.pkeyMprotect(mapping, 2 * page, Prot.READ_WRITE, key);
         kernel.pkeyMprotect(mapping, page, Prot.READ, -1); // -1: plain mprotect, the key stays
         int freed = allocatedThenFreedKey();
-        assertErrno("EINVAL", () -> kernel.pkeyMprotect(mapping, page, Prot.READ_WRITE, freed));
-        assertErrno("EINVAL", () -> kernel.pkeyMprotect(mapping, page, Prot.READ_WRITE, 16));
-        assertErrno("EINVAL", () -> kernel.pkeyMprotect(mapping, page, Prot.READ_WRITE, -2));
+        assertErrno(Errno.EINVAL, () -> kernel.pkeyMprotect(mapping, page, Prot.READ_WRITE, freed));
+        assertErrno(Errno.EINVAL, () -> kernel.pkeyMprotect(mapping, page, Prot.READ_WRITE, 16));
+        assertErrno(Errno.EINVAL, () -> kernel.pkeyMprotect(mapping, page, Prot.READ_WRITE, -2));
     }
 
     @Test
@@ -212,25 +213,25 @@ class PkeySyscallContractTest {
         // mm/mprotect.c: a zero length returns 0 before the key is looked at; an unaligned start fails first
         kernel.pkeyMprotect(mapping, 0, Prot.READ_WRITE, freed);
         int key = allocate(0);
-        assertErrno("EINVAL", () -> kernel.pkeyMprotect(mapping.asSlice(1), page, Prot.READ_WRITE, key));
-        assertErrno("EINVAL", () -> kernel.pkeyMprotect(mapping, page, 0x10, key));
+        assertErrno(Errno.EINVAL, () -> kernel.pkeyMprotect(mapping.asSlice(1), page, Prot.READ_WRITE, key));
+        assertErrno(Errno.EINVAL, () -> kernel.pkeyMprotect(mapping, page, 0x10, key));
     }
 
     @Test
     void pkeyMprotectOverAHoleIsEnomem() throws KernelException {
         int key = allocate(0);
         kernel.munmap(mapping.asSlice(page), page);
-        assertErrno("ENOMEM", () -> kernel.pkeyMprotect(mapping, 2 * page, Prot.READ_WRITE, key));
+        assertErrno(Errno.ENOMEM, () -> kernel.pkeyMprotect(mapping, 2 * page, Prot.READ_WRITE, key));
     }
 
     @Test
     void pkeyGetAndSetCheckTheKeyRangeAndRights() throws KernelException {
         int key = allocate(0);
-        assertErrno("EINVAL", () -> kernel.pkeyGet(16));
-        assertErrno("EINVAL", () -> kernel.pkeyGet(-1));
-        assertErrno("EINVAL", () -> kernel.pkeySet(16, 0));
-        assertErrno("EINVAL", () -> kernel.pkeySet(key, 4));
-        assertErrno("EINVAL", () -> kernel.pkeySet(key, -1));
+        assertErrno(Errno.EINVAL, () -> kernel.pkeyGet(16));
+        assertErrno(Errno.EINVAL, () -> kernel.pkeyGet(-1));
+        assertErrno(Errno.EINVAL, () -> kernel.pkeySet(16, 0));
+        assertErrno(Errno.EINVAL, () -> kernel.pkeySet(key, 4));
+        assertErrno(Errno.EINVAL, () -> kernel.pkeySet(key, -1));
         for (int rights = 3; rights >= 0; rights--) {
             kernel.pkeySet(key, rights);
             assertThat(kernel.pkeyGet(key)).isEqualTo(rights);
@@ -266,11 +267,11 @@ class PkeySyscallContractTest {
         try {
             // copy_from_user stops at the guarded page: a short write, then EFAULT for the guarded page alone
             assertThat(kernel.pwrite(fd, mapping, 0)).isEqualTo(page);
-            assertErrno("EFAULT", () -> kernel.pwrite(fd, guarded, page));
+            assertErrno(Errno.EFAULT, () -> kernel.pwrite(fd, guarded, page));
             // copy_to_user likewise, for a read of two pages of file data into the same buffer
             assertThat(kernel.pwrite(fd, open, page)).isEqualTo(page);
             assertThat(kernel.pread(fd, mapping, 0)).isEqualTo(page);
-            assertErrno("EFAULT", () -> kernel.pread(fd, guarded, 0));
+            assertErrno(Errno.EFAULT, () -> kernel.pread(fd, guarded, 0));
             // with the key's access granted to this thread, the same calls go through whole
             kernel.pkeySet(key, 0);
             assertThat(kernel.pwrite(fd, mapping, 0)).isEqualTo(2 * page);

@@ -2,6 +2,7 @@ package dev.kdirect.pmem;
 
 import dev.kdirect.Binding;
 import dev.kdirect.Advice;
+import dev.kdirect.Errno;
 import dev.kdirect.Feature;
 import dev.kdirect.Kernel;
 import dev.kdirect.KernelException;
@@ -346,15 +347,15 @@ public final class MemoryFailure {
             kernel.madvise(MemorySegment.ofAddress(from), to - from, Advice.POPULATE_READ);
             return;
         } catch (KernelException e) {
-            if (e.is("ENOMEM")) {
+            if (e.is(Errno.ENOMEM)) {
                 return;
             }
-            if (!e.is("EHWPOISON") && !e.is("EFAULT")) {
+            if (!e.is(Errno.EHWPOISON) && !e.is(Errno.EFAULT)) {
                 throw new KernelException(e.errno(), e.syscall(), e.arguments(), "poisoned pages are found with"
                         + " MADV_POPULATE_READ (Linux 5.14 and later), which needs readable pages");
             }
             if (to - from == pageSize) {
-                if (e.is("EHWPOISON")) {
+                if (e.is(Errno.EHWPOISON)) {
                     poisoned.add(from);
                 }
                 return;
@@ -414,14 +415,13 @@ public final class MemoryFailure {
         try {
             kernel.madvise(pages, pages.byteSize(), Advice.POPULATE_WRITE);
         } catch (KernelException e) {
-            String hint = switch (e.errnoName()) {
-                case "EINVAL" -> "memory-failure injection write-faults the pages first (MADV_POPULATE_WRITE, Linux"
-                        + " 5.14 and later), so that none is the shared zero page: the address must be page aligned"
-                        + " and the pages mapped readable and writable";
-                case "ENOMEM" -> "part of the range is not mapped";
-                case "EHWPOISON" -> "a page of the range is poisoned already";
-                default -> e.hint();
-            };
+            Errno errno = e.error();
+            String hint = errno == Errno.EINVAL ? "memory-failure injection write-faults the pages first"
+                    + " (MADV_POPULATE_WRITE, Linux 5.14 and later), so that none is the shared zero page: the address"
+                    + " must be page aligned and the pages mapped readable and writable"
+                    : errno == Errno.ENOMEM ? "part of the range is not mapped"
+                    : errno == Errno.EHWPOISON ? "a page of the range is poisoned already"
+                    : e.hint();
             throw new KernelException(e.errno(), e.syscall(), e.arguments(), hint);
         }
     }

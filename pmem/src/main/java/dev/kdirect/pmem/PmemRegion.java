@@ -4,6 +4,7 @@ import static java.lang.foreign.ValueLayout.JAVA_BYTE;
 import static java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED;
 
 import dev.kdirect.Binding;
+import dev.kdirect.Errno;
 import dev.kdirect.Feature;
 import dev.kdirect.Kernel;
 import dev.kdirect.KernelException;
@@ -98,7 +99,7 @@ public final class PmemRegion implements AutoCloseable {
                         ? "MAP_SYNC on DAX, and every NVDIMM region's persistence_domain is cpu_cache (eADR)"
                         : "MAP_SYNC on DAX: stores persist after a cache-line write-back and a fence");
             } catch (KernelException e) {
-                if (!e.is("EOPNOTSUPP")) {
+                if (!e.is(Errno.EOPNOTSUPP)) {
                     throw e;
                 }
                 if (strict) {

@@ -8,6 +8,7 @@ import static org.assertj.core.api.Assertions.catchThrowableOfType;
 
 import dev.kdirect.Binding;
 import dev.kdirect.Credentials;
+import dev.kdirect.Errno;
 import dev.kdirect.Feature;
 import dev.kdirect.Kernel;
 import dev.kdirect.KernelException;
@@ -161,16 +162,16 @@ class MemoryFailureContractTest {
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("whole pages");
         assertThatThrownBy(() -> failures.inject(MemorySegment.ofArray(new byte[(int) page]), Kind.HWPOISON))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("heap");
-        assertThat(assertErrno("EINVAL", () -> failures.inject(region.asSlice(8, page), Kind.HWPOISON)).hint())
+        assertThat(assertErrno(Errno.EINVAL, () -> failures.inject(region.asSlice(8, page), Kind.HWPOISON)).hint())
                 .contains("page aligned");
         kernel.munmap(region.asSlice(3 * page), page);
-        assertThat(assertErrno("ENOMEM", () -> failures.inject(region.asSlice(2 * page, 2 * page), Kind.HWPOISON))
+        assertThat(assertErrno(Errno.ENOMEM, () -> failures.inject(region.asSlice(2 * page, 2 * page), Kind.HWPOISON))
                 .hint()).contains("not mapped");
         failures.inject(region.asSlice(0, page), Kind.HWPOISON);
-        assertThat(assertErrno("EHWPOISON", () -> failures.inject(region.asSlice(0, page), Kind.HWPOISON)).hint())
+        assertThat(assertErrno(Errno.EHWPOISON, () -> failures.inject(region.asSlice(0, page), Kind.HWPOISON)).hint())
                 .contains("poisoned already");
         kernel.mprotect(region.asSlice(page), page, Prot.READ);
-        assertThat(assertErrno("EINVAL", () -> failures.inject(region.asSlice(page, page), Kind.SOFT_OFFLINE))
+        assertThat(assertErrno(Errno.EINVAL, () -> failures.inject(region.asSlice(page, page), Kind.SOFT_OFFLINE))
                 .hint()).contains("writable");
         assertThat(failures.poisonedPages(region.asSlice(page, 2 * page))).isEmpty();
     }
@@ -182,7 +183,7 @@ class MemoryFailureContractTest {
         }
         Kernel user = Kernels.newSimulated(Credentials.user(1000), List.of());
         MemorySegment m = user.mmap(MemorySegment.NULL, page, Prot.READ_WRITE, ANON_PRIVATE, -1, 0);
-        KernelException e = assertErrno("EPERM", () -> MemoryFailure.on(user).inject(m, Kind.HWPOISON));
+        KernelException e = assertErrno(Errno.EPERM, () -> MemoryFailure.on(user).inject(m, Kind.HWPOISON));
         assertThat(e.hint()).contains("CAP_SYS_ADMIN");
     }
 

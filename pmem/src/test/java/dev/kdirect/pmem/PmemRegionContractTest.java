@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.kdirect.Binding;
 import dev.kdirect.Credentials;
+import dev.kdirect.Errno;
 import dev.kdirect.Feature;
 import dev.kdirect.Kernel;
 import dev.kdirect.Kernels;
@@ -99,7 +100,7 @@ class PmemRegionContractTest {
     @Test
     void aFileThatIsNotDaxIsRefusedStrictlyAndFallsBackToMsync() throws Exception {
         Path file = notDax.resolve("region");
-        assertThat(assertErrno("EOPNOTSUPP", () -> PmemRegion.map(kernel, file, page, true)).hint())
+        assertThat(assertErrno(Errno.EOPNOTSUPP, () -> PmemRegion.map(kernel, file, page, true)).hint())
                 .contains("mount").contains("dax");
         try (PmemRegion region = PmemRegion.map(kernel, file, 2 * page, false)) {
             assertThat(region.granularity()).isEqualTo(Granularity.PAGE);
@@ -128,7 +129,7 @@ class PmemRegionContractTest {
             assertThatThrownBy(() -> region.readOnlyView().set(java.lang.foreign.ValueLayout.JAVA_BYTE, 0, (byte) 1))
                     .isInstanceOf(IllegalArgumentException.class);
         }
-        assertErrno("ENOENT", () -> PmemRegion.map(kernel, dax.resolve("no/such/dir/file"), page, true));
+        assertErrno(Errno.ENOENT, () -> PmemRegion.map(kernel, dax.resolve("no/such/dir/file"), page, true));
     }
 
     @Test
@@ -136,12 +137,12 @@ class PmemRegionContractTest {
         Path file = notDax.resolve("paged");
         try (PmemRegion region = PmemRegion.map(kernel, file, 2 * page, false)) {
             var view = region.readOnlyView();
-            assertErrno("EINVAL", () -> kernel.msync(view.asSlice(1), 8, dev.kdirect.Kernel.MS_SYNC));
-            assertErrno("EINVAL", () -> kernel.msync(view, page, 1 | dev.kdirect.Kernel.MS_SYNC));
-            assertErrno("EINVAL", () -> kernel.msync(view, page, 0x10));
+            assertErrno(Errno.EINVAL, () -> kernel.msync(view.asSlice(1), 8, dev.kdirect.Kernel.MS_SYNC));
+            assertErrno(Errno.EINVAL, () -> kernel.msync(view, page, 1 | dev.kdirect.Kernel.MS_SYNC));
+            assertErrno(Errno.EINVAL, () -> kernel.msync(view, page, 0x10));
             kernel.msync(view, 0, dev.kdirect.Kernel.MS_SYNC);
             kernel.munmap(view.asSlice(page), page);
-            assertErrno("ENOMEM", () -> kernel.msync(view, 2 * page, dev.kdirect.Kernel.MS_SYNC));
+            assertErrno(Errno.ENOMEM, () -> kernel.msync(view, 2 * page, dev.kdirect.Kernel.MS_SYNC));
         }
     }
 }

@@ -4,6 +4,7 @@ import static java.lang.foreign.ValueLayout.JAVA_BYTE;
 import static java.lang.foreign.ValueLayout.JAVA_INT_UNALIGNED;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
+import dev.kdirect.Errno;
 import dev.kdirect.Kernel;
 import dev.kdirect.KernelException;
 import dev.kdirect.Kernels;
@@ -71,8 +72,8 @@ public final class RepairHelperClient implements AutoCloseable {
         } catch (KernelException e) {
             kernel.close(fd);
             throw new RepairHelperException("cannot reach the repair helper at " + socket + ": " + e.errnoName()
-                    + (e.is("ENOENT") || e.is("ECONNREFUSED") ? " (is kdirect repair-helper running?)"
-                    : e.is("EACCES") ? " (the socket's mode does not let this user connect)" : "") , e);
+                    + (e.is(Errno.ENOENT) || e.is(Errno.ECONNREFUSED) ? " (is kdirect repair-helper running?)"
+                    : e.is(Errno.EACCES) ? " (the socket's mode does not let this user connect)" : "") , e);
         } catch (IOException | RuntimeException e) {
             kernel.close(fd);
             throw e;
@@ -139,8 +140,8 @@ public final class RepairHelperClient implements AutoCloseable {
                 throw failure(what, "it replied " + reply.get(JAVA_BYTE, 0) + " instead of " + command);
             }
         } catch (KernelException e) {
-            throw failure(what, e.is("EAGAIN") ? "no reply within " + REPLY_TIMEOUT.toSeconds() + " s"
-                    : e.is("EPIPE") || e.is("ECONNRESET") ? "it closed the connection: it refused this client or the"
+            throw failure(what, e.is(Errno.EAGAIN) ? "no reply within " + REPLY_TIMEOUT.toSeconds() + " s"
+                    : e.is(Errno.EPIPE) || e.is(Errno.ECONNRESET) ? "it closed the connection: it refused this client or the"
                     + " request, or a socket option failed (see its log)" : e.getMessage());
         }
     }

@@ -2,6 +2,7 @@ package dev.kdirect.tcprepair;
 
 import static java.lang.foreign.ValueLayout.JAVA_BYTE;
 
+import dev.kdirect.Errno;
 import dev.kdirect.Kernel;
 import dev.kdirect.KernelException;
 import dev.kdirect.SocketConstants;
@@ -68,7 +69,7 @@ final class Bulk {
                     done += (int) kernel.send(fd, data.asSlice(done, Math.min(4096, bytes.length - done)),
                             SocketConstants.MSG_DONTWAIT | SocketConstants.MSG_NOSIGNAL);
                 } catch (KernelException e) {
-                    if (!e.errnoName().equals("EAGAIN")) {
+                    if (!e.is(Errno.EAGAIN)) {
                         throw e;
                     }
                     if (inFlight(kernel, fd) == 0) {

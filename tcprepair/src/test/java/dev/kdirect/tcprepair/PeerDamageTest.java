@@ -3,6 +3,7 @@ package dev.kdirect.tcprepair;
 import static dev.kdirect.contract.ContractKernels.assertErrno;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.kdirect.Errno;
 import dev.kdirect.Kernel;
 import dev.kdirect.SocketConstants;
 import dev.kdirect.testing.ForceSimulatedKernel;
@@ -27,7 +28,7 @@ class PeerDamageTest {
 
             SimulatedMachine.resetPeer(kernel, pair.client());
 
-            assertErrno("ECONNRESET", () -> sockets.recv(pair.client(), 16, 0));
+            assertErrno(Errno.ECONNRESET, () -> sockets.recv(pair.client(), 16, 0));
             assertThat(sockets.recv(pair.client(), 16, 0)).isEmpty();
         }
     }

@@ -23,8 +23,12 @@ import picocli.CommandLine.Spec;
 /** {@code kdirect doctor}: per feature, real or simulated here, the evidence, and what to do. */
 @Command(name = "doctor", mixinStandardHelpOptions = true,
         description = {"Probes each kernel feature on this machine and reports whether kdirect uses the real kernel"
-                + " or the simulated one, the evidence, and what to do to make it real.",
-            "Exit status: 0, or 3 when a feature named by --require is not real."})
+                + " or the simulated one, the evidence, and what to do to make it real."},
+        exitCodeListHeading = "Exit status:%n",
+        exitCodeList = {FriendlyErrors.EXIT_0,
+            FriendlyErrors.EXIT_USAGE,
+            "3:a feature named by --require is not real here",
+            FriendlyErrors.EXIT_BUG})
 final class DoctorCommand implements Callable<Integer> {
 
     @Spec
@@ -52,8 +56,8 @@ final class DoctorCommand implements Callable<Integer> {
         List<String> missing = statuses.stream().filter(s -> required.contains(s.feature()) && !effectivelyReal(binding, s))
                 .map(s -> s.feature().id()).toList();
         if (!missing.isEmpty()) {
-            spec.commandLine().getErr().println("doctor: required but not real here: " + String.join(", ", missing));
-            return FriendlyErrors.UNAVAILABLE;
+            throw new CommandFailure(FriendlyErrors.UNAVAILABLE, "required but not real here: "
+                    + String.join(", ", missing), null, "the report says, per feature, what to do to make it real");
         }
         return 0;
     }
@@ -78,14 +82,14 @@ final class DoctorCommand implements Callable<Integer> {
             f.put("title", s.feature().title());
             f.put("mode", effectivelyReal(binding, s) ? "real" : "simulated");
             f.put("real", effectivelyReal(binding, s));
-            f.put("realKernel", s.mode());
+            f.put("probe", s.real() ? "passed" : "failed"); // the real kernel's answer, whatever binding is chosen
             f.put("evidence", s.evidence());
             f.put("action", binding.isReal() ? s.action() : "unset KDIRECT_BINDING to use the real kernel");
             features.put(s.feature().id(), f);
         }
         Map<String, Object> report = new LinkedHashMap<>();
-        report.put("binding", binding.id());
-        report.put("kernel", kernelRelease());
+        report.put("configuredBinding", binding.id()); // "binding" elsewhere: the one a command ran on
+        report.put("kernelRelease", kernelRelease());
         report.put("arch", System.getProperty("os.arch"));
         report.put("euid", Kernels.real().geteuid());
         report.put("java", Runtime.version().toString());

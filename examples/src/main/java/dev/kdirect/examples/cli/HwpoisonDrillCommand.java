@@ -42,8 +42,14 @@ import picocli.CommandLine.Spec;
                 + " the real kernel the poisoned frame is retired for good.",
             "With --debugfs the region is madvised MADV_NOHUGEPAGE, and the frame is checked right before it is"
                 + " written (anonymous, mapped once, not compound, still our page's); a frame that fails is refused"
-                + " with the reason (exit 1) and nothing is poisoned.",
-            "Exit status: 0 when the poisoned page was detected and the data recovered, 1 otherwise."})
+                + " with the reason (exit 1) and nothing is poisoned."},
+        exitCodeListHeading = "Exit status:%n",
+        exitCodeList = {"0:the poisoned page was detected and the data recovered",
+            "1:not detected or not recovered, or the frame check refused the page (nothing poisoned)",
+            FriendlyErrors.EXIT_USAGE,
+            FriendlyErrors.EXIT_UNAVAILABLE,
+            FriendlyErrors.EXIT_ERRNO,
+            FriendlyErrors.EXIT_BUG})
 final class HwpoisonDrillCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
@@ -107,11 +113,9 @@ final class HwpoisonDrillCommand implements Callable<Integer> {
                     failures.inject(poisoned, MemoryFailure.Kind.HWPOISON);
                 }
             } catch (UnsupportedOperationException e) {
-                spec.commandLine().getErr().println("hwpoison-drill: " + e.getMessage());
-                return FriendlyErrors.UNAVAILABLE;
+                throw new CommandFailure(FriendlyErrors.UNAVAILABLE, e.getMessage(), null, "");
             } catch (IllegalStateException e) { // the frame check refused (or pagemap hid the frame): nothing poisoned
-                spec.commandLine().getErr().println("hwpoison-drill: " + e.getMessage());
-                return 1;
+                throw new CommandFailure(FriendlyErrors.FAILED, e.getMessage(), null, "");
             }
             r.put("injectedPage", poisonPage);
             r.put("injectedAddress", hex(poisoned.address()));

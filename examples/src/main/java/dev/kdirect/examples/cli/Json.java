@@ -4,7 +4,10 @@ import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 
-/** Writes maps, lists, strings, numbers and booleans as JSON: all the CLI's --json output needs. */
+/**
+ * Writes maps, lists, strings, numbers and booleans as JSON: all the CLI's --json output needs. {@link #write}
+ * indents for people; {@link #line} writes one line, for streams of objects (one per line).
+ */
 final class Json {
     private Json() {
     }
@@ -12,6 +15,12 @@ final class Json {
     static String write(Object value) {
         StringBuilder out = new StringBuilder();
         write(value, out, "");
+        return out.toString();
+    }
+
+    static String line(Object value) {
+        StringBuilder out = new StringBuilder();
+        write(value, out, null);
         return out.toString();
     }
 
@@ -42,14 +51,17 @@ final class Json {
     private static <T> void container(Iterator<T> items, char open, char close, StringBuilder out, String indent,
             Element<T> element) {
         out.append(open);
-        String inner = indent + "  ";
+        String inner = indent == null ? null : indent + "  "; // null: all on one line
         boolean first = true;
         while (items.hasNext()) {
-            out.append(first ? "\n" : ",\n").append(inner);
+            out.append(first ? "" : inner == null ? ", " : ",");
+            if (inner != null) {
+                out.append('\n').append(inner);
+            }
             element.write(items.next(), inner);
             first = false;
         }
-        if (!first) {
+        if (!first && indent != null) {
             out.append('\n').append(indent);
         }
         out.append(close);

@@ -27,6 +27,9 @@ import picocli.CommandLine.Spec;
         description = {"Loads a Linux kernel with kexec_file_load and reboots into it, without firmware or boot"
                 + " loader. Real where the kernel has CONFIG_KEXEC_FILE and you have CAP_SYS_BOOT (sudo), simulated"
                 + " elsewhere (see kdirect doctor)."},
+        exitCodeListHeading = "Exit status:%n",
+        exitCodeList = {FriendlyErrors.EXIT_0, FriendlyErrors.EXIT_USAGE, FriendlyErrors.EXIT_UNAVAILABLE,
+            FriendlyErrors.EXIT_ERRNO, FriendlyErrors.EXIT_BUG},
         subcommands = {KexecCommand.Status.class, KexecCommand.Check.class, KexecCommand.Load.class,
             KexecCommand.Unload.class, KexecCommand.Reboot.class})
 final class KexecCommand implements Runnable {
@@ -74,7 +77,10 @@ final class KexecCommand implements Runnable {
         }
     }
 
-    @Command(name = "status", mixinStandardHelpOptions = true, description = "What is loaded, and what may load.")
+    @Command(name = "status", mixinStandardHelpOptions = true, description = "What is loaded, and what may load.",
+            exitCodeListHeading = "Exit status:%n",
+            exitCodeList = {FriendlyErrors.EXIT_0, FriendlyErrors.EXIT_USAGE, FriendlyErrors.EXIT_ERRNO,
+                FriendlyErrors.EXIT_BUG})
     static final class Status implements java.util.concurrent.Callable<Integer> {
         @Mixin
         Output output;
@@ -99,8 +105,14 @@ final class KexecCommand implements Runnable {
     }
 
     @Command(name = "check", mixinStandardHelpOptions = true,
-            description = {"Reads a bzImage's header and applies the kernel's checks in the kernel's order, without"
-                    + " loading it.", "Exit status: 0 when it would load, 4 when the kernel would refuse it."})
+            description = {"Applies the kernel's checks to a bzImage in the kernel's order, without loading it, and"
+                    + " prints its header. A file that is no x86-64 bzImage (missing, not a regular file, empty,"
+                    + " unreadable, or another format) is refused with the errno kexec_file_load would give, as"
+                    + " kdirect kexec load does, and nothing else is printed."},
+            exitCodeListHeading = "Exit status:%n",
+            exitCodeList = {"0:the kernel's checks pass: it would load", FriendlyErrors.EXIT_USAGE,
+                "4:the kernel would refuse it, or the file cannot be read (the message names the errno)",
+                FriendlyErrors.EXIT_BUG})
     static final class Check implements java.util.concurrent.Callable<Integer> {
         @Mixin
         Output output;
@@ -110,7 +122,7 @@ final class KexecCommand implements Runnable {
 
         @Override
         public Integer call() throws IOException {
-            BzImage header = BzImage.read(image.kernel);
+            BzImage header = Kexec.probe(image.kernel); // no bzImage: the error load gives, and no header
             Optional<Refusal> refusal = KexecValidator.check(image.request());
             Map<String, Object> r = new LinkedHashMap<>();
             r.put("kernel", image.kernel.toString());
@@ -126,7 +138,7 @@ final class KexecCommand implements Runnable {
             r.put("preferredAddress", header.preferredAddress());
             r.put("version", header.kernelVersion().orElse(""));
             r.put("peSignature", header.hasPeSignature());
-            r.put("verdict", refusal.map(Refusal::errno).orElse("loadable"));
+            r.put("verdict", refusal.map(x -> x.errno().name()).orElse("loadable"));
             r.put("kernelMessage", refusal.map(Refusal::message).orElse(""));
             r.put("reason", refusal.map(Refusal::rule).orElse(""));
             String text = String.format("%s: %s%n  boot protocol %s, %d setup sectors, xloadflags 0x%x,"
@@ -143,7 +155,11 @@ final class KexecCommand implements Runnable {
     }
 
     @Command(name = "load", mixinStandardHelpOptions = true,
-            description = "Validates the image, then loads it with kexec_file_load (needs CAP_SYS_BOOT: sudo).")
+            description = "Validates the image, then loads it with kexec_file_load (needs CAP_SYS_BOOT: sudo).",
+            exitCodeListHeading = "Exit status:%n",
+            exitCodeList = {"0:loaded", FriendlyErrors.EXIT_USAGE, FriendlyErrors.EXIT_UNAVAILABLE,
+                "4:the kernel refused it, or a file cannot be read (the message names the errno)",
+                FriendlyErrors.EXIT_BUG})
     static final class Load implements java.util.concurrent.Callable<Integer> {
         @Mixin
         Output output;
@@ -166,7 +182,10 @@ final class KexecCommand implements Runnable {
         }
     }
 
-    @Command(name = "unload", mixinStandardHelpOptions = true, description = "Unloads the loaded kernel.")
+    @Command(name = "unload", mixinStandardHelpOptions = true, description = "Unloads the loaded kernel.",
+            exitCodeListHeading = "Exit status:%n",
+            exitCodeList = {"0:unloaded, or nothing was loaded", FriendlyErrors.EXIT_USAGE,
+                FriendlyErrors.EXIT_UNAVAILABLE, FriendlyErrors.EXIT_ERRNO, FriendlyErrors.EXIT_BUG})
     static final class Unload implements java.util.concurrent.Callable<Integer> {
         @Mixin
         Output output;
@@ -190,7 +209,11 @@ final class KexecCommand implements Runnable {
 
     @Command(name = "reboot", mixinStandardHelpOptions = true,
             description = {"Syncs file systems and reboots into the loaded kernel. Without --yes-reboot it only says"
-                    + " what it would do."})
+                    + " what it would do."},
+            exitCodeListHeading = "Exit status:%n",
+            exitCodeList = {"0:rebooted (not seen on the real kernel), or the dry run", "1:the simulated kexec"
+                    + " reboot hung", "2:bad options, or no kernel is loaded", FriendlyErrors.EXIT_UNAVAILABLE,
+                FriendlyErrors.EXIT_ERRNO, FriendlyErrors.EXIT_BUG})
     static final class Reboot implements java.util.concurrent.Callable<Integer> {
         @Mixin
         Output output;

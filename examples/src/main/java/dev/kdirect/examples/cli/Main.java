@@ -9,7 +9,13 @@ import picocli.CommandLine.Command;
 /** Entry point of {@code ./kdirect}. */
 @Command(name = "kdirect", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "Direct, safe bindings to Linux kernel features, real or simulated.%n"
-                + "Backend: KDIRECT_BINDING=ffm|jna|simulated (default ffm).",
+                + "Backend: KDIRECT_BINDING=ffm|jna|simulated (default ffm).%n"
+                + "Errors: one line on standard error; with --json one JSON object {\"error\", \"errno\","
+                + " \"hint\"} on standard error (standard output keeps only results).",
+        exitCodeListHeading = "Exit status (each command's help lists its own):%n",
+        exitCodeList = {FriendlyErrors.EXIT_0, "1:the command's check failed (see its help)", FriendlyErrors.EXIT_USAGE,
+            FriendlyErrors.EXIT_UNAVAILABLE, FriendlyErrors.EXIT_ERRNO, "5:pmem-log: the log is damaged",
+            FriendlyErrors.EXIT_UNSAFE, "7:pmem-log: the log is full", FriendlyErrors.EXIT_BUG},
         subcommands = {DoctorCommand.class, PkeysVaultCommand.class, KexecCommand.class, PmemLogCommand.class,
             HwpoisonDrillCommand.class, TcpHandoffCommand.class, RepairHelperCommand.class, CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
@@ -23,8 +29,10 @@ public final class Main implements Runnable {
 
     /** Runs the CLI and returns the exit code (for tests). */
     static int run(String... args) {
+        FriendlyErrors errors = new FriendlyErrors(java.util.List.of(args).contains("--json"));
         return new CommandLine(new Main())
-                .setExecutionExceptionHandler(new FriendlyErrors())
+                .setExecutionExceptionHandler(errors)
+                .setParameterExceptionHandler(errors)
                 .execute(args);
     }
 

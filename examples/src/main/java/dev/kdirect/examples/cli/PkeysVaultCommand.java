@@ -44,8 +44,14 @@ import picocli.CommandLine.Spec;
                 + " the signing call, and shows a Heartbleed-style over-read of the neighbouring request buffer"
                 + " stopped at the vault page.",
             "Runs on the real kernel where PKU is available (see kdirect doctor), else on the simulated kernel;"
-                + " KDIRECT_BINDING=simulated forces the simulated one.",
-            "Exit status: 0 when the secret stayed in the vault, 1 if it leaked."})
+                + " KDIRECT_BINDING=simulated forces the simulated one."},
+        exitCodeListHeading = "Exit status:%n",
+        exitCodeList = {"0:the secret stayed in the vault",
+            "1:the secret leaked",
+            FriendlyErrors.EXIT_USAGE,
+            FriendlyErrors.EXIT_UNAVAILABLE,
+            FriendlyErrors.EXIT_ERRNO,
+            FriendlyErrors.EXIT_BUG})
 final class PkeysVaultCommand implements Callable<Integer> {
     private static final int SECRET_BYTES = 32;
     private static final byte[] PAYLOAD = "ping:0123456789a".getBytes(StandardCharsets.US_ASCII);

@@ -34,15 +34,19 @@ import picocli.CommandLine.Spec;
         description = {"Appends records to a crash-consistent log (format v2) in a file mapped as persistent memory"
                 + " (MAP_SYNC on a DAX file system, msync elsewhere), then recovers it. A new or all-zero file is"
                 + " formatted; any other is recovered or refused, never rewritten by opening it.",
-            "With --crash-test N it instead runs the log on the simulated machine and checks recovery on about N"
-                + " post-crash images (no acknowledged record lost, no torn record accepted) and on N media-damage"
-                + " images (nothing damaged accepted, every loss counted).",
+            "With --crash-test it instead runs the log on the simulated machine and checks recovery on the"
+                + " post-crash images of every crash point (no acknowledged record lost, no torn record accepted):"
+                + " all of a point's images where it has at most 4096, else --samples random ones; then on"
+                + " --damage-images media-damage images (nothing damaged accepted, every loss counted). The report"
+                + " gives the exact numbers of images.",
             "The file is never opened through a symbolic link, a new one is created 0600 with O_EXCL, and an"
-                + " existing one must be a regular file of yours.",
-            "Exit status: 0 done; 1 the crash test found an inconsistency; 2 bad options, or --size differs from"
-                + " the file's size; 3 a feature is unavailable; 4 a system call failed; 5 the log is damaged,"
-                + " format v1 or not a log: refused, nothing written (--salvage reports what can be read); 6 the"
-                + " file is unsafe: a symbolic link, not a regular file, or another user's; 7 the log is full."})
+                + " existing one must be a regular file of yours."},
+        exitCodeListHeading = "Exit status:%n",
+        exitCodeList = {FriendlyErrors.EXIT_0, "1:the crash test found an inconsistency",
+            "2:bad options, or --size differs from the file's size", FriendlyErrors.EXIT_UNAVAILABLE,
+            FriendlyErrors.EXIT_ERRNO, "5:the log is damaged, format v1 or not a log: refused, nothing written"
+                + " (--salvage reports what can be read)", FriendlyErrors.EXIT_UNSAFE, "7:the log is full",
+            FriendlyErrors.EXIT_BUG})
 final class PmemLogCommand implements Callable<Integer> {
     static final int DAMAGED = 5;
     static final int FULL = 7;
@@ -70,10 +74,17 @@ final class PmemLogCommand implements Callable<Integer> {
             + " can be read and which are lost. Exit 0 when the log is intact, 5 when it is damaged.")
     boolean salvage;
 
-    @Option(names = "--crash-test", paramLabel = "IMAGES",
-            description = "Check recovery on about this many simulated crash images, and as many media-damage"
-                    + " images, instead.")
-    Integer crashImages;
+    @Option(names = "--crash-test", description = "Check recovery on the simulated machine's crash and"
+            + " media-damage images instead (see --samples and --damage-images).")
+    boolean crashTest;
+
+    @Option(names = "--samples", paramLabel = "N", defaultValue = "256", description = "For --crash-test: random"
+            + " images at each crash point that has more than 4096 (default ${DEFAULT-VALUE}); 1 or more.")
+    int samples;
+
+    @Option(names = "--damage-images", paramLabel = "N", defaultValue = "1000",
+            description = "For --crash-test: media-damage images (default ${DEFAULT-VALUE}); 1 or more.")
+    int damageImages;
 
     @Option(names = "--seed", defaultValue = "1", description = "The crash test's random seed.")
     long seed;
@@ -87,10 +98,14 @@ final class PmemLogCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        if (records < 0 || (crashImages != null && crashImages < 0)) {
-            throw new IllegalArgumentException("--records and --crash-test take a count: 0 or more");
+        if (records < 0) {
+            throw new IllegalArgumentException("--records takes a count, 0 or more, not " + records);
         }
-        if (crashImages != null) {
+        if (samples < 1 || damageImages < 1) {
+            throw new IllegalArgumentException("--samples and --damage-images take a count, 1 or more, not "
+                    + (samples < 1 ? samples : damageImages));
+        }
+        if (crashTest) {
             return crashTest();
         }
         Kernel kernel = Kernels.forFeature(Feature.DAX_PMEM);
@@ -118,13 +133,14 @@ final class PmemLogCommand implements Callable<Integer> {
             try {
                 log = PmemLog.open(region);
             } catch (DamagedLogException e) {
-                return refused(target, e);
+                throw refused(target, e);
             }
             PmemLog.Recovery before = log.opened();
-            if (before.fellBack()) {
-                err.printf("pmem-log: warning: the newest commit slot of %s fails its check (a crash during a commit,"
-                        + " or damage): the log ends at commit %d; %d whole record(s) past that end were not"
-                        + " committed%n", target, before.sequence(), before.wholePastEnd());
+            String warning = !before.fellBack() ? null : String.format("the newest commit slot of %s fails its"
+                    + " check (a crash during a commit, or damage): the log ends at commit %d; %d whole record(s)"
+                    + " past that end were not committed", target, before.sequence(), before.wholePastEnd());
+            if (warning != null && !json) { // with --json it is in the result
+                err.println("pmem-log: warning: " + warning);
             }
             int found = before.records().size();
             long started = System.nanoTime();
@@ -138,15 +154,14 @@ final class PmemLogCommand implements Callable<Integer> {
                         out.println("acknowledged " + (found + appended + 1));
                         out.flush();
                     }
-                    if (records >= 10_000 && (appended + 1) % (records / 10) == 0) {
+                    if (!json && records >= 10_000 && (appended + 1) % (records / 10) == 0) {
                         err.printf("pmem-log: %d of %d records appended%n", appended + 1, records);
                         err.flush();
                     }
                 }
             } catch (LogFullException e) {
-                err.println("pmem-log: " + target + ": " + e.getMessage() + "; the " + appended + " records appended"
-                        + " before are durable. Start a new log in another file with a larger --size.");
-                return FULL;
+                throw new CommandFailure(FULL, target + ": " + e.getMessage() + "; the " + appended + " records"
+                        + " appended before are durable", null, "start a new log in another file with a larger --size");
             }
             long elapsed = System.nanoTime() - started;
             r.put("file", target.toString());
@@ -154,6 +169,7 @@ final class PmemLogCommand implements Callable<Integer> {
             r.put("reason", region.granularityReason());
             r.put("recordsBefore", found);
             r.put("fellBack", before.fellBack());
+            r.put("warning", warning);
             r.put("appended", appended);
             r.put("recordsAfter", recoverCount(region));
             r.put("microsPerAppend", appended == 0 ? 0.0 : elapsed / 1000.0 / appended);
@@ -174,13 +190,10 @@ final class PmemLogCommand implements Callable<Integer> {
         }
     }
 
-    private int refused(Path target, DamagedLogException e) {
-        PrintWriter err = spec.commandLine().getErr();
-        err.println("pmem-log: " + target + " was refused: " + e.getMessage() + ". Nothing was written."
-                + (e.formatV1() ? "" : " `kdirect pmem-log --file " + target + " --salvage` reports which records"
-                        + " can still be read; start a new log in another file."));
-        err.flush();
-        return DAMAGED;
+    private static CommandFailure refused(Path target, DamagedLogException e) {
+        return new CommandFailure(DAMAGED, target + " was refused: " + e.getMessage() + ". Nothing was written",
+                null, e.formatV1() ? "" : "`kdirect pmem-log --file " + target + " --salvage` reports which records"
+                        + " can still be read; start a new log in another file");
     }
 
     /** Reads the file with pread (no mapping, no write) and reports what recovery and salvage find. */
@@ -245,7 +258,7 @@ final class PmemLogCommand implements Callable<Integer> {
     }
 
     private int crashTest() throws Exception {
-        LogCrashTest.Result result = LogCrashTest.run(crashImages, crashImages, records, seed);
+        LogCrashTest.Result result = LogCrashTest.run(samples, damageImages, records, seed);
         DamageReport damage = result.report().damage();
         Map<String, Object> r = new LinkedHashMap<>();
         r.put("records", records);

@@ -28,8 +28,13 @@ import picocli.CommandLine.Spec;
             "Clients are authenticated by SO_PEERCRED: root and the uids of --allow-uid only. Only TCP sockets are"
                 + " touched; every acceptance, refusal and action is logged to standard output.",
             "Needs CAP_NET_ADMIN (root, or systemd's AmbientCapabilities=CAP_NET_ADMIN). Runs until stopped"
-                + " (SIGTERM); the socket file is removed then.",
-            "Exit status: 0 when stopped; 3 when it cannot start (no CAP_NET_ADMIN, or the path is taken)."})
+                + " (SIGTERM); the socket file is removed then."},
+        exitCodeListHeading = "Exit status:%n",
+        exitCodeList = {"0:stopped",
+            FriendlyErrors.EXIT_USAGE,
+            "3:it cannot start (no CAP_NET_ADMIN, or the path is taken)",
+            FriendlyErrors.EXIT_ERRNO,
+            FriendlyErrors.EXIT_BUG})
 final class RepairHelperCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
@@ -55,7 +60,7 @@ final class RepairHelperCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         Consumer<RepairHelper.Event> log = event -> {
             synchronized (out) {
-                out.println(json ? Json.write(json(event)) : Instant.now() + " " + event);
+                out.println(json ? Json.line(json(event)) : Instant.now() + " " + event);
                 out.flush();
             }
         };

@@ -46,9 +46,11 @@ import picocli.CommandLine.Spec;
                 + " stream).",
             "'demo' runs it all on loopback: server, clients and successor as separate processes. 'server',"
                 + " 'successor' and 'client' are the pieces, to run by hand in separate terminals.",
-            "Needs CAP_NET_ADMIN (run with sudo) and nft (apt-get install nftables).",
-            "Exit status: 0 when every connection moved and no client saw a wrong byte, a reset or an end of"
-                + " stream; 1 otherwise."},
+            "Needs CAP_NET_ADMIN (run with sudo) and nft (apt-get install nftables)."},
+        exitCodeListHeading = "Exit status:%n",
+        exitCodeList = {"0:every connection moved and no client saw a wrong byte, a reset or an end of stream",
+            "1:otherwise", FriendlyErrors.EXIT_USAGE, "3:TCP repair or nft is not available here (not root?)",
+            FriendlyErrors.EXIT_ERRNO, FriendlyErrors.EXIT_BUG},
         subcommands = {TcpHandoffCommand.Demo.class, TcpHandoffCommand.Server.class,
             TcpHandoffCommand.Successor.class, TcpHandoffCommand.Client.class})
 final class TcpHandoffCommand implements Runnable {
@@ -71,7 +73,11 @@ final class TcpHandoffCommand implements Runnable {
 
     @Command(name = "demo", mixinStandardHelpOptions = true,
             description = "Starts an echo server, N streaming clients and, after a moment, the successor the server"
-                    + " hands every connection to; then reports each client's downtime.")
+                    + " hands every connection to; then reports each client's downtime.",
+            exitCodeListHeading = "Exit status:%n",
+            exitCodeList = {"0:every connection moved and no client saw a wrong byte, a reset or an end of stream",
+                "1:otherwise", FriendlyErrors.EXIT_USAGE, "3:TCP repair or nft is not available here (not root?)",
+                FriendlyErrors.EXIT_ERRNO, FriendlyErrors.EXIT_BUG})
     static final class Demo implements Callable<Integer> {
         @Spec
         CommandSpec spec;
@@ -191,8 +197,16 @@ final class TcpHandoffCommand implements Runnable {
             description = {"An echo server on 127.0.0.1:PORT that hands all its connections to the successor as"
                     + " soon as one listens on the handoff socket, then exits (connections the successor could not"
                     + " take stay here, and the server goes on until its input ends).",
-                "Prints LISTENING port, PROGRESS lines, HANDED moved total lock-held-ms [failure]."})
+                "Prints LISTENING port, PROGRESS lines, HANDED moved total lock-held-ms [failure]; with --json"
+                    + " one JSON object per line instead."},
+            exitCodeListHeading = "Exit status:%n",
+            exitCodeList = {"0:every connection was handed over", "1:some stayed here (served until the input"
+                    + " ends)", FriendlyErrors.EXIT_USAGE, "3:TCP repair or nft is not available here (not root?)",
+                FriendlyErrors.EXIT_ERRNO, FriendlyErrors.EXIT_BUG})
     static final class Server implements Callable<Integer> {
+        @Option(names = "--json", description = "Print one JSON object per line.")
+        boolean json;
+
         @Option(names = "--port", defaultValue = "0", description = "The port (0: any free one).")
         int port;
 
@@ -203,6 +217,7 @@ final class TcpHandoffCommand implements Runnable {
 
         @Override
         public Integer call() throws Exception {
+            Events events = new Events(System.out, json);
             ensureReady();
             MigrationSource source = MigrationSource.to(handoff); // refuses an over-long path now
             if (!Files.isDirectory(handoff.toAbsolutePath().getParent())) {
@@ -211,7 +226,8 @@ final class TcpHandoffCommand implements Runnable {
             }
             List<EchoConnection> connections = new CopyOnWriteArrayList<>();
             ServerSocketChannel listener = listen(port);
-            System.out.println("LISTENING " + ((InetSocketAddress) listener.getLocalAddress()).getPort());
+            int listening = ((InetSocketAddress) listener.getLocalAddress()).getPort();
+            events.emit("LISTENING", String.valueOf(listening), "port", listening);
             Thread acceptor = echoEveryClient(listener, connections);
             while (!Files.exists(handoff, LinkOption.NOFOLLOW_LINKS)) { // never deleted here: the successor's
                 Thread.sleep(20);
@@ -223,10 +239,12 @@ final class TcpHandoffCommand implements Runnable {
                 outgoing.add(new MigrationSource.Outgoing(c.channel(), c.stop()));
             }
             MigrationSource.Report report = source.mode(MigrationMode.SAME_NAMESPACE)
-                    .timeout(STEP_TIMEOUT).progress(new Progress(System.out, "server")).migrate(outgoing);
+                    .timeout(STEP_TIMEOUT).progress(progress(events, "server")).migrate(outgoing);
             long moved = report.count(MigrationSource.Status.MOVED);
-            System.out.println("HANDED " + moved + " " + outgoing.size() + " " + report.lockedNanos() / 1_000_000
-                    + (report.failure() == null ? "" : " " + report.failure()));
+            long lockHeldMs = report.lockedNanos() / 1_000_000;
+            events.emit("HANDED", moved + " " + outgoing.size() + " " + lockHeldMs
+                    + (report.failure() == null ? "" : " " + report.failure()), "moved", moved, "total",
+                    outgoing.size(), "lockHeldMs", lockHeldMs, "failure", report.failure());
             if (moved == outgoing.size()) {
                 return 0;
             }
@@ -243,8 +261,15 @@ final class TcpHandoffCommand implements Runnable {
     @Command(name = "successor", mixinStandardHelpOptions = true,
             description = {"The server's successor: listens on the same port (SO_REUSEPORT) and on the handoff"
                     + " socket, takes the connections the server hands over and echoes on them until its input ends.",
-                "Prints READY, PROGRESS lines, TOOK connections ms."})
+                "Prints READY, PROGRESS lines, TOOK connections ms; with --json one JSON object per line instead."},
+            exitCodeListHeading = "Exit status:%n",
+            exitCodeList = {"0:its input ended after the handoff", FriendlyErrors.EXIT_USAGE,
+                "3:TCP repair or nft is not available here (not root?)", FriendlyErrors.EXIT_ERRNO,
+                FriendlyErrors.EXIT_BUG})
     static final class Successor implements Callable<Integer> {
+        @Option(names = "--json", description = "Print one JSON object per line.")
+        boolean json;
+
         @Option(names = "--port", required = true, description = "The server's port.")
         int port;
 
@@ -255,19 +280,21 @@ final class TcpHandoffCommand implements Runnable {
 
         @Override
         public Integer call() throws Exception {
+            Events events = new Events(System.out, json);
             ensureReady();
             ServerSocketChannel listener = listen(port);
             echoEveryClient(listener, new CopyOnWriteArrayList<>());
             List<MigrationTarget.Incoming> incoming;
             try (MigrationTarget target = MigrationTarget.listen(handoff)) {
-                System.out.println("READY");
-                target.timeout(STEP_TIMEOUT).progress(new Progress(System.out, "successor"));
+                events.emit("READY", "");
+                target.timeout(STEP_TIMEOUT).progress(progress(events, "successor"));
                 long start = System.nanoTime();
                 incoming = target.accept();
                 for (MigrationTarget.Incoming in : incoming) {
                     new EchoConnection(in.channel(), in.attachment());
                 }
-                System.out.println("TOOK " + incoming.size() + " " + (System.nanoTime() - start) / 1_000_000);
+                long ms = (System.nanoTime() - start) / 1_000_000;
+                events.emit("TOOK", incoming.size() + " " + ms, "connections", incoming.size(), "ms", ms);
             }
             waitForEndOfInput();
             return 0;
@@ -276,15 +303,23 @@ final class TcpHandoffCommand implements Runnable {
 
     @Command(name = "client", mixinStandardHelpOptions = true,
             description = {"Streams to the echo server and checks every echoed byte until its input says 'stop' or"
-                    + " ends.", "Prints STREAMING, then RESULT sent verified longest-gap-ms error-or-dash."})
+                    + " ends.", "Prints STREAMING, then RESULT sent verified longest-gap-ms error-or-dash; with --json"
+                    + " one JSON object per line instead."},
+            exitCodeListHeading = "Exit status:%n",
+            exitCodeList = {"0:every echoed byte was right", "1:a wrong byte, a reset or an end of stream",
+                FriendlyErrors.EXIT_USAGE, FriendlyErrors.EXIT_ERRNO, FriendlyErrors.EXIT_BUG})
     static final class Client implements Callable<Integer> {
+        @Option(names = "--json", description = "Print one JSON object per line.")
+        boolean json;
+
         @Option(names = "--connect", required = true, paramLabel = "HOST:PORT", description = "The server.")
         String connect;
 
         @Override
         public Integer call() throws Exception {
+            Events events = new Events(System.out, json);
             int colon = connect.lastIndexOf(':');
-            if (colon < 0) {
+            if (colon < 0 || !connect.substring(colon + 1).matches("[0-9]{1,5}")) {
                 throw new IllegalArgumentException("--connect needs HOST:PORT, not " + connect);
             }
             StreamingClient client = new StreamingClient(new InetSocketAddress(
@@ -292,13 +327,20 @@ final class TcpHandoffCommand implements Runnable {
             while (client.verified() == 0) {
                 Thread.sleep(5);
             }
-            System.out.println("STREAMING");
+            events.emit("STREAMING", "");
             waitForEndOfInput();
             StreamingClient.Result r = client.stop();
-            System.out.println("RESULT " + r.sent() + " " + r.verified() + " " + r.longestGapMillis() + " "
-                    + (r.error() == null ? "-" : r.error()));
+            events.emit("RESULT", r.sent() + " " + r.verified() + " " + r.longestGapMillis() + " "
+                    + (r.error() == null ? "-" : r.error()), "bytesSent", r.sent(), "bytesVerified", r.verified(),
+                    "downtimeMs", r.longestGapMillis(), "error", r.error());
             return r.error() == null ? 0 : 1;
         }
+    }
+
+    /** Progress lines: "PROGRESS server frozen 3 of 10", or as JSON. */
+    private static Progress progress(Events events, String who) {
+        return new Progress((phase, done, total) -> events.emit("PROGRESS", who + " " + phase + " " + done + " of "
+                + total, "who", who, "phase", phase, "done", done, "total", total));
     }
 
     /** Accepts clients until the listener closes, echoing on each; returns the accepting thread. */

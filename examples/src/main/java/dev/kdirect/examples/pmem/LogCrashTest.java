@@ -36,12 +36,11 @@ public final class LogCrashTest {
     }
 
     /**
-     * Runs {@code records} appends, checks about {@code images} crash images (at least one per crash point) and
-     * {@code damageImages} media-damage images.
+     * Runs {@code records} appends and checks the crash images of every crash point (two per append, two while
+     * formatting, the end): all of a point's images where the tester enumerates them, else {@code samples} random
+     * ones; then {@code damageImages} media-damage images.
      */
-    public static Result run(int images, int damageImages, int records, long seed) throws Exception {
-        int crashPoints = 2 * records + 3; // two fences per append, two while formatting, the end
-        int samples = Math.max(1, (images + crashPoints - 1) / crashPoints);
+    public static Result run(int samples, int damageImages, int records, long seed) throws Exception {
         long[] lost = {0};
         long[] torn = {0};
         long[] damaged = {0};

@@ -51,7 +51,7 @@ class RepairHelperCommandTest {
         StringWriter out = new StringWriter();
         AtomicInteger exit = new AtomicInteger(-1);
         Thread command = Thread.ofPlatform().start(() -> exit.set(new CommandLine(new Main())
-                .setOut(new PrintWriter(out, true)).setExecutionExceptionHandler(new FriendlyErrors())
+                .setOut(new PrintWriter(out, true)).setExecutionExceptionHandler(new FriendlyErrors(true))
                 .execute("repair-helper", "--socket", socket.toString(), "--allow-uid", "1234", "--json")));
         Instant deadline = Instant.now().plus(Duration.ofSeconds(30));
         while (!Files.exists(socket) || !out.toString().contains("\"event\": \"listening\"")) {

@@ -13,7 +13,8 @@ class LogCrashTestTest {
 
     @Test
     void tenThousandCrashAndTenThousandDamageImagesAcceptNothingTornOrDamaged() throws Exception {
-        LogCrashTest.Result result = LogCrashTest.run(10_000, 10_000, 50, 20261201);
+        // 98 random images at each of the 103 crash points that have too many to check all
+        LogCrashTest.Result result = LogCrashTest.run(98, 10_000, 50, 20261201);
         assertThat(result.report().images()).isGreaterThanOrEqualTo(10_000);
         assertThat(result.lostAcknowledged()).isZero();
         assertThat(result.tornAccepted()).isZero();

@@ -3,7 +3,6 @@ package dev.kdirect.backend.ffm;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
-import dev.kdirect.ErrnoNames;
 import dev.kdirect.Feature;
 import dev.kdirect.FeatureStatus;
 import dev.kdirect.FeatureUnavailableException;
@@ -31,8 +30,6 @@ final class Downcalls {
     private static final StructLayout CAPTURE_LAYOUT = Linker.Option.captureStateLayout();
     private static final VarHandle ERRNO = CAPTURE_LAYOUT.varHandle(MemoryLayout.PathElement.groupElement("errno"));
     private static final int SC_PAGESIZE = 30; // bits/confname.h
-    static final int EINVAL = ErrnoNames.value("EINVAL");
-    static final int ENOSYS = ErrnoNames.value("ENOSYS");
 
     // One slot per thread: allocating it per call would cost more than many of the syscalls themselves.
     private static final ThreadLocal<MemorySegment> ERRNO_SLOT =

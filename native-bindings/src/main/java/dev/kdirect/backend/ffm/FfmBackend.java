@@ -4,6 +4,7 @@ import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
 import dev.kdirect.Binding;
+import dev.kdirect.Errno;
 import dev.kdirect.backend.Backend;
 import dev.kdirect.backend.PkuSupport;
 import java.lang.foreign.Arena;
@@ -274,11 +275,11 @@ public final class FfmBackend implements Backend {
     @Override
     public int pkeyGet(int pkey) {
         if (!PkuSupport.enabledByOs()) {
-            return -Downcalls.ENOSYS;
+            return -Errno.ENOSYS.value();
         }
         try {
             int r = (int) PKEY_GET.invokeExact(pkey);
-            return r == -1 ? -Downcalls.EINVAL : r;
+            return r == -1 ? -Errno.EINVAL.value() : r;
         } catch (Throwable t) {
             throw Downcalls.unexpected("pkey_get", t);
         }
@@ -287,11 +288,11 @@ public final class FfmBackend implements Backend {
     @Override
     public int pkeySet(int pkey, int accessRights) {
         if (!PkuSupport.enabledByOs()) {
-            return -Downcalls.ENOSYS;
+            return -Errno.ENOSYS.value();
         }
         try {
             int r = (int) PKEY_SET.invokeExact(pkey, accessRights);
-            return r == -1 ? -Downcalls.EINVAL : r;
+            return r == -1 ? -Errno.EINVAL.value() : r;
         } catch (Throwable t) {
             throw Downcalls.unexpected("pkey_set", t);
         }

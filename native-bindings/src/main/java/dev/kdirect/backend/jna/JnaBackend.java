@@ -4,7 +4,7 @@ import com.sun.jna.LastErrorException;
 import com.sun.jna.Memory;
 import com.sun.jna.Pointer;
 import dev.kdirect.Binding;
-import dev.kdirect.ErrnoNames;
+import dev.kdirect.Errno;
 import dev.kdirect.backend.Backend;
 import dev.kdirect.backend.PkuSupport;
 
@@ -18,8 +18,6 @@ public final class JnaBackend implements Backend {
     private static final int SC_PAGESIZE = 30; // bits/confname.h
     private static final int LINUX_CAPABILITY_VERSION_3 = 0x20080522;
     private static final long PAGE_SIZE = LibC.sysconf(SC_PAGESIZE);
-    private static final int EINVAL = ErrnoNames.value("EINVAL");
-    private static final int ENOSYS = ErrnoNames.value("ENOSYS");
 
     /** A call that reports failure by throwing {@link LastErrorException}. */
     @FunctionalInterface
@@ -137,19 +135,19 @@ public final class JnaBackend implements Backend {
     @Override
     public int pkeyGet(int pkey) {
         if (!PkuSupport.enabledByOs()) {
-            return -ENOSYS;
+            return -Errno.ENOSYS.value();
         }
         int r = LibC.pkey_get(pkey);
-        return r == -1 ? -EINVAL : r;
+        return r == -1 ? -Errno.EINVAL.value() : r;
     }
 
     @Override
     public int pkeySet(int pkey, int accessRights) {
         if (!PkuSupport.enabledByOs()) {
-            return -ENOSYS;
+            return -Errno.ENOSYS.value();
         }
         int r = LibC.pkey_set(pkey, accessRights);
-        return r == -1 ? -EINVAL : r;
+        return r == -1 ? -Errno.EINVAL.value() : r;
     }
 
     @Override

@@ -1,6 +1,7 @@
 package dev.kdirect.backend.simulated;
 
 import dev.kdirect.Advice;
+import dev.kdirect.Errno;
 import dev.kdirect.Prot;
 import java.io.IOException;
 import java.lang.foreign.Arena;
@@ -86,12 +87,12 @@ final class AddressSpace {
     synchronized int protect(long start, long end, int prot, int pkey) {
         Vma vma = firstEndingAfter(start);
         if (vma == null || vma.start > start) {
-            return -Errno.ENOMEM;
+            return -Errno.ENOMEM.value();
         }
         long next = start;
         while (true) {
             if ((prot & Prot.WRITE) != 0 && vma.shared && !vma.mayWrite) {
-                return -Errno.EACCES; // VM_WRITE without VM_MAYWRITE: shared map of a read-only file
+                return -Errno.EACCES.value(); // VM_WRITE without VM_MAYWRITE: shared map of a read-only file
             }
             long until = Math.min(vma.end, end);
             for (Vma part : splitRange(next, until)) {
@@ -106,7 +107,7 @@ final class AddressSpace {
             }
             vma = vmas.get(next);
             if (vma == null) {
-                return -Errno.ENOMEM;
+                return -Errno.ENOMEM.value();
             }
         }
     }
@@ -126,10 +127,10 @@ final class AddressSpace {
         Vma vma = firstEndingAfter(next);
         while (true) {
             if (vma == null) {
-                return -Errno.ENOMEM;
+                return -Errno.ENOMEM.value();
             }
             if (next < vma.start) {
-                unmappedError = -Errno.ENOMEM;
+                unmappedError = -Errno.ENOMEM.value();
                 next = vma.start;
                 if (next >= end) {
                     break;
@@ -177,7 +178,7 @@ final class AddressSpace {
         for (long page = start; page < end; page += pageSize) {
             Vma vma = areaAt(page);
             if (vma == null || !allows(vma, false, pkru) || poisonedPages.contains(page)) {
-                return -Errno.EFAULT;
+                return -Errno.EFAULT.value();
             }
             if (!vma.anonymous) {
                 throw new UnsupportedOperationException("the simulated kernel does not model memory failures of"
@@ -188,9 +189,9 @@ final class AddressSpace {
                 if (advice == Advice.HWPOISON) {
                     if (!zeroPagePoisoned) {
                         zeroPagePoisoned = true;
-                        return -Errno.EBUSY; // "recovery action for reserved kernel page: Ignored"
+                        return -Errno.EBUSY.value(); // "recovery action for reserved kernel page: Ignored"
                     }
-                    return -Errno.EHWPOISON; // "already hardware poisoned"
+                    return -Errno.EHWPOISON.value(); // "already hardware poisoned"
                 }
                 if (!zeroPagePoisoned) {
                     throw new UnsupportedOperationException("the simulated kernel does not model SOFT_OFFLINE of"
@@ -287,31 +288,31 @@ final class AddressSpace {
             case Advice.DONTNEED -> dropPages(vma, start, end);
             case Advice.FREE -> {
                 if (!vma.anonymous || vma.shared) {
-                    return -Errno.EINVAL; // only private anonymous memory can be freed lazily
+                    return -Errno.EINVAL.value(); // only private anonymous memory can be freed lazily
                 }
             }
             case Advice.REMOVE -> {
                 if (vma.anonymous && !vma.shared) {
-                    return -Errno.EINVAL; // no file (not even shmem) to punch a hole in
+                    return -Errno.EINVAL.value(); // no file (not even shmem) to punch a hole in
                 }
                 if (!vma.shared || !vma.mayWrite) {
-                    return -Errno.EACCES;
+                    return -Errno.EACCES.value();
                 }
                 vma.backing.slice(start, end - start).fill((byte) 0);
             }
             case Advice.WIPEONFORK -> {
                 if (!vma.anonymous || vma.shared) {
-                    return -Errno.EINVAL;
+                    return -Errno.EINVAL.value();
                 }
             }
             case Advice.POPULATE_READ, Advice.POPULATE_WRITE -> {
                 boolean write = advice == Advice.POPULATE_WRITE;
                 if ((vma.prot & (write ? Prot.WRITE : Prot.READ)) == 0) {
-                    return -Errno.EINVAL; // faultin_vma_page_range: check_vma_flags fails (verified in the guest)
+                    return -Errno.EINVAL.value(); // faultin_vma_page_range: check_vma_flags fails (verified in the guest)
                 }
                 for (long page = start; page < end; page += pageSize) {
                     if (poisonedPages.contains(page)) {
-                        return -Errno.EHWPOISON; // FOLL_HWPOISON; the pages before stay populated
+                        return -Errno.EHWPOISON.value(); // FOLL_HWPOISON; the pages before stay populated
                     }
                     if (write || !vma.anonymous || vma.shared) {
                         populatedPages.add(page); // a read of private anonymous memory maps the zero page

@@ -1,5 +1,6 @@
 package dev.kdirect.backend.simulated;
 
+import dev.kdirect.Errno;
 import java.util.IdentityHashMap;
 import java.util.Map;
 import java.util.TreeMap;
@@ -26,7 +27,7 @@ final class FdTable {
             fd++;
         }
         if (fd >= MAX_FDS) {
-            return -Errno.EMFILE;
+            return -Errno.EMFILE.value();
         }
         open.put(fd, description);
         references.merge(description, 1, Integer::sum);

@@ -2,6 +2,7 @@ package dev.kdirect.backend.simulated;
 
 import dev.kdirect.Capability;
 import dev.kdirect.Credentials;
+import dev.kdirect.Errno;
 import dev.kdirect.SimulatedReboot;
 import dev.kdirect.rules.BzImageRules;
 import dev.kdirect.rules.Refusal;
@@ -54,10 +55,10 @@ final class KexecModel {
     /** SYSCALL_DEFINE5(kexec_file_load) with kimage_file_prepare_segments and bzImage64_load's checks. */
     synchronized long load(int kernelFd, int initrdFd, MemorySegment commandLine, long flags) {
         if (!credentials.capable(Capability.SYS_BOOT)) {
-            return -Errno.EPERM; // kexec_load_disabled is 0 in the model
+            return -Errno.EPERM.value(); // kexec_load_disabled is 0 in the model
         }
         if ((flags & ~KNOWN_FLAGS) != 0) {
-            return -Errno.EINVAL;
+            return -Errno.EINVAL.value();
         }
         boolean crash = (flags & ON_CRASH) != 0;
         if ((flags & UNLOAD) != 0) {
@@ -74,7 +75,7 @@ final class KexecModel {
         Optional<Refusal> refusal = BzImageRules.probe(ByteBuffer.wrap(kernel.bytes), kernel.bytes.length,
                 fiveLevelPaging);
         if (refusal.isPresent()) {
-            return -Errno.ENOEXEC;
+            return -Errno.ENOEXEC.value();
         }
         byte[] initrd = new byte[0];
         if ((flags & NO_INITRAMFS) == 0) {
@@ -85,18 +86,18 @@ final class KexecModel {
             initrd = read.bytes;
         }
         if (commandLine.byteSize() > 0 && commandLine.address() == 0) {
-            return -Errno.EFAULT; // memdup_user of a NULL pointer
+            return -Errno.EFAULT.value(); // memdup_user of a NULL pointer
         }
         byte[] cmdline = commandLine.toArray(ValueLayout.JAVA_BYTE);
         if (cmdline.length > 0 && cmdline[cmdline.length - 1] != 0) {
-            return -Errno.EINVAL;
+            return -Errno.EINVAL.value();
         }
         refusal = BzImageRules.load(ByteBuffer.wrap(kernel.bytes), kernel.bytes.length, cmdline.length);
         if (refusal.isPresent()) {
-            return -errnoValue(refusal.get().errno());
+            return -refusal.get().errno().value();
         }
         if (crash) {
-            return -Errno.EADDRNOTAVAIL; // no crashkernel= memory: kexec_locate_mem_hole finds none
+            return -Errno.EADDRNOTAVAIL.value(); // no crashkernel= memory: kexec_locate_mem_hole finds none
         }
         setSlot(false, new Image(kernel.bytes, initrd, cmdline, digest(kernel.bytes, initrd, cmdline)));
         return 0;
@@ -109,7 +110,7 @@ final class KexecModel {
     synchronized int reboot() {
         Image loaded = image;
         if (loaded == null) {
-            return -Errno.EINVAL;
+            return -Errno.EINVAL.value();
         }
         boolean intact = MessageDigest.isEqual(loaded.digest,
                 digest(loaded.kernel, loaded.initrd, loaded.commandLine));
@@ -144,20 +145,20 @@ final class KexecModel {
     private FileRead readWholeFile(int fd) {
         FileDescription description = fds.get(fd);
         if (description == null || description instanceof OpenFile opened && !opened.canRead()) {
-            return FileRead.refused(Errno.EBADF); // no file, or no FMODE_READ
+            return FileRead.refused(Errno.EBADF.value()); // no file, or no FMODE_READ
         }
         if (!(description instanceof OpenFile file) || file.directory()) {
-            return FileRead.refused(Errno.EINVAL); // not S_ISREG (sockets have FMODE_READ and fail here)
+            return FileRead.refused(Errno.EINVAL.value()); // not S_ISREG (sockets have FMODE_READ and fail here)
         }
         if (fds.anyMatch(d -> d instanceof OpenFile other && other.canWrite() && other.path.equals(file.path))) {
-            return FileRead.refused(Errno.ETXTBSY); // deny_write_access: open for writing (this fd included)
+            return FileRead.refused(Errno.ETXTBSY.value()); // deny_write_access: open for writing (this fd included)
         }
         long size = file.size();
         if (size <= 0) {
-            return FileRead.refused(Errno.EINVAL);
+            return FileRead.refused(Errno.EINVAL.value());
         }
         if (size > FILE_SIZE_MAX) {
-            return FileRead.refused(Errno.EFBIG);
+            return FileRead.refused(Errno.EFBIG.value());
         }
         if (size > Integer.MAX_VALUE - 16) {
             throw new UnsupportedOperationException("the simulated kernel reads kexec files of up to 2 GiB");
@@ -167,9 +168,9 @@ final class KexecModel {
             while (bytes.hasRemaining() && file.channel.read(bytes, bytes.position()) >= 0) {
                 // read the whole file, as kernel_read_file does
             }
-            return bytes.hasRemaining() ? FileRead.refused(Errno.EIO) : new FileRead(bytes.array(), 0);
+            return bytes.hasRemaining() ? FileRead.refused(Errno.EIO.value()) : new FileRead(bytes.array(), 0);
         } catch (IOException e) {
-            return FileRead.refused(Errno.EIO);
+            return FileRead.refused(Errno.EIO.value());
         }
     }
 
@@ -191,9 +192,5 @@ final class KexecModel {
 
     private static String flag(Image slot) {
         return slot == null ? "0\n" : "1\n";
-    }
-
-    private static int errnoValue(String name) {
-        return dev.kdirect.ErrnoNames.value(name);
     }
 }

@@ -1,5 +1,6 @@
 package dev.kdirect.backend.simulated;
 
+import dev.kdirect.Errno;
 /**
  * The x86-64 protection-key model: 16 keys in the mm's allocation map (key 0 set from the start, as
  * mm_pkey_allocation_map is initialised in arch/x86/include/asm/mmu_context.h) and a PKRU register per thread.
@@ -33,11 +34,11 @@ final class ProtectionKeys {
     /** pkey_alloc (mm/mprotect.c): flags, then rights, then a free key, then the caller's PKRU. */
     synchronized int allocate(int flags, int rights) {
         if (flags != 0 || (rights & ~ACCESS_MASK) != 0) {
-            return -Errno.EINVAL;
+            return -Errno.EINVAL.value();
         }
         int key = Integer.numberOfTrailingZeros(~allocationMap);
         if (key >= KEYS) {
-            return -Errno.ENOSPC;
+            return -Errno.ENOSPC.value();
         }
         allocationMap |= 1 << key;
         setRights(key, rights);
@@ -54,7 +55,7 @@ final class ProtectionKeys {
     /** pkey_free: only an allocated key may be freed; pages still tagged with it are not checked. */
     synchronized int free(int key) {
         if (!isAllocated(key)) {
-            return -Errno.EINVAL;
+            return -Errno.EINVAL.value();
         }
         allocationMap &= ~(1 << key);
         return 0;
@@ -67,7 +68,7 @@ final class ProtectionKeys {
     /** glibc's pkey_get (sysdeps/unix/sysv/linux/x86/pkey_get.c): only the key range is checked. */
     int get(int key) {
         if (key < 0 || key >= KEYS) {
-            return -Errno.EINVAL;
+            return -Errno.EINVAL.value();
         }
         return (pkru() >>> (2 * key)) & ACCESS_MASK;
     }
@@ -75,7 +76,7 @@ final class ProtectionKeys {
     /** glibc's pkey_set: key range and rights (unsigned, so negative rights fail too), then WRPKRU. */
     int set(int key, int rights) {
         if (key < 0 || key >= KEYS || Integer.compareUnsigned(rights, ACCESS_MASK) > 0) {
-            return -Errno.EINVAL;
+            return -Errno.EINVAL.value();
         }
         setRights(key, rights);
         return 0;

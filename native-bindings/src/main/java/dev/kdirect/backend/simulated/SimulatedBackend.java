@@ -4,6 +4,7 @@ import dev.kdirect.Advice;
 import dev.kdirect.Binding;
 import dev.kdirect.Capability;
 import dev.kdirect.Credentials;
+import dev.kdirect.Errno;
 import dev.kdirect.MapFlags;
 import dev.kdirect.Prot;
 import dev.kdirect.backend.Backend;
@@ -71,25 +72,25 @@ public final class SimulatedBackend implements Backend {
     @Override
     public long mmap(long address, long length, int prot, int flags, int fd, long offset) {
         if ((offset & (PAGE_SIZE - 1)) != 0) {
-            return -Errno.EINVAL; // arch/x86/kernel/sys_x86_64.c
+            return -Errno.EINVAL.value(); // arch/x86/kernel/sys_x86_64.c
         }
         FileDescription description = null;
         if ((flags & MapFlags.ANONYMOUS) == 0) {
             description = fds.get(fd);
             if (description == null) {
-                return -Errno.EBADF;
+                return -Errno.EBADF.value();
             }
         }
         if (length == 0) {
-            return -Errno.EINVAL;
+            return -Errno.EINVAL.value();
         }
         long rounded = pageAlign(length);
         if (rounded == 0 || Long.compareUnsigned(rounded, TASK_SIZE) > 0) {
-            return -Errno.ENOMEM;
+            return -Errno.ENOMEM.value();
         }
         if ((flags & (MapFlags.FIXED | MapFlags.FIXED_NOREPLACE)) != 0) {
             if ((flags & MapFlags.FIXED) != 0 && (address & (PAGE_SIZE - 1)) != 0) {
-                return -Errno.EINVAL;
+                return -Errno.EINVAL.value();
             }
             throw new UnsupportedOperationException(
                     "the simulated kernel places mappings itself: MAP_FIXED and MAP_FIXED_NOREPLACE are not modelled");
@@ -100,34 +101,34 @@ public final class SimulatedBackend implements Backend {
         boolean sync = false;
         if (description != null) {
             if (type == MapFlags.SHARED_VALIDATE && (flags & ~(LEGACY_MAP_MASK | MapFlags.SYNC)) != 0) {
-                return -Errno.EOPNOTSUPP; // ext4 and xfs support MAP_SYNC; anything else is unknown
+                return -Errno.EOPNOTSUPP.value(); // ext4 and xfs support MAP_SYNC; anything else is unknown
             }
             if (type != MapFlags.SHARED && type != MapFlags.SHARED_VALIDATE && type != MapFlags.PRIVATE) {
-                return -Errno.EINVAL;
+                return -Errno.EINVAL.value();
             }
             if (!(description instanceof OpenFile open) || open.directory()) {
-                return -Errno.ENODEV; // no ->mmap: sockets and directories
+                return -Errno.ENODEV.value(); // no ->mmap: sockets and directories
             }
             if (shared && (prot & Prot.WRITE) != 0 && !open.canWrite()) {
-                return -Errno.EACCES;
+                return -Errno.EACCES.value();
             }
             if (!open.canRead()) {
-                return -Errno.EACCES;
+                return -Errno.EACCES.value();
             }
             file = open;
             // VM_SYNC comes from the flags before MAP_SHARED drops non-legacy ones (calc_vm_flag_bits in do_mmap),
             // and ext4 refuses VM_SYNC on a file that is not DAX whatever the type: the model is ext4.
             sync = (flags & MapFlags.SYNC) != 0;
         } else if (type != MapFlags.SHARED && type != MapFlags.PRIVATE) {
-            return -Errno.EINVAL;
+            return -Errno.EINVAL.value();
         }
         if (sync && !file.dax) {
-            return -Errno.EOPNOTSUPP; // ext4_file_mmap -> daxdev_mapping_supported
+            return -Errno.EOPNOTSUPP.value(); // ext4_file_mmap -> daxdev_mapping_supported
         }
         try {
             return memory.map(rounded, prot, shared, file, offset, (flags & MapFlags.POPULATE) != 0);
         } catch (IOException | OutOfMemoryError e) {
-            return -Errno.ENOMEM;
+            return -Errno.ENOMEM.value();
         }
     }
 
@@ -136,11 +137,11 @@ public final class SimulatedBackend implements Backend {
     public int munmap(long address, long length) {
         if ((address & (PAGE_SIZE - 1)) != 0 || Long.compareUnsigned(address, TASK_SIZE) > 0
                 || Long.compareUnsigned(length, TASK_SIZE - address) > 0) {
-            return -Errno.EINVAL;
+            return -Errno.EINVAL.value();
         }
         long rounded = pageAlign(length);
         if (rounded == 0) {
-            return -Errno.EINVAL;
+            return -Errno.EINVAL.value();
         }
         memory.unmap(address, address + rounded);
         return 0;
@@ -156,26 +157,26 @@ public final class SimulatedBackend implements Backend {
         int grows = prot & (PROT_GROWSDOWN | PROT_GROWSUP);
         int bits = prot & ~grows;
         if (grows == (PROT_GROWSDOWN | PROT_GROWSUP)) {
-            return -Errno.EINVAL;
+            return -Errno.EINVAL.value();
         }
         if ((address & (PAGE_SIZE - 1)) != 0) {
-            return -Errno.EINVAL;
+            return -Errno.EINVAL.value();
         }
         if (length == 0) {
             return 0;
         }
         long end = address + pageAlign(length);
         if (Long.compareUnsigned(end, address) <= 0) {
-            return -Errno.ENOMEM;
+            return -Errno.ENOMEM.value();
         }
         if ((bits & ~(Prot.READ | Prot.WRITE | Prot.EXEC | PROT_SEM)) != 0) {
-            return -Errno.EINVAL; // arch_validate_prot
+            return -Errno.EINVAL.value(); // arch_validate_prot
         }
         if (pkey != -1 && !pkeys.isAllocated(pkey)) {
-            return -Errno.EINVAL;
+            return -Errno.EINVAL.value();
         }
         if (grows != 0) {
-            return -Errno.EINVAL; // no simulated area grows
+            return -Errno.EINVAL.value(); // no simulated area grows
         }
         return memory.protect(address, end, bits & ~PROT_SEM, pkey);
     }
@@ -184,25 +185,25 @@ public final class SimulatedBackend implements Backend {
     @Override
     public int madvise(long address, long length, int advice) {
         if (!SupportedAdvice.isValid(advice)) {
-            return -Errno.EINVAL;
+            return -Errno.EINVAL.value();
         }
         if ((address & (PAGE_SIZE - 1)) != 0) {
-            return -Errno.EINVAL;
+            return -Errno.EINVAL.value();
         }
         long rounded = pageAlign(length);
         if (length != 0 && rounded == 0) {
-            return -Errno.EINVAL;
+            return -Errno.EINVAL.value();
         }
         long end = address + rounded;
         if (Long.compareUnsigned(end, address) < 0) {
-            return -Errno.EINVAL;
+            return -Errno.EINVAL.value();
         }
         if (end == address) {
             return 0;
         }
         if (advice == Advice.HWPOISON || advice == Advice.SOFT_OFFLINE) {
             if (!credentials.capable(Capability.SYS_ADMIN)) {
-                return -Errno.EPERM;
+                return -Errno.EPERM.value();
             }
             return memory.injectError(address, address + length, advice, pkeys.pkru());
         }
@@ -226,7 +227,7 @@ public final class SimulatedBackend implements Backend {
 
     @Override
     public int close(int fd) {
-        return fds.close(fd) ? 0 : -Errno.EBADF;
+        return fds.close(fd) ? 0 : -Errno.EBADF.value();
     }
 
     @Override
@@ -321,7 +322,7 @@ public final class SimulatedBackend implements Backend {
     @Override
     public int setsockopt(int fd, int level, int option, long value, int length) {
         if (length < 0) {
-            return -Errno.EINVAL;
+            return -Errno.EINVAL.value();
         }
         return socketOptions.setsockopt(fd, level, option, nativeBuffer(value, length));
     }
@@ -329,7 +330,7 @@ public final class SimulatedBackend implements Backend {
     @Override
     public int getsockopt(int fd, int level, int option, long value, int capacity) {
         if (capacity < 0) {
-            return -Errno.EINVAL;
+            return -Errno.EINVAL.value();
         }
         return socketOptions.getsockopt(fd, level, option, nativeBuffer(value, capacity));
     }
@@ -378,13 +379,13 @@ public final class SimulatedBackend implements Backend {
     @Override
     public int reboot(int command) {
         if (!credentials.capable(Capability.SYS_BOOT)) {
-            return -Errno.EPERM;
+            return -Errno.EPERM.value();
         }
         if (command != dev.kdirect.Kernel.REBOOT_CMD_KEXEC) {
             if (KNOWN_REBOOT_COMMANDS.contains(command)) {
                 throw new UnsupportedOperationException("the simulated kernel models only LINUX_REBOOT_CMD_KEXEC");
             }
-            return -Errno.EINVAL;
+            return -Errno.EINVAL.value();
         }
         return kexec.reboot();
     }
@@ -396,11 +397,11 @@ public final class SimulatedBackend implements Backend {
         int invalidate = 2;
         if ((flags & ~(async | invalidate | dev.kdirect.Kernel.MS_SYNC)) != 0 || (address & (PAGE_SIZE - 1)) != 0
                 || (flags & async) != 0 && (flags & dev.kdirect.Kernel.MS_SYNC) != 0) {
-            return -Errno.EINVAL;
+            return -Errno.EINVAL.value();
         }
         long end = address + pageAlign(length);
         if (Long.compareUnsigned(end, address) < 0) {
-            return -Errno.ENOMEM;
+            return -Errno.ENOMEM.value();
         }
         return end == address ? 0 : memory.sync(address, end, (flags & dev.kdirect.Kernel.MS_SYNC) != 0);
     }

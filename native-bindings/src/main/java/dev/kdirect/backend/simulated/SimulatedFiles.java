@@ -1,6 +1,7 @@
 package dev.kdirect.backend.simulated;
 
 import dev.kdirect.Credentials;
+import dev.kdirect.Errno;
 import dev.kdirect.FallocateFlags;
 import dev.kdirect.FileStatus;
 import dev.kdirect.OpenFlags;
@@ -10,12 +11,8 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
-import java.nio.file.AccessDeniedException;
-import java.nio.file.FileAlreadyExistsException;
-import java.nio.file.FileSystemException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.OpenOption;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
@@ -25,9 +22,9 @@ import java.util.EnumSet;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Supplier;
-import java.util.Set;
 
 /**
  * The file syscalls of the model over the host's real files (through NIO), with the kernel's order of checks
@@ -60,7 +57,7 @@ final class SimulatedFiles {
 
     int open(String name, int flags, int mode) {
         if (name.isEmpty()) {
-            return -Errno.ENOENT;
+            return -Errno.ENOENT.value();
         }
         Path path = Path.of(name).toAbsolutePath().normalize();
         Supplier<String> virtual = virtualFiles.get(path);
@@ -72,42 +69,42 @@ final class SimulatedFiles {
         boolean exists = Files.exists(path, LinkOption.NOFOLLOW_LINKS) || Files.exists(path);
         boolean create = (flags & OpenFlags.CREAT) != 0;
         if (create && (flags & OpenFlags.EXCL) != 0 && exists) {
-            return -Errno.EEXIST;
+            return -Errno.EEXIST.value();
         }
         if (!exists) {
             Path parent = path.getParent();
             if (!create || parent == null || !Files.exists(parent)) {
-                return -Errno.ENOENT;
+                return -Errno.ENOENT.value();
             }
             if (!Files.isDirectory(parent)) {
-                return -Errno.ENOTDIR;
+                return -Errno.ENOTDIR.value();
             }
             if (!permitted(parent, false, true)) {
-                return -Errno.EACCES;
+                return -Errno.EACCES.value();
             }
         }
         boolean directory = exists && Files.isDirectory(path, follow);
         int access = flags & OpenFlags.ACCMODE;
         if ((flags & OpenFlags.DIRECTORY) != 0 && exists && !directory) {
-            return -Errno.ENOTDIR; // a trailing link not followed (O_NOFOLLOW) is no directory either
+            return -Errno.ENOTDIR.value(); // a trailing link not followed (O_NOFOLLOW) is no directory either
         }
         if ((flags & OpenFlags.NOFOLLOW) != 0 && Files.isSymbolicLink(path)) {
-            return -Errno.ELOOP; // fs/namei.c may_open: a trailing symlink with O_NOFOLLOW
+            return -Errno.ELOOP.value(); // fs/namei.c may_open: a trailing symlink with O_NOFOLLOW
         }
         if (directory && (access != OpenFlags.RDONLY || create || (flags & OpenFlags.TRUNC) != 0)) {
-            return -Errno.EISDIR;
+            return -Errno.EISDIR.value();
         }
         boolean read = access == OpenFlags.RDONLY || access == OpenFlags.RDWR;
         boolean write = access == OpenFlags.WRONLY || access == OpenFlags.RDWR;
         if (exists && !permitted(path, read, write)) {
-            return -Errno.EACCES;
+            return -Errno.EACCES.value();
         }
         try {
             FileChannel channel = directory ? null : FileChannel.open(path, options(flags, exists),
                     PosixFilePermissions.asFileAttribute(permissions(mode & ~credentials.umask())));
             return fds.install(new OpenFile(path, channel, flags, onDaxMount(path)));
         } catch (IOException e) {
-            return -errnoOf(e);
+            return -Errno.of(e).value();
         }
     }
 
@@ -115,7 +112,7 @@ final class SimulatedFiles {
     int fstat(int fd, MemorySegment stat) {
         FileDescription description = fds.get(fd);
         if (description == null) {
-            return -Errno.EBADF;
+            return -Errno.EBADF.value();
         }
         stat.fill((byte) 0);
         if (!(description instanceof OpenFile file)) {
@@ -132,21 +129,21 @@ final class SimulatedFiles {
             stat.set(ValueLayout.JAVA_LONG_UNALIGNED, BackendKernel.STAT_SIZE_FIELD, Files.size(file.path));
             return 0;
         } catch (IOException e) {
-            return -errnoOf(e);
+            return -Errno.of(e).value();
         }
     }
 
     /** do_sys_ftruncate (fs/open.c): length, then descriptor, then a regular file open for writing. */
     int ftruncate(int fd, long length) {
         if (length < 0) {
-            return -Errno.EINVAL;
+            return -Errno.EINVAL.value();
         }
         FileDescription description = fds.get(fd);
         if (description == null) {
-            return -Errno.EBADF;
+            return -Errno.EBADF.value();
         }
         if (!(description instanceof OpenFile file) || file.directory() || !file.canWrite()) {
-            return -Errno.EINVAL;
+            return -Errno.EINVAL.value();
         }
         try {
             if (length < file.size()) {
@@ -156,7 +153,7 @@ final class SimulatedFiles {
             }
             return 0;
         } catch (IOException e) {
-            return -errnoOf(e);
+            return -Errno.of(e).value();
         }
     }
 
@@ -164,29 +161,29 @@ final class SimulatedFiles {
     int fallocate(int fd, int mode, long offset, long length) {
         FileDescription description = fds.get(fd);
         if (description == null) {
-            return -Errno.EBADF;
+            return -Errno.EBADF.value();
         }
         if (offset < 0 || length <= 0) {
-            return -Errno.EINVAL;
+            return -Errno.EINVAL.value();
         }
         if ((mode & ~SUPPORTED_FALLOCATE) != 0) {
-            return -Errno.EOPNOTSUPP;
+            return -Errno.EOPNOTSUPP.value();
         }
         boolean keepSize = (mode & FallocateFlags.KEEP_SIZE) != 0;
         if ((mode & FallocateFlags.PUNCH_HOLE) != 0 && (!keepSize || (mode & FallocateFlags.ZERO_RANGE) != 0)) {
-            return -Errno.EOPNOTSUPP; // a hole must keep the size and cannot also be a zero range
+            return -Errno.EOPNOTSUPP.value(); // a hole must keep the size and cannot also be a zero range
         }
         if (!(description instanceof OpenFile file)) {
-            return -Errno.ENODEV;
+            return -Errno.ENODEV.value();
         }
         if (!file.canWrite()) {
-            return -Errno.EBADF;
+            return -Errno.EBADF.value();
         }
         if (file.directory()) {
-            return -Errno.EISDIR;
+            return -Errno.EISDIR.value();
         }
         if (offset + length < 0) {
-            return -Errno.EFBIG;
+            return -Errno.EFBIG.value();
         }
         try {
             long size = file.size();
@@ -199,7 +196,7 @@ final class SimulatedFiles {
             }
             return 0;
         } catch (IOException e) {
-            return -errnoOf(e);
+            return -Errno.of(e).value();
         }
     }
 
@@ -216,7 +213,7 @@ final class SimulatedFiles {
         OpenFile file = target.file();
         try {
             if (writable == 0 && buffer.byteSize() > 0 && offset < file.size()) {
-                return -Errno.EFAULT;
+                return -Errno.EFAULT.value();
             }
             ByteBuffer bytes = buffer.asSlice(0, writable).asByteBuffer();
             long position = offset;
@@ -229,7 +226,7 @@ final class SimulatedFiles {
             }
             return position - offset;
         } catch (IOException e) {
-            return -errnoOf(e);
+            return -Errno.of(e).value();
         }
     }
 
@@ -244,7 +241,7 @@ final class SimulatedFiles {
         }
         OpenFile file = target.file();
         if (readable == 0 && buffer.byteSize() > 0) {
-            return -Errno.EFAULT;
+            return -Errno.EFAULT.value();
         }
         buffer = buffer.asSlice(0, readable);
         try {
@@ -257,13 +254,13 @@ final class SimulatedFiles {
             }
             return position - start;
         } catch (IOException e) {
-            return -errnoOf(e);
+            return -Errno.of(e).value();
         }
     }
 
     private int openSnapshot(Path path, String content, int flags) {
         if ((flags & OpenFlags.ACCMODE) != OpenFlags.RDONLY) {
-            return -Errno.EACCES; // the modelled attributes are read-only (0444)
+            return -Errno.EACCES.value(); // the modelled attributes are read-only (0444)
         }
         try {
             Path snapshot = Files.createTempFile("kdirect-sysfs", ".txt");
@@ -271,7 +268,7 @@ final class SimulatedFiles {
             FileChannel channel = FileChannel.open(snapshot, StandardOpenOption.READ, StandardOpenOption.DELETE_ON_CLOSE);
             return fds.install(new OpenFile(path, channel, flags, false));
         } catch (IOException e) {
-            return -Errno.EIO;
+            return -Errno.EIO.value();
         }
     }
 
@@ -284,20 +281,20 @@ final class SimulatedFiles {
 
     private Positional positionalFile(int fd, long offset, boolean write) {
         if (offset < 0) {
-            return Positional.refused(Errno.EINVAL);
+            return Positional.refused(Errno.EINVAL.value());
         }
         FileDescription description = fds.get(fd);
         if (description == null) {
-            return Positional.refused(Errno.EBADF);
+            return Positional.refused(Errno.EBADF.value());
         }
         if (!(description instanceof OpenFile file)) {
-            return Positional.refused(Errno.ESPIPE); // sockets have no FMODE_PREAD
+            return Positional.refused(Errno.ESPIPE.value()); // sockets have no FMODE_PREAD
         }
         if (write ? !file.canWrite() : !file.canRead()) {
-            return Positional.refused(Errno.EBADF);
+            return Positional.refused(Errno.EBADF.value());
         }
         if (file.directory()) {
-            return Positional.refused(Errno.EISDIR);
+            return Positional.refused(Errno.EISDIR.value());
         }
         return new Positional(file, 0);
     }
@@ -362,28 +359,5 @@ final class SimulatedFiles {
             zeros.clear().limit((int) Math.min(zeros.capacity(), length - done));
             done += channel.write(zeros, offset + done);
         }
-    }
-
-    private static int errnoOf(IOException e) {
-        if (e instanceof NoSuchFileException) {
-            return Errno.ENOENT;
-        }
-        if (e instanceof FileAlreadyExistsException) {
-            return Errno.EEXIST;
-        }
-        if (e instanceof AccessDeniedException) {
-            return Errno.EACCES;
-        }
-        String reason = e instanceof FileSystemException f ? f.getReason() : e.getMessage();
-        reason = reason == null ? "" : reason;
-        if (reason.startsWith("Too many levels of symbolic links")) {
-            return Errno.ELOOP; // a symlink loop in the path: a plain IOException with strerror's words
-        }
-        return switch (reason) {
-            case "Is a directory" -> Errno.EISDIR;
-            case "Not a directory" -> Errno.ENOTDIR;
-            case "No space left on device" -> Errno.ENOSPC;
-            default -> Errno.EIO;
-        };
     }
 }

@@ -6,6 +6,7 @@ import static dev.kdirect.SocketConstants.TCP_CLOSE;
 import static dev.kdirect.SocketConstants.TCP_LISTEN;
 
 import dev.kdirect.Credentials;
+import dev.kdirect.Errno;
 import dev.kdirect.SocketConstants;
 import dev.kdirect.backend.SocketAddresses;
 import java.lang.foreign.MemorySegment;
@@ -35,10 +36,10 @@ final class SimulatedSockets {
     int socket(int domain, int type, int protocol) {
         int socketType = type & 0xf;
         if ((type & ~(0xf | SocketConstants.SOCK_NONBLOCK | SocketConstants.SOCK_CLOEXEC)) != 0) {
-            return -Errno.EINVAL;
+            return -Errno.EINVAL.value();
         }
         if (domain != SocketConstants.AF_UNIX && domain != AF_INET && domain != AF_INET6) {
-            return -Errno.EAFNOSUPPORT;
+            return -Errno.EAFNOSUPPORT.value();
         }
         if (socketType != SocketConstants.SOCK_STREAM) {
             throw new UnsupportedOperationException("the simulated kernel models stream sockets only");
@@ -59,7 +60,7 @@ final class SimulatedSockets {
 
     /** EBADF for a descriptor that is not open, ENOTSOCK for one that is not a socket (sockfd_lookup). */
     int lookupError(int fd) {
-        return fds.get(fd) == null ? -Errno.EBADF : -Errno.ENOTSOCK;
+        return fds.get(fd) == null ? -Errno.EBADF.value() : -Errno.ENOTSOCK.value();
     }
 
     /** inet_bind / inet6_bind, then __inet_bind. */
@@ -74,17 +75,17 @@ final class SimulatedSockets {
         }
         InetSocketAddress address = SocketAddresses.decode(sockaddr, (int) sockaddr.byteSize());
         if (!SimulatedNetwork.isLocal(address.getAddress())) {
-            return -Errno.EADDRNOTAVAIL;
+            return -Errno.EADDRNOTAVAIL.value();
         }
         if (address.getPort() != 0 && address.getPort() < PROT_SOCK && !credentials.capable(CAP_NET_BIND_SERVICE)) {
-            return -Errno.EACCES;
+            return -Errno.EACCES.value();
         }
         if (tcp.state != TCP_CLOSE || tcp.local != null) {
-            return -Errno.EINVAL;
+            return -Errno.EINVAL.value();
         }
         InetSocketAddress bound = network.bind(tcp, address);
         if (bound == null) {
-            return -Errno.EADDRINUSE;
+            return -Errno.EADDRINUSE.value();
         }
         tcp.local = bound;
         return 0;
@@ -94,9 +95,9 @@ final class SimulatedSockets {
     private static int addressError(SimulatedSocket s, MemorySegment sockaddr) {
         boolean v4 = s.domain == AF_INET;
         if (sockaddr.byteSize() < (v4 ? SocketAddresses.IN_SIZE : SocketAddresses.IN6_MIN_SIZE)) {
-            return -Errno.EINVAL;
+            return -Errno.EINVAL.value();
         }
-        return SocketAddresses.family(sockaddr) != s.domain ? -Errno.EAFNOSUPPORT : 0;
+        return SocketAddresses.family(sockaddr) != s.domain ? -Errno.EAFNOSUPPORT.value() : 0;
     }
 
     /** inet_listen: only an unconnected stream socket; an unbound one gets an ephemeral port. */
@@ -106,12 +107,12 @@ final class SimulatedSockets {
                 return 0;
             }
             if (tcp.state != TCP_CLOSE || tcp.remote != null) {
-                return -Errno.EINVAL;
+                return -Errno.EINVAL.value();
             }
             if (tcp.local == null) {
                 InetSocketAddress bound = network.bind(tcp, new InetSocketAddress(wildcard(s.domain), 0));
                 if (bound == null) {
-                    return -Errno.EADDRINUSE;
+                    return -Errno.EADDRINUSE.value();
                 }
                 tcp.local = bound;
             }
@@ -129,7 +130,7 @@ final class SimulatedSockets {
     int connect(int fd, MemorySegment sockaddr) {
         return (int) onSocket(fd, (s, tcp) -> {
             if (tcp.state != TCP_CLOSE || tcp.remote != null) {
-                return -Errno.EISCONN;
+                return -Errno.EISCONN.value();
             }
             int error = addressError(s, sockaddr);
             if (error != 0) {
@@ -149,14 +150,14 @@ final class SimulatedSockets {
             if (autobound) {
                 tcp.local = network.bind(tcp, new InetSocketAddress(source, 0));
                 if (tcp.local == null) {
-                    return -Errno.EADDRNOTAVAIL;
+                    return -Errno.EADDRNOTAVAIL.value();
                 }
             }
             tcp.local = new InetSocketAddress(source, tcp.local.getPort());
             tcp.remote = remote;
             TcpEndpoint listener = tcp.repair ? null : network.listener(remote);
             if (!tcp.repair && listener == null || !network.establish(tcp)) {
-                int refusal = tcp.repair || listener != null ? -Errno.EADDRNOTAVAIL : -Errno.ECONNREFUSED;
+                int refusal = tcp.repair || listener != null ? -Errno.EADDRNOTAVAIL.value() : -Errno.ECONNREFUSED.value();
                 tcp.remote = null;
                 if (autobound) {
                     network.release(tcp);
@@ -175,7 +176,7 @@ final class SimulatedSockets {
             network.adopt(child);
             listener.listener.add(child);
             network.changed();
-            return s.nonblocking ? -Errno.EINPROGRESS : 0;
+            return s.nonblocking ? -Errno.EINPROGRESS.value() : 0;
         });
     }
 
@@ -184,14 +185,14 @@ final class SimulatedSockets {
         return (int) onSocket(fd, (s, tcp) -> {
             while (true) {
                 if (tcp.state != TCP_LISTEN) {
-                    return -Errno.EINVAL;
+                    return -Errno.EINVAL.value();
                 }
                 TcpEndpoint child = tcp.listener.poll();
                 if (child != null) {
                     return fds.install(new SimulatedSocket(s.domain, s.type, false, child));
                 }
                 if (s.nonblocking) {
-                    return -Errno.EAGAIN;
+                    return -Errno.EAGAIN.value();
                 }
                 network.await();
             }
@@ -210,7 +211,7 @@ final class SimulatedSockets {
     int getpeername(int fd, MemorySegment buffer) {
         return (int) onSocket(fd, (s, tcp) -> {
             if (tcp.remote == null || tcp.state == TCP_CLOSE) {
-                return -Errno.ENOTCONN;
+                return -Errno.ENOTCONN.value();
             }
             return write(s, buffer, tcp.remote);
         });
@@ -251,7 +252,7 @@ final class SimulatedSockets {
         SimulatedSocket s = socket(fd);
         if (s == null) {
             if (fds.get(fd) == null) {
-                return -Errno.EBADF;
+                return -Errno.EBADF.value();
             }
             throw new UnsupportedOperationException("the simulated kernel models ioctl on TCP sockets only");
         }
@@ -263,7 +264,7 @@ final class SimulatedSockets {
                         + " only, not ioctl 0x" + Long.toHexString(request));
             }
             if (tcp.state == TCP_LISTEN) {
-                return -Errno.EINVAL;
+                return -Errno.EINVAL.value();
             }
             return request == SocketConstants.SIOCINQ ? tcp.inq()
                     : request == SocketConstants.SIOCOUTQ ? tcp.outq() : tcp.unsent();

@@ -10,6 +10,7 @@ import static java.lang.foreign.ValueLayout.JAVA_INT;
 
 import dev.kdirect.Capability;
 import dev.kdirect.Credentials;
+import dev.kdirect.Errno;
 import dev.kdirect.SocketConstants;
 import java.lang.foreign.MemorySegment;
 
@@ -44,14 +45,14 @@ final class SocketOptionCalls {
             return sockets.lookupError(fd);
         }
         if (level == SOL_TCP && s.tcp == null) {
-            return -Errno.EOPNOTSUPP; // AF_UNIX has no TCP level
+            return -Errno.EOPNOTSUPP.value(); // AF_UNIX has no TCP level
         }
         TcpEndpoint tcp = SimulatedSockets.inet(s);
         if (level != SOL_SOCKET && level != SOL_TCP) {
             throw notModelled(level, option);
         }
         if (value.byteSize() < Integer.BYTES) {
-            return -Errno.EINVAL; // both sk_setsockopt and do_tcp_setsockopt read an int first
+            return -Errno.EINVAL.value(); // both sk_setsockopt and do_tcp_setsockopt read an int first
         }
         int val = value.get(JAVA_INT, 0);
         synchronized (sockets.network()) {
@@ -63,7 +64,7 @@ final class SocketOptionCalls {
     private int setSocketOption(TcpEndpoint tcp, int option, int val) {
         if (option == SocketConstants.SO_SNDBUFFORCE || option == SocketConstants.SO_RCVBUFFORCE) {
             if (!credentials.capable(Capability.NET_ADMIN)) {
-                return -Errno.EPERM;
+                return -Errno.EPERM.value();
             }
             if (option == SocketConstants.SO_SNDBUFFORCE) {
                 tcp.settings.forceSendBuffer(val);
@@ -89,7 +90,7 @@ final class SocketOptionCalls {
             case SocketConstants.TCP_NODELAY -> tcp.settings.noDelay = val != 0;
             case SocketConstants.TCP_MAXSEG -> {
                 if (val != 0 && (val < TCP_MIN_MSS || val > MAX_TCP_WINDOW)) {
-                    return -Errno.EINVAL;
+                    return -Errno.EINVAL.value();
                 }
                 tcp.settings.userMss = val;
             }
@@ -98,10 +99,10 @@ final class SocketOptionCalls {
             }
             case SocketConstants.TCP_REPAIR_QUEUE -> {
                 if (!tcp.repair) {
-                    return -Errno.EPERM;
+                    return -Errno.EPERM.value();
                 }
                 if (Integer.compareUnsigned(val, TCP_QUEUES_NR) >= 0) {
-                    return -Errno.EINVAL;
+                    return -Errno.EINVAL.value();
                 }
                 tcp.repairQueue = val;
             }
@@ -110,16 +111,16 @@ final class SocketOptionCalls {
             }
             case SocketConstants.TCP_REPAIR_OPTIONS -> {
                 if (!tcp.repair) {
-                    return -Errno.EINVAL;
+                    return -Errno.EINVAL.value();
                 }
                 if (tcp.state != TCP_ESTABLISHED || tcp.bytesSent != 0) {
-                    return -Errno.EPERM; // options only before the connection sent anything
+                    return -Errno.EPERM.value(); // options only before the connection sent anything
                 }
                 return repairOptions(tcp, value);
             }
             case SocketConstants.TCP_TIMESTAMP -> {
                 if (!tcp.repair) {
-                    return -Errno.EPERM;
+                    return -Errno.EPERM.value();
                 }
                 tcp.timestampOffset = val - sockets.network().clockMillis();
             }
@@ -134,14 +135,14 @@ final class SocketOptionCalls {
     /** TCP_REPAIR: tcp_can_repair_sock (CAP_NET_ADMIN, not LISTEN) for every value, then the value. */
     private int setRepair(TcpEndpoint tcp, int val) {
         if (!credentials.capable(Capability.NET_ADMIN) || tcp.state == TCP_LISTEN) {
-            return -Errno.EPERM;
+            return -Errno.EPERM.value();
         }
         switch (val) {
             case SocketConstants.TCP_REPAIR_ON -> tcp.enterRepair();
             case SocketConstants.TCP_REPAIR_OFF -> tcp.leaveRepair(true);
             case SocketConstants.TCP_REPAIR_OFF_NO_WP -> tcp.leaveRepair(false);
             default -> {
-                return -Errno.EINVAL;
+                return -Errno.EINVAL.value();
             }
         }
         return 0;
@@ -153,20 +154,20 @@ final class SocketOptionCalls {
      */
     private static int setQueueSequence(TcpEndpoint tcp, int val) {
         if (tcp.state != TCP_CLOSE) {
-            return -Errno.EPERM;
+            return -Errno.EPERM.value();
         }
         if (tcp.repairQueue == SocketConstants.TCP_SEND_QUEUE) {
             if (tcp.sndUna != tcp.sndNxt) {
-                return -Errno.EPERM; // tcp_rtx_queue_empty
+                return -Errno.EPERM.value(); // tcp_rtx_queue_empty
             }
             tcp.writeSeq = val;
         } else if (tcp.repairQueue == SocketConstants.TCP_RECV_QUEUE) {
             if (tcp.rcvNxt != tcp.copiedSeq) {
-                return -Errno.EPERM;
+                return -Errno.EPERM.value();
             }
             tcp.rcvNxt = tcp.copiedSeq = val;
         } else {
-            return -Errno.EINVAL;
+            return -Errno.EINVAL.value();
         }
         return 0;
     }
@@ -188,7 +189,7 @@ final class SocketOptionCalls {
                     int send = val & 0xffff;
                     int receive = val >>> 16;
                     if (send > TCP_MAX_WSCALE || receive > TCP_MAX_WSCALE) {
-                        return -Errno.EFBIG;
+                        return -Errno.EFBIG.value();
                     }
                     tcp.sendWindowScale = send;
                     tcp.receiveWindowScale = receive;
@@ -196,13 +197,13 @@ final class SocketOptionCalls {
                 }
                 case SocketConstants.TCPOPT_SACK_PERM -> {
                     if (val != 0) {
-                        return -Errno.EINVAL;
+                        return -Errno.EINVAL.value();
                     }
                     tcp.sack = true;
                 }
                 case SocketConstants.TCPOPT_TIMESTAMP -> {
                     if (val != 0) {
-                        return -Errno.EINVAL;
+                        return -Errno.EINVAL.value();
                     }
                     tcp.timestamps = true;
                 }
@@ -216,10 +217,10 @@ final class SocketOptionCalls {
     /** tcp_repair_set_window: repair mode, exactly 20 bytes, then the checks of {@link TcpEndpoint#setWindow}. */
     private static int setWindow(TcpEndpoint tcp, MemorySegment value) {
         if (!tcp.repair) {
-            return -Errno.EPERM;
+            return -Errno.EPERM.value();
         }
         if (value.byteSize() != SocketConstants.TCP_REPAIR_WINDOW_SIZE) {
-            return -Errno.EINVAL;
+            return -Errno.EINVAL.value();
         }
         return tcp.setWindow(value.get(JAVA_INT, 0), value.get(JAVA_INT, 4), value.get(JAVA_INT, 8),
                 value.get(JAVA_INT, 12), value.get(JAVA_INT, 16));
@@ -232,7 +233,7 @@ final class SocketOptionCalls {
             return sockets.lookupError(fd);
         }
         if (level == SOL_TCP && s.tcp == null) {
-            return -Errno.EOPNOTSUPP;
+            return -Errno.EOPNOTSUPP.value();
         }
         if (level == SOL_SOCKET && option == SocketConstants.SO_TYPE) {
             return putInt(buffer, s.type); // sk->sk_type
@@ -256,7 +257,7 @@ final class SocketOptionCalls {
             }
             if (option == SocketConstants.TCP_REPAIR_QUEUE && !tcp.repair
                     || option == SocketConstants.TCP_QUEUE_SEQ && tcp.repairQueue == SocketConstants.TCP_NO_QUEUE) {
-                return -Errno.EINVAL; // no queue to report
+                return -Errno.EINVAL.value(); // no queue to report
             }
             return putInt(buffer, tcpOption(tcp, option));
         }
@@ -306,10 +307,10 @@ final class SocketOptionCalls {
     /** TCP_REPAIR_WINDOW: the length is checked before repair mode. */
     private static int repairWindow(TcpEndpoint tcp, MemorySegment buffer) {
         if (buffer.byteSize() != SocketConstants.TCP_REPAIR_WINDOW_SIZE) {
-            return -Errno.EINVAL;
+            return -Errno.EINVAL.value();
         }
         if (!tcp.repair) {
-            return -Errno.EPERM;
+            return -Errno.EPERM.value();
         }
         int[] window = tcp.window();
         for (int i = 0; i < window.length; i++) {

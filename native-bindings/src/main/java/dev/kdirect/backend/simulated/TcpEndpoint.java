@@ -5,6 +5,7 @@ import static dev.kdirect.SocketConstants.TCP_CLOSE_WAIT;
 import static dev.kdirect.SocketConstants.TCP_ESTABLISHED;
 import static dev.kdirect.SocketConstants.TCP_LISTEN;
 
+import dev.kdirect.Errno;
 import dev.kdirect.SocketConstants;
 import java.lang.foreign.MemorySegment;
 import java.net.Inet4Address;
@@ -164,10 +165,10 @@ final class TcpEndpoint {
     /** tcp_repair_set_window: the checks against rcv_nxt, then the values. */
     int setWindow(int wl1, int wnd, int max, int rwnd, int wup) {
         if (Integer.compareUnsigned(max, wnd) < 0) {
-            return -Errno.EINVAL;
+            return -Errno.EINVAL.value();
         }
         if (after(wl1, rcvNxt + rwnd) || after(wup, rcvNxt)) {
-            return -Errno.EINVAL;
+            return -Errno.EINVAL.value();
         }
         sndWl1 = wl1;
         sndWnd = wnd;
@@ -204,23 +205,23 @@ final class TcpEndpoint {
     long send(MemorySegment data, boolean nonblocking) {
         if (resetReceived) {
             resetReceived = false;
-            return -Errno.ECONNRESET;
+            return -Errno.ECONNRESET.value();
         }
         if (!connected()) {
-            return -Errno.EPIPE;
+            return -Errno.EPIPE.value();
         }
         if (repair && repairQueue == SocketConstants.TCP_RECV_QUEUE) {
             return refillReceiveQueue(data);
         }
         if (repair && repairQueue == SocketConstants.TCP_NO_QUEUE) {
-            return -Errno.EINVAL;
+            return -Errno.EINVAL.value();
         }
         long done = 0;
         while (done < data.byteSize()) {
             int room = settings.sendBuffer - sendQueue.size();
             if (room <= 0) {
                 if (nonblocking) {
-                    return done > 0 ? done : -Errno.EAGAIN;
+                    return done > 0 ? done : -Errno.EAGAIN.value();
                 }
                 network.await();
                 continue;
@@ -249,7 +250,7 @@ final class TcpEndpoint {
             size = pages * PAGE + size % PAGE;
         }
         if (receiveQueue.size() > settings.receiveBuffer) {
-            return -Errno.ENOMEM;
+            return -Errno.ENOMEM.value();
         }
         receiveQueue.append(data.asSlice(0, size));
         rcvNxt += (int) size;
@@ -263,18 +264,18 @@ final class TcpEndpoint {
      */
     long receive(MemorySegment buffer, boolean peek, boolean nonblocking) {
         if (state == TCP_LISTEN) {
-            return -Errno.ENOTCONN;
+            return -Errno.ENOTCONN.value();
         }
         if (repair) {
             if (!peek) {
-                return -Errno.EPERM;
+                return -Errno.EPERM.value();
             }
             if (repairQueue == SocketConstants.TCP_SEND_QUEUE) {
                 sendQueue.copyTo(0, buffer, (int) Math.min(buffer.byteSize(), sendQueue.size()));
                 return sendQueue.size();
             }
             if (repairQueue == SocketConstants.TCP_NO_QUEUE) {
-                return -Errno.EINVAL;
+                return -Errno.EINVAL.value();
             }
         }
         if (buffer.byteSize() == 0) {
@@ -283,16 +284,16 @@ final class TcpEndpoint {
         while (receiveQueue.size() == 0) {
             if (resetReceived) {
                 resetReceived = false;
-                return -Errno.ECONNRESET;
+                return -Errno.ECONNRESET.value();
             }
             if (finReceived) {
                 return 0;
             }
             if (state == TCP_CLOSE) {
-                return -Errno.ENOTCONN; // never connected
+                return -Errno.ENOTCONN.value(); // never connected
             }
             if (nonblocking) {
-                return -Errno.EAGAIN;
+                return -Errno.EAGAIN.value();
             }
             network.await();
         }

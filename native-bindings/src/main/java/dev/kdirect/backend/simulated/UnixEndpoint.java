@@ -1,5 +1,6 @@
 package dev.kdirect.backend.simulated;
 
+import dev.kdirect.Errno;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
@@ -72,7 +73,7 @@ final class UnixEndpoint {
             if (peer != null) {
                 peer.shutdown = true;
                 if (!queue.isEmpty()) {
-                    peer.error = Errno.ECONNRESET;
+                    peer.error = Errno.ECONNRESET.value();
                 }
                 peer.peer = null; // the peer's sends now fail with EPIPE (its SEND_SHUTDOWN)
                 peer = null;

@@ -2,6 +2,7 @@ package dev.kdirect.backend.simulated;
 
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 
+import dev.kdirect.Errno;
 import dev.kdirect.SocketConstants;
 import dev.kdirect.backend.Messages;
 import java.lang.foreign.MemorySegment;
@@ -31,21 +32,21 @@ final class UnixSockets {
     /** __sys_socketpair: flag bits, the family (sock_create), the protocol (unix_create), then the pair. */
     int socketpair(int domain, int type, int protocol, MemorySegment pair) {
         if ((type & ~(SOCK_TYPE_MASK | SocketConstants.SOCK_NONBLOCK | SocketConstants.SOCK_CLOEXEC)) != 0) {
-            return -Errno.EINVAL;
+            return -Errno.EINVAL.value();
         }
         if (domain != SocketConstants.AF_UNIX && domain != SocketConstants.AF_INET
                 && domain != SocketConstants.AF_INET6) {
-            return -Errno.EAFNOSUPPORT;
+            return -Errno.EAFNOSUPPORT.value();
         }
         if ((type & SOCK_TYPE_MASK) != SocketConstants.SOCK_STREAM) {
             throw new UnsupportedOperationException("the simulated kernel models stream sockets only");
         }
         if (domain != SocketConstants.AF_UNIX) {
-            return protocol == 0 || protocol == SocketConstants.IPPROTO_TCP ? -Errno.EOPNOTSUPP
-                    : -Errno.EPROTONOSUPPORT; // inet_create, then sock_no_socketpair
+            return protocol == 0 || protocol == SocketConstants.IPPROTO_TCP ? -Errno.EOPNOTSUPP.value()
+                    : -Errno.EPROTONOSUPPORT.value(); // inet_create, then sock_no_socketpair
         }
         if (protocol != 0 && protocol != SocketConstants.AF_UNIX) {
-            return -Errno.EPROTONOSUPPORT;
+            return -Errno.EPROTONOSUPPORT.value();
         }
         boolean nonblocking = (type & SocketConstants.SOCK_NONBLOCK) != 0;
         UnixEndpoint[] ends = UnixEndpoint.pair(fds);
@@ -74,16 +75,16 @@ final class UnixSockets {
             return sockets.lookupError(fd);
         }
         if (Long.compareUnsigned(Messages.iovecCount(msghdr), Messages.UIO_MAXIOV) > 0) {
-            return -Errno.EMSGSIZE;
+            return -Errno.EMSGSIZE.value();
         }
         if (Long.compareUnsigned(Messages.controlLength(msghdr), Integer.MAX_VALUE) > 0) {
-            return -Errno.ENOBUFS;
+            return -Errno.ENOBUFS.value();
         }
         List<FileDescription> files = new ArrayList<>();
         int error = scmSend(Messages.control(msghdr), files);
         if (error == 0) {
-            error = Messages.nameLength(msghdr) != 0 ? (u.connected ? -Errno.EISCONN : -Errno.EOPNOTSUPP)
-                    : !u.connected ? -Errno.ENOTCONN : 0;
+            error = Messages.nameLength(msghdr) != 0 ? (u.connected ? -Errno.EISCONN.value() : -Errno.EOPNOTSUPP.value())
+                    : !u.connected ? -Errno.ENOTCONN.value() : 0;
         }
         if (error != 0) {
             files.forEach(fds::drop);
@@ -92,7 +93,7 @@ final class UnixSockets {
         byte[] data = gather(Messages.iovecs(msghdr));
         synchronized (u.lock) {
             if (u.shutdown || u.peer == null) {
-                error = -Errno.EPIPE; // SEND_SHUTDOWN after the peer's close (SIGPIPE unless MSG_NOSIGNAL)
+                error = -Errno.EPIPE.value(); // SEND_SHUTDOWN after the peer's close (SIGPIPE unless MSG_NOSIGNAL)
             } else if (data.length > 0) {
                 u.peer.queue.add(new UnixEndpoint.Segment(data, files.isEmpty() ? null : files));
                 u.lock.notifyAll();
@@ -110,7 +111,7 @@ final class UnixSockets {
         }
         for (Messages.ControlMessage c : Messages.controlMessages(control)) {
             if (c.length() < Messages.CMSGHDR_SIZE || c.length() > control.byteSize() - c.offset()) {
-                return -Errno.EINVAL;
+                return -Errno.EINVAL.value();
             }
             if (c.level() != SocketConstants.SOL_SOCKET) {
                 continue;
@@ -119,7 +120,7 @@ final class UnixSockets {
                 throw new UnsupportedOperationException("the simulated kernel does not model SCM_CREDENTIALS");
             }
             if (c.type() != SocketConstants.SCM_RIGHTS) {
-                return -Errno.EINVAL;
+                return -Errno.EINVAL.value();
             }
             int error = fpCopy(control, c, files);
             if (error != 0) {
@@ -136,13 +137,13 @@ final class UnixSockets {
             return 0;
         }
         if (count > SocketConstants.SCM_MAX_FD || files.size() + count > SocketConstants.SCM_MAX_FD) {
-            return -Errno.EINVAL;
+            return -Errno.EINVAL.value();
         }
         for (long i = 0; i < count; i++) {
             int passed = control.get(JAVA_INT, c.offset() + Messages.CMSGHDR_SIZE + i * Integer.BYTES);
             FileDescription file = passed < 0 ? null : fds.hold(passed);
             if (file == null) {
-                return -Errno.EBADF;
+                return -Errno.EBADF.value();
             }
             files.add(file);
         }
@@ -161,7 +162,7 @@ final class UnixSockets {
             return sockets.lookupError(fd);
         }
         if (Long.compareUnsigned(Messages.iovecCount(msghdr), Messages.UIO_MAXIOV) > 0) {
-            return -Errno.EMSGSIZE;
+            return -Errno.EMSGSIZE.value();
         }
         boolean nonblocking = ((SimulatedSocket) fds.get(fd)).nonblocking
                 || (flags & SocketConstants.MSG_DONTWAIT) != 0;
@@ -171,7 +172,7 @@ final class UnixSockets {
         long copied = 0;
         synchronized (u.lock) {
             if (!u.connected) {
-                return -Errno.EINVAL;
+                return -Errno.EINVAL.value();
             }
             while (u.queue.isEmpty()) {
                 if (u.error != 0) {
@@ -183,7 +184,7 @@ final class UnixSockets {
                     return finish(msghdr, flags, 0, null);
                 }
                 if (nonblocking) {
-                    return -Errno.EAGAIN;
+                    return -Errno.EAGAIN.value();
                 }
                 try {
                     u.lock.wait();
