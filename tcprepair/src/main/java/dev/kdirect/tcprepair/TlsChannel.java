@@ -1,5 +1,6 @@
 package dev.kdirect.tcprepair;
 
+import java.io.EOFException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.SelectionKey;
@@ -94,10 +95,8 @@ final class TlsChannel extends ControlChannel {
                 switch (engine.getHandshakeStatus()) {
                     case NEED_TASK -> runTasks();
                     case NEED_WRAP -> {
-                        while (!flushNow()) {
-                            await(SelectionKey.OP_WRITE, "in the TLS handshake");
-                        }
                         wrap(NOTHING);
+                        flush(); // the other side answers what it receives: nothing may wait here
                     }
                     case NEED_UNWRAP, NEED_UNWRAP_AGAIN -> {
                         if (unwrap().getStatus() == SSLEngineResult.Status.BUFFER_UNDERFLOW) {
@@ -112,8 +111,8 @@ final class TlsChannel extends ControlChannel {
                         }
                     }
                     case FINISHED, NOT_HANDSHAKING -> {
-                        while (!flushNow()) {
-                            await(SelectionKey.OP_WRITE, "in the TLS handshake");
+                        if (engine.isInboundDone() || engine.isOutboundDone()) {
+                            throw new MigrationException(peer + " closed the TLS session in its handshake");
                         }
                         return;
                     }
@@ -164,9 +163,12 @@ final class TlsChannel extends ControlChannel {
             return 0;
         }
         try {
-            int consumed = wrap(from).bytesConsumed();
+            SSLEngineResult result = wrap(from);
+            if (result.getStatus() == SSLEngineResult.Status.CLOSED) {
+                throw new EOFException("the TLS session with " + peer + " is closed");
+            }
             flushNow();
-            return consumed;
+            return result.bytesConsumed();
         } catch (SSLException e) {
             throw failure("the TLS session with " + peer + " failed", e);
         }
@@ -195,6 +197,12 @@ final class TlsChannel extends ControlChannel {
             // the session is over either way
         } finally {
             super.close();
+        }
+    }
+
+    private void flush() throws IOException {
+        while (!flushNow()) {
+            await(SelectionKey.OP_WRITE, "in the TLS handshake");
         }
     }
 
