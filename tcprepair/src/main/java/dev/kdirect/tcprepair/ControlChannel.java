@@ -60,7 +60,7 @@ class ControlChannel implements AutoCloseable {
             return channel;
         } catch (AsynchronousCloseException e) {
             throw new MigrationException("the target at " + address + " did not accept the session by its deadline"
-                    + " (its backlog is full or its host does not answer: it hangs or is overloaded)", e);
+                    + " (its backlog is full: it hangs or is overloaded)", e);
         } catch (IOException | RuntimeException | Error e) {
             channel.close();
             throw e;

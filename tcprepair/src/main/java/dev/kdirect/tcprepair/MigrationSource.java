@@ -25,11 +25,11 @@ import java.util.Set;
 import javax.net.ssl.SSLContext;
 
 /**
- * The sending side of a live migration of TCP connections to another process (see {@link MigrationTarget}), over a
- * Unix domain socket ({@link #to}) or, to another host, over TCP with mutual TLS 1.3 ({@link #toTls}). It locks the
- * connections' 4-tuples ({@link NetworkLock}), freezes each, sends the images, and, depending on the {@link MigrationMode}, releases those the target took and rolls back the rest:
- * thawed in their channel, or (same namespace, after a failed restore) restored here from the source's own copy.
- * The lock is released in every case.
+ * The sending side of a live migration of TCP connections to another process (see {@link MigrationTarget}), over
+ * a Unix domain socket ({@link #to}) or, to another host, over TCP with mutual TLS 1.3 ({@link #toTls}). It locks
+ * the connections' 4-tuples ({@link NetworkLock}), freezes each, sends the images, and, depending on the
+ * {@link MigrationMode}, releases those the target took and rolls back the rest: thawed in their channel, or (same
+ * namespace, after a failed restore) restored here from the source's own copy. The lock is released in every case.
  *
  * <p>Protocol version 1, frames as in {@link MigrationWire} (length, type, payload, CRC-32C):
  * <pre>
@@ -44,16 +44,16 @@ import javax.net.ssl.SSLContext;
  * </pre>
  * Same namespace: HELLO, WELCOME, IMAGE x n, VERDICT(VALID|REFUSED) x n, RELEASED, VERDICT(RESTORED|FAILED) per
  * released, COMMIT, DONE. Separate namespaces: HELLO, WELCOME, IMAGE x n, VERDICT(RESTORED|REFUSED|FAILED) x n,
- * cutover, COMMIT, DONE. Before COMMIT every failure (the target dies, hangs past the timeout, refuses, aborts)
- * rolls back; COMMIT is sent only when every step before it succeeded, and once it is delivered nothing rolls back.
+ * cutover, COMMIT, DONE. Before COMMIT every failure (the target dies, hangs past the timeout, refuses, aborts) rolls
+ * back; COMMIT is sent only when every step before it succeeded, and once it is delivered nothing rolls back.
  *
- * <p>The source refuses a socket path that is not a socket or is owned by a uid other than its own, root's or one
- * given to {@link #allowUids}, and a target process running as any other uid (SO_PEERCRED), before it sends
- * anything. Over TLS it refuses a target that does not prove its name with a certificate its truststore accepts
- * before it sends a frame; a target that refuses this side's certificate does so before it reads a frame, and the
- * source learns it (TLS 1.3 reports it after the client's last handshake message) while it waits for WELCOME,
- * before any image is sent ({@link TlsChannel}). The whole session, connecting included, ends at one deadline
- * ({@link #timeout}); whatever fails before COMMIT, an Error such as OutOfMemoryError included, rolls everything back and is the report's failure.
+ * <p>The source refuses a socket path that is not a socket or is owned by a uid other than its own, root's or one given
+ * to {@link #allowUids}, and a target process running as any other uid (SO_PEERCRED), before it sends anything. Over
+ * TLS it refuses a target that does not prove its name with a certificate its truststore accepts before it sends a
+ * frame; a target that refuses this side's certificate does so before it reads a frame, and the source learns it (TLS
+ * 1.3 reports it after the client's last handshake message) while it waits for WELCOME, before any image is sent
+ * ({@link TlsChannel}). The whole session, connecting included, ends at one deadline ({@link #timeout}); whatever fails
+ * before COMMIT, an Error such as OutOfMemoryError included, rolls everything back and is the report's failure.
  */
 public final class MigrationSource {
     /** A connection to move and the application's state that travels with it. */

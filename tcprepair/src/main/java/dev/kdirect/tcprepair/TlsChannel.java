@@ -42,14 +42,6 @@ final class TlsChannel extends ControlChannel {
         super(socket, deadline, timeoutMillis);
         this.engine = engine;
         this.peer = peer;
-        SSLParameters parameters = engine.getSSLParameters();
-        parameters.setProtocols(new String[] {PROTOCOL});
-        if (engine.getUseClientMode()) {
-            parameters.setEndpointIdentificationAlgorithm("HTTPS");
-        } else {
-            parameters.setNeedClientAuth(true);
-        }
-        engine.setSSLParameters(parameters);
         int records = engine.getSession().getPacketBufferSize();
         netIn = ByteBuffer.allocate(records);
         netOut = ByteBuffer.allocate(records).flip();
@@ -58,23 +50,50 @@ final class TlsChannel extends ControlChannel {
 
     /**
      * The source's end on a connected socket, once the target at it has proved to be {@code name} (the host name or
-     * IP address its certificate must carry) and has accepted this side's certificate.
+     * IP address its certificate must carry) and has accepted this side's certificate. The socket is closed when
+     * anything fails.
      */
     static TlsChannel client(SocketChannel socket, SSLContext context, String name, long deadline,
             long timeoutMillis) throws IOException {
-        SSLEngine engine = context.createSSLEngine(name, socket.socket().getPort());
-        engine.setUseClientMode(true);
-        return handshaken(new TlsChannel(socket, engine, "the target " + name + " at "
-                + socket.getRemoteAddress(), deadline, timeoutMillis));
+        try {
+            SSLEngine engine = context.createSSLEngine(name, socket.socket().getPort());
+            engine.setUseClientMode(true);
+            SSLParameters parameters = tls13(engine);
+            parameters.setEndpointIdentificationAlgorithm("HTTPS");
+            engine.setSSLParameters(parameters);
+            return handshaken(new TlsChannel(socket, engine, "the target " + name + " at "
+                    + socket.getRemoteAddress(), deadline, timeoutMillis));
+        } catch (Throwable t) {
+            socket.close();
+            throw t;
+        }
     }
 
-    /** The target's end on an accepted socket, once the source has presented a certificate it trusts. */
+    /**
+     * The target's end on an accepted socket, once the source has presented a certificate it trusts. The socket is
+     * closed when anything fails.
+     */
     static TlsChannel server(SocketChannel socket, SSLContext context, long deadline, long timeoutMillis)
             throws IOException {
-        SSLEngine engine = context.createSSLEngine();
-        engine.setUseClientMode(false);
-        return handshaken(new TlsChannel(socket, engine, "the source at " + socket.getRemoteAddress(), deadline,
-                timeoutMillis));
+        try {
+            SSLEngine engine = context.createSSLEngine();
+            engine.setUseClientMode(false);
+            SSLParameters parameters = tls13(engine);
+            parameters.setNeedClientAuth(true);
+            engine.setSSLParameters(parameters);
+            return handshaken(new TlsChannel(socket, engine, "the source at " + socket.getRemoteAddress(), deadline,
+                    timeoutMillis));
+        } catch (Throwable t) {
+            socket.close();
+            throw t;
+        }
+    }
+
+    /** This engine's parameters, TLS 1.3 only. */
+    private static SSLParameters tls13(SSLEngine engine) {
+        SSLParameters parameters = engine.getSSLParameters();
+        parameters.setProtocols(new String[] {PROTOCOL});
+        return parameters;
     }
 
     /** {@code channel} after its handshake; closed when the handshake fails. */

@@ -7,12 +7,13 @@ import java.util.Locale;
 import java.util.concurrent.ThreadLocalRandom;
 
 /**
- * Three network namespaces that stand for a client machine and two servers: "peer" is linked to "host A" and to
- * "host B" by veth pairs, both hosts carry the same service address, and the peer's route to it names one link or
- * the other: {@link #routeTo} is the cutover. The hosts are linked to each other by a third veth pair, their
- * control network ({@value #CONTROL_A} on A, {@value #CONTROL_B} on B), which a migration over TLS crosses. Names are unique per run ({@code kdm<hex>p|a|b}); {@link #close}
- * deletes the namespaces (and with them the veths and any lock table left inside). Only these namespaces'
- * addresses are used: the service address {@value #SERVICE}, the peer {@value #PEER}, the hosts' control addresses.
+ * Three network namespaces that stand for a client machine and two servers: "peer" is linked to "host A" and to "host
+ * B" by veth pairs, both hosts carry the same service address, and the peer's route to it names one link or the other:
+ * {@link #routeTo} is the cutover. The hosts are linked to each other by a third veth pair, their control network
+ * ({@value #CONTROL_A} on A, {@value #CONTROL_B} on B), which a migration over TLS crosses. Names are unique per run
+ * ({@code kdm<hex>p|a|b}); {@link #close} deletes the namespaces (and with them the veths and any lock table left
+ * inside). Only these namespaces' addresses are used: the service address {@value #SERVICE}, the peer {@value #PEER},
+ * the hosts' control addresses.
  */
 final class HostNamespaces implements AutoCloseable {
     static final String SERVICE = "10.213.0.1";

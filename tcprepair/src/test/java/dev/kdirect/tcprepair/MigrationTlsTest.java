@@ -83,7 +83,8 @@ class MigrationTlsTest {
             assertThat(ns.lockTables(ns.hostA)).isEmpty();
             assertThat(ns.lockTables(ns.hostB)).isEmpty();
         } finally {
-            for (String f : new String[] {"a.sock", "b.sock", "e.sock", "r.sock", "relay.sock", "tls.capture", "unix.capture"}) {
+            for (String f : new String[] {"a.sock", "b.sock", "e.sock", "r.sock", "relay.sock", "tls.capture",
+                    "unix.capture"}) {
                 Files.deleteIfExists(dir.resolve(f));
             }
             Files.delete(dir);
