@@ -12,13 +12,16 @@ import java.nio.channels.SocketChannel;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLException;
+import javax.net.ssl.SSLSocket;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
 /**
  * The TLS control channel on its own, both ends in this JVM over loopback (no privileges): the session's frames
  * pass both ways once both certificates are accepted; a target whose certificate names another host, a source
- * without a certificate, and a peer that does not speak TLS are refused in the handshake, and one that says
+ * without a certificate, a source that offers only TLS 1.2, and a peer that does not speak TLS are refused in the
+ * handshake, and one that says
  * nothing at the session's deadline. The certificates are {@link TestCertificates}'; the source checks the name
  * the target's certificate must carry (10.213.2.2 for host B's) whatever address it dialled.
  */
@@ -94,6 +97,22 @@ class TlsChannelTest {
             } finally {
                 mute.close();
             }
+        }
+    }
+
+    @Test
+    void aSourceOfferingOnlyTls12IsRefused() throws Exception {
+        TestCertificates c = TestCertificates.get();
+        try (ServerSocketChannel server = listening()) {
+            CompletableFuture<String> target = serve(server, c.context("b"), t -> "handshaken");
+            InetSocketAddress at = (InetSocketAddress) server.getLocalAddress();
+            try (SSLSocket old = (SSLSocket) c.context("a").getSocketFactory().createSocket(at.getAddress(),
+                    at.getPort())) {
+                old.setEnabledProtocols(new String[] {"TLSv1.2"});
+                assertThatThrownBy(old::startHandshake).isInstanceOf(SSLException.class);
+            }
+            assertThat(target.get(60, TimeUnit.SECONDS)).startsWith("refused: the TLS handshake with the source")
+                    .contains("protocol");
         }
     }
 
