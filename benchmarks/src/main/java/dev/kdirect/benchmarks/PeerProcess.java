@@ -11,7 +11,8 @@ import java.util.List;
 /**
  * The peers of {@link TcpMigrationBenchmark}'s connections, in a process of their own so that each process holds
  * one descriptor per connection (10,000 connections would pass a 20,000-descriptor limit in one process): connects
- * {@code count} times to the port, prints "ready", holds the connections idle until its standard input closes.
+ * {@code count} times to the port (of the loopback address, or of the host given third), prints "ready", holds the
+ * connections idle until its standard input closes.
  */
 public final class PeerProcess {
     private PeerProcess() {
@@ -20,7 +21,8 @@ public final class PeerProcess {
     public static void main(String[] args) throws IOException {
         int port = Integer.parseInt(args[0]);
         int count = Integer.parseInt(args[1]);
-        InetSocketAddress server = new InetSocketAddress(InetAddress.getLoopbackAddress(), port);
+        InetSocketAddress server = args.length > 2 ? new InetSocketAddress(args[2], port)
+                : new InetSocketAddress(InetAddress.getLoopbackAddress(), port);
         List<SocketChannel> peers = new ArrayList<>(count);
         for (int i = 0; i < count; i++) {
             peers.add(SocketChannel.open(server));
@@ -39,10 +41,16 @@ public final class PeerProcess {
 
     /** Starts the process with this JVM's java and class path. */
     static Process start(int port, int count) throws IOException {
-        String java = ProcessHandle.current().info().command().orElse("java");
-        Process process = new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"),
-                PeerProcess.class.getName(), Integer.toString(port), Integer.toString(count))
-                .redirectError(ProcessBuilder.Redirect.INHERIT).start();
+        return start(List.of(), InetAddress.getLoopbackAddress().getHostAddress(), port, count);
+    }
+
+    /** Starts it under {@code prefix} (e.g. ip netns exec NS), connecting to {@code host}. */
+    static Process start(List<String> prefix, String host, int port, int count) throws IOException {
+        List<String> command = new ArrayList<>(prefix);
+        command.addAll(List.of(ProcessHandle.current().info().command().orElse("java"), "-cp",
+                System.getProperty("java.class.path"), PeerProcess.class.getName(), Integer.toString(port),
+                Integer.toString(count), host));
+        Process process = new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.INHERIT).start();
         byte[] line = new byte[6];
         if (process.getInputStream().readNBytes(line, 0, 6) != 6 || !new String(line).equals("ready\n")) {
             process.destroyForcibly();

@@ -10,6 +10,9 @@ import dev.kdirect.tcprepair.MigrationWire.Verdict;
 import dev.kdirect.tcprepair.MigrationWire.Verdict.Code;
 import dev.kdirect.tcprepair.MigrationWire.Welcome;
 import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.SocketAddress;
+import java.net.UnixDomainSocketAddress;
 import java.nio.channels.SocketChannel;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -19,13 +22,14 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Objects;
 import java.util.Set;
+import javax.net.ssl.SSLContext;
 
 /**
- * The sending side of a live migration of TCP connections to another process over a Unix domain socket (see
- * {@link MigrationTarget}). It locks the connections' 4-tuples ({@link NetworkLock}), freezes each, sends the
- * images, and, depending on the {@link MigrationMode}, releases those the target took and rolls back the rest:
- * thawed in their channel, or (same namespace, after a failed restore) restored here from the source's own copy.
- * The lock is released in every case.
+ * The sending side of a live migration of TCP connections to another process (see {@link MigrationTarget}), over
+ * a Unix domain socket ({@link #to}) or, to another host, over TCP with mutual TLS 1.3 ({@link #toTls}). It locks
+ * the connections' 4-tuples ({@link NetworkLock}), freezes each, sends the images, and, depending on the
+ * {@link MigrationMode}, releases those the target took and rolls back the rest: thawed in their channel, or (same
+ * namespace, after a failed restore) restored here from the source's own copy. The lock is released in every case.
  *
  * <p>Protocol version 1, frames as in {@link MigrationWire} (length, type, payload, CRC-32C):
  * <pre>
@@ -40,13 +44,16 @@ import java.util.Set;
  * </pre>
  * Same namespace: HELLO, WELCOME, IMAGE x n, VERDICT(VALID|REFUSED) x n, RELEASED, VERDICT(RESTORED|FAILED) per
  * released, COMMIT, DONE. Separate namespaces: HELLO, WELCOME, IMAGE x n, VERDICT(RESTORED|REFUSED|FAILED) x n,
- * cutover, COMMIT, DONE. Before COMMIT every failure (the target dies, hangs past the timeout, refuses, aborts)
- * rolls back; COMMIT is sent only when every step before it succeeded, and once it is delivered nothing rolls back.
+ * cutover, COMMIT, DONE. Before COMMIT every failure (the target dies, hangs past the timeout, refuses, aborts) rolls
+ * back; COMMIT is sent only when every step before it succeeded, and once it is delivered nothing rolls back.
  *
- * <p>The source refuses a socket path that is not a socket or is owned by a uid other than its own, root's or one
- * given to {@link #allowUids}, and a target process running as any other uid (SO_PEERCRED), before it sends
- * anything. The whole session, connecting included, ends at one deadline ({@link #timeout}); whatever fails before
- * COMMIT, an Error such as OutOfMemoryError included, rolls everything back and is the report's failure.
+ * <p>The source refuses a socket path that is not a socket or is owned by a uid other than its own, root's or one given
+ * to {@link #allowUids}, and a target process running as any other uid (SO_PEERCRED), before it sends anything. Over
+ * TLS it refuses a target that does not prove its name with a certificate its truststore accepts before it sends a
+ * frame; a target that refuses this side's certificate does so before it reads a frame, and the source learns it (TLS
+ * 1.3 reports it after the client's last handshake message) while it waits for WELCOME, before any image is sent
+ * ({@link TlsChannel}). The whole session, connecting included, ends at one deadline ({@link #timeout}); whatever fails
+ * before COMMIT, an Error such as OutOfMemoryError included, rolls everything back and is the report's failure.
  */
 public final class MigrationSource {
     /** A connection to move and the application's state that travels with it. */
@@ -91,7 +98,12 @@ public final class MigrationSource {
         }
     }
 
+    /** The target's Unix domain socket, or null over TLS. */
     private final Path socket;
+    /** Over TLS: the target's address, this side's context and the name the target's certificate must carry. */
+    private final InetSocketAddress tlsTarget;
+    private final SSLContext tls;
+    private String targetName;
     private MigrationMode mode = MigrationMode.SEPARATE_NAMESPACES;
     private MigrationProgress progress = MigrationProgress.NONE;
     private Cutover cutover = restored -> { };
@@ -100,8 +112,11 @@ public final class MigrationSource {
     private MigrationLimits limits;
     private int[] allowedUids = {};
 
-    private MigrationSource(Path socket) {
+    private MigrationSource(Path socket, InetSocketAddress tlsTarget, SSLContext tls) {
         this.socket = socket;
+        this.tlsTarget = tlsTarget;
+        this.tls = tls;
+        this.targetName = tlsTarget == null ? null : tlsTarget.getHostString();
     }
 
     /**
@@ -115,7 +130,34 @@ public final class MigrationSource {
             throw new IllegalArgumentException("the socket path " + socket + " is " + bytes + " bytes long; a Unix"
                     + " domain socket's path holds at most " + UnixSocketGuard.MAX_PATH_BYTES + " bytes (sun_path)");
         }
-        return new MigrationSource(socket);
+        return new MigrationSource(socket, null, null);
+    }
+
+    /**
+     * A source that sends to the target listening at {@code target} ({@link MigrationTarget#listenTls}), on another
+     * host, over TCP with mutual TLS 1.3: this side presents the key in {@code tls} ({@link MigrationTls#context})
+     * and accepts only a target whose certificate its truststore accepts and whose subject alternative names
+     * include the target's host name or IP address as given here (or the name given to {@link #targetName}). No
+     * frame is sent before the handshake succeeds; a failed one rolls back like any other failure, with the
+     * certificate problem in the report.
+     */
+    public static MigrationSource toTls(InetSocketAddress target, SSLContext tls) {
+        if (target.isUnresolved()) {
+            throw new IllegalArgumentException("the target address " + target + " does not resolve");
+        }
+        return new MigrationSource(null, target, Objects.requireNonNull(tls));
+    }
+
+    /**
+     * Over TLS: the DNS name or IP address the target's certificate must carry, when it is not the host given to
+     * {@link #toTls} (say, an address is given and the certificate names the host).
+     */
+    public MigrationSource targetName(String name) {
+        if (tls == null) {
+            throw new IllegalStateException("a target name is checked only over TLS (toTls)");
+        }
+        this.targetName = Objects.requireNonNull(name);
+        return this;
     }
 
     public MigrationSource mode(MigrationMode mode) {
@@ -154,7 +196,7 @@ public final class MigrationSource {
         return this;
     }
 
-    /** Uids besides this process's own and root's that the target's socket and process may run as. */
+    /** Uids besides this process's own and root's that the target's socket and process may run as (Unix socket). */
     public MigrationSource allowUids(int... uids) {
         this.allowedUids = uids.clone();
         return this;
@@ -279,26 +321,40 @@ public final class MigrationSource {
             MigrationFaults.at("source frozen");
         }
 
-        /** Connects, once the socket file and then the process behind it are known to be allowed. */
+        /** Connects to the target and authenticates it, before any frame is sent. */
         private void connect() throws IOException {
+            ControlChannel channel = socket != null ? unixChannel() : tlsChannel();
+            wire = new MigrationWire(channel, limits);
+            MigrationFaults.at("source connected");
+        }
+
+        /** Once the socket file and then the process behind it are known to be allowed (SO_PEERCRED). */
+        private ControlChannel unixChannel() throws IOException {
             UnixSocketGuard.address(socket);
             guard.checkSourcePath(socket);
-            SocketChannel channel;
-            try {
-                channel = MigrationWire.connect(socket, deadline);
-            } catch (MigrationException e) {
-                throw e;
-            } catch (IOException e) {
-                throw new MigrationException("no migration target at " + socket + ": " + e.getMessage(), e);
-            }
+            SocketChannel channel = connected(UnixDomainSocketAddress.of(socket));
             try {
                 guard.checkPeer(channel, "target");
-                wire = new MigrationWire(channel, deadline, timeout.toMillis(), limits);
+                return new ControlChannel(channel, deadline, timeout.toMillis());
             } catch (Throwable t) {
                 channel.close();
                 throw t;
             }
-            MigrationFaults.at("source connected");
+        }
+
+        /** Once the TLS handshake proved the target is {@code targetName} and it accepted this side's certificate. */
+        private ControlChannel tlsChannel() throws IOException {
+            return TlsChannel.client(connected(tlsTarget), tls, targetName, deadline, timeout.toMillis());
+        }
+
+        private SocketChannel connected(SocketAddress address) throws IOException {
+            try {
+                return ControlChannel.connect(address, deadline);
+            } catch (MigrationException e) {
+                throw e;
+            } catch (IOException e) {
+                throw new MigrationException("no migration target at " + address + ": " + e.getMessage(), e);
+            }
         }
 
         private void hello(int count) throws IOException {

@@ -10,6 +10,8 @@ import dev.kdirect.tcprepair.MigrationWire.Verdict;
 import dev.kdirect.tcprepair.MigrationWire.Verdict.Code;
 import dev.kdirect.tcprepair.MigrationWire.Welcome;
 import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.SocketAddress;
 import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
 import java.nio.channels.ServerSocketChannel;
@@ -22,10 +24,12 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import javax.net.ssl.SSLContext;
 
 /**
  * The receiving side of a migration ({@link MigrationSource} documents the protocol): listens on a Unix domain
- * socket, and per session receives the images, restores each connection, reports each verdict, and hands the
+ * socket ({@link #listen}) or, for sources on other hosts, on TCP with mutual TLS 1.3 ({@link #listenTls}), and per
+ * session receives the images, restores each connection, reports each verdict, and hands the
  * restored channels to the application once the source commits.
  *
  * <p>Every connection is restored frozen ({@link TcpRepair#restoreFrozen}: still in repair mode, nothing sent) until
@@ -37,6 +41,7 @@ import java.util.Objects;
  *
  * <p>The socket is created 0600 in a directory that no one but its owner (this user or root) may write to, and only
  * a source running as this process's uid, root or a uid given to {@link #allowUids} is heard (SO_PEERCRED, checked
+ * before any frame is read); over TLS only a source whose certificate this side's truststore accepts (the handshake,
  * before any frame is read). What the source sends is bounded by the {@link MigrationLimits}, and the session ends
  * at one deadline ({@link #timeout}) from its start; any failure before COMMIT, an Error such as OutOfMemoryError
  * included, releases every restored copy and removes the lock.
@@ -56,18 +61,22 @@ public final class MigrationTarget implements AutoCloseable {
     }
 
     private final ServerSocketChannel server;
+    /** The Unix domain socket and its identity (to delete it), or null over TLS. */
     private final Path socket;
     private final Object created;
+    /** Over TLS: this side's context; null on a Unix domain socket. */
+    private final SSLContext tls;
     private MigrationProgress progress = MigrationProgress.NONE;
     private Duration timeout = Duration.ofSeconds(10);
     private TcpRepair repair;
     private MigrationLimits limits;
     private int[] allowedUids = {};
 
-    private MigrationTarget(ServerSocketChannel server, Path socket, Object created) {
+    private MigrationTarget(ServerSocketChannel server, Path socket, Object created, SSLContext tls) {
         this.server = server;
         this.socket = socket;
         this.created = created;
+        this.tls = tls;
     }
 
     /**
@@ -88,12 +97,34 @@ public final class MigrationTarget implements AutoCloseable {
             throw new MigrationException("cannot listen on " + socket + ": " + e.getMessage(), e);
         }
         try {
-            return new MigrationTarget(server, socket, UnixSocketGuard.created(socket));
+            return new MigrationTarget(server, socket, UnixSocketGuard.created(socket), null);
         } catch (IOException | RuntimeException e) {
             server.close();
             Files.deleteIfExists(socket); // bound by this process a moment ago, in a directory only its owner writes
             throw e;
         }
+    }
+
+    /**
+     * Listens on this TCP address for sources on other hosts, with mutual TLS 1.3: this side presents the key in
+     * {@code tls} ({@link MigrationTls#context}) and hears only a source whose certificate its truststore accepts;
+     * a handshake that fails (a certificate missing, expired or signed by a CA not trusted here) refuses the source
+     * before any frame is read. Port 0 picks a free port ({@link #localAddress}).
+     */
+    public static MigrationTarget listenTls(InetSocketAddress address, SSLContext tls) throws IOException {
+        ServerSocketChannel server = ServerSocketChannel.open();
+        try {
+            server.bind(address);
+        } catch (IOException | RuntimeException e) {
+            server.close();
+            throw new MigrationException("cannot listen on " + address + ": " + e.getMessage(), e);
+        }
+        return new MigrationTarget(server, null, null, Objects.requireNonNull(tls));
+    }
+
+    /** Where this target listens: its socket's path, or its TCP address (the port chosen included). */
+    public SocketAddress localAddress() throws IOException {
+        return server.getLocalAddress();
     }
 
     public MigrationTarget progress(MigrationProgress progress) {
@@ -121,7 +152,7 @@ public final class MigrationTarget implements AutoCloseable {
         return this;
     }
 
-    /** Uids besides this process's own and root's whose sources are heard. */
+    /** Uids besides this process's own and root's whose sources are heard (Unix socket). */
     public MigrationTarget allowUids(int... uids) {
         this.allowedUids = uids.clone();
         return this;
@@ -132,7 +163,8 @@ public final class MigrationTarget implements AutoCloseable {
      * source sent none or all failed).
      *
      * @throws MigrationException when the session ended without COMMIT (nothing restored here was kept), or the
-     *     source was refused (a uid not allowed: no frame was read)
+     *     source was refused (a uid not allowed, or a failed TLS handshake: no frame was read; the message names
+     *     the certificate problem)
      */
     public List<Incoming> accept() throws IOException {
         TcpRepair tcp = repair != null ? repair : TcpRepair.system();
@@ -142,7 +174,11 @@ public final class MigrationTarget implements AutoCloseable {
         long deadline = System.nanoTime() + timeout.toNanos();
         MigrationWire wire;
         try {
-            wire = new MigrationWire(channel, deadline, timeout.toMillis(), bounds);
+            wire = new MigrationWire(tls == null ? new ControlChannel(channel, deadline, timeout.toMillis())
+                    : TlsChannel.server(channel, tls, deadline, timeout.toMillis()), bounds);
+        } catch (MigrationException e) {
+            channel.close();
+            throw new MigrationException("refused the source: " + e.getMessage(), e);
         } catch (Throwable t) {
             channel.close();
             throw t;
@@ -150,7 +186,9 @@ public final class MigrationTarget implements AutoCloseable {
         try (wire) {
             Session session = new Session(wire, tcp);
             try {
-                guard.checkPeer(channel, "source");
+                if (tls == null) {
+                    guard.checkPeer(channel, "source"); // over TLS the handshake has authenticated it
+                }
                 MigrationFaults.at("target accepted");
                 return session.run();
             } catch (Throwable t) { // an Error too: nothing restored may outlive a session without COMMIT
@@ -329,6 +367,8 @@ public final class MigrationTarget implements AutoCloseable {
     @Override
     public void close() throws IOException {
         server.close();
-        UnixSocketGuard.deleteIfCreated(socket, created);
+        if (socket != null) {
+            UnixSocketGuard.deleteIfCreated(socket, created);
+        }
     }
 }

@@ -1,24 +1,15 @@
 package dev.kdirect.tcprepair;
 
-import java.io.EOFException;
 import java.io.IOException;
-import java.net.StandardProtocolFamily;
-import java.net.UnixDomainSocketAddress;
 import java.nio.BufferUnderflowException;
 import java.nio.ByteBuffer;
-import java.nio.channels.AsynchronousCloseException;
-import java.nio.channels.SelectionKey;
-import java.nio.channels.Selector;
 import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
 import java.util.Arrays;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.TimeUnit;
 import java.util.zip.CRC32C;
 
 /**
- * The migration protocol's frames on a Unix domain stream socket ({@link MigrationSource} documents the order). A
+ * The migration protocol's frames on a {@link ControlChannel} ({@link MigrationSource} documents the order). A
  * frame is: u32 length of what follows, u8 type, the payload, u32 CRC-32C of type and payload; big-endian. Every
  * frame is a {@link Message}, encoded and decoded here and nowhere else.
  *
@@ -108,58 +99,26 @@ final class MigrationWire implements AutoCloseable {
         }
     }
 
-    private final SocketChannel channel;
-    private final Selector selector;
-    private final long deadline;
-    private final long timeoutMillis;
+    private final ControlChannel channel;
     private final MigrationLimits limits;
     private long received;
     private ByteBuffer outbound = ByteBuffer.allocate(BATCH);
     /** Bytes read ahead of the frame being parsed (read mode): one read takes in many frames. */
     private final ByteBuffer inbound = ByteBuffer.allocate(BATCH).flip();
 
-    /**
-     * A session on a connected channel that ends at {@code deadline} (System.nanoTime), {@code timeoutMillis} after
-     * it began (for messages).
-     */
-    MigrationWire(SocketChannel channel, long deadline, long timeoutMillis, MigrationLimits limits)
-            throws IOException {
+    /** A session on {@code channel}, which holds its deadline. */
+    MigrationWire(ControlChannel channel, MigrationLimits limits) {
         this.channel = channel;
-        this.deadline = deadline;
-        this.timeoutMillis = timeoutMillis;
         this.limits = limits;
-        channel.configureBlocking(false);
-        this.selector = Selector.open();
     }
 
     /**
-     * Connects to {@code socket} by {@code deadline}: a target whose backlog is full (it does not accept) is given
-     * up on then, as one that hangs later is.
+     * A session on a connected socket, its bytes as they are, that ends at {@code deadline} (System.nanoTime),
+     * {@code timeoutMillis} after it began (for messages).
      */
-    static SocketChannel connect(Path socket, long deadline) throws IOException {
-        SocketChannel channel = SocketChannel.open(StandardProtocolFamily.UNIX);
-        CountDownLatch connected = new CountDownLatch(1);
-        Thread.ofVirtual().start(() -> {
-            try {
-                if (!connected.await(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS)) {
-                    channel.close(); // ends the blocking connect below
-                }
-            } catch (InterruptedException | IOException e) {
-                // the connect goes on or fails by itself
-            }
-        });
-        try {
-            channel.connect(UnixDomainSocketAddress.of(socket));
-            return channel;
-        } catch (AsynchronousCloseException e) {
-            throw new MigrationException("the target at " + socket + " did not accept the session by its deadline"
-                    + " (its backlog is full: it hangs or is overloaded)", e);
-        } catch (IOException | RuntimeException | Error e) {
-            channel.close();
-            throw e;
-        } finally {
-            connected.countDown();
-        }
+    MigrationWire(SocketChannel channel, long deadline, long timeoutMillis, MigrationLimits limits)
+            throws IOException {
+        this(new ControlChannel(channel, deadline, timeoutMillis), limits);
     }
 
     /**
@@ -197,11 +156,7 @@ final class MigrationWire implements AutoCloseable {
     void flush() throws IOException {
         outbound.flip();
         try {
-            while (outbound.hasRemaining()) {
-                if (channel.write(outbound) == 0) {
-                    await(SelectionKey.OP_WRITE, "sending");
-                }
-            }
+            channel.write(outbound);
         } catch (IOException e) {
             Abort abort = pendingAbort();
             throw abort == null ? e : new MigrationException("the other side aborted: " + abort.reason(), e);
@@ -215,7 +170,7 @@ final class MigrationWire implements AutoCloseable {
         try {
             inbound.compact();
             try {
-                while (inbound.hasRemaining() && channel.read(inbound) > 0) {
+                while (inbound.hasRemaining() && channel.readNow(inbound) > 0) {
                     // take in what the other side sent before it closed
                 }
             } finally {
@@ -264,7 +219,7 @@ final class MigrationWire implements AutoCloseable {
         body.put(inbound.slice(inbound.position(), ahead));
         inbound.position(inbound.position() + ahead);
         while (body.hasRemaining()) {
-            readOnce(body); // a large frame goes straight into its body
+            channel.read(body); // a large frame goes straight into its body
         }
         return decodeFrame(body.flip(), limits);
     }
@@ -477,45 +432,15 @@ final class MigrationWire implements AutoCloseable {
         inbound.compact();
         try {
             while (inbound.position() < n) {
-                readOnce(inbound);
+                channel.read(inbound);
             }
         } finally {
             inbound.flip();
         }
     }
 
-    private void readOnce(ByteBuffer into) throws IOException {
-        int read = channel.read(into);
-        if (read < 0) {
-            throw new EOFException("the other side closed the migration session");
-        }
-        if (read == 0) {
-            await(SelectionKey.OP_READ, "receiving");
-        }
-    }
-
-    private void await(int op, String what) throws IOException {
-        long left = deadline - System.nanoTime();
-        SelectionKey key = channel.register(selector, op);
-        try {
-            if (left <= 0 || selector.select(Math.max(1, TimeUnit.NANOSECONDS.toMillis(left))) == 0) {
-                if (deadline - System.nanoTime() <= 0) {
-                    throw new MigrationException("the session's deadline (" + timeoutMillis + " ms) passed while "
-                            + what + ": the other side hangs or died");
-                }
-            }
-            selector.selectedKeys().clear();
-        } finally {
-            key.interestOps(0);
-        }
-    }
-
     @Override
     public void close() throws IOException {
-        try {
-            selector.close();
-        } finally {
-            channel.close();
-        }
+        channel.close();
     }
 }

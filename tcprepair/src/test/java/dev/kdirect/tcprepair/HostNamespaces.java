@@ -7,15 +7,19 @@ import java.util.Locale;
 import java.util.concurrent.ThreadLocalRandom;
 
 /**
- * Three network namespaces that stand for a client machine and two servers: "peer" is linked to "host A" and to
- * "host B" by veth pairs, both hosts carry the same service address, and the peer's route to it names one link or
- * the other: {@link #routeTo} is the cutover. Names are unique per run ({@code kdm<hex>p|a|b}); {@link #close}
- * deletes the namespaces (and with them the veths and any lock table left inside). Only these namespaces'
- * addresses are used: the service address {@value #SERVICE}, the peer {@value #PEER}.
+ * Three network namespaces that stand for a client machine and two servers: "peer" is linked to "host A" and to "host
+ * B" by veth pairs, both hosts carry the same service address, and the peer's route to it names one link or the other:
+ * {@link #routeTo} is the cutover. The hosts are linked to each other by a third veth pair, their control network
+ * ({@value #CONTROL_A} on A, {@value #CONTROL_B} on B), which a migration over TLS crosses. Names are unique per run
+ * ({@code kdm<hex>p|a|b}); {@link #close} deletes the namespaces (and with them the veths and any lock table left
+ * inside). Only these namespaces' addresses are used: the service address {@value #SERVICE}, the peer {@value #PEER},
+ * the hosts' control addresses.
  */
 final class HostNamespaces implements AutoCloseable {
     static final String SERVICE = "10.213.0.1";
     static final String PEER = "10.213.1.2";
+    static final String CONTROL_A = "10.213.2.1";
+    static final String CONTROL_B = "10.213.2.2";
 
     final String peer;
     final String hostA;
@@ -57,6 +61,13 @@ final class HostNamespaces implements AutoCloseable {
             ip("-n", host, "addr", "add", SERVICE + "/32", "dev", toPeer);
             ip("-n", host, "link", "set", toPeer, "up");
             ip("-n", host, "route", "add", PEER + "/32", "dev", toPeer);
+        }
+        String toB = link(hostA, hostB);
+        String toA = link(hostB, hostA);
+        ip("link", "add", toB, "netns", hostA, "type", "veth", "peer", "name", toA, "netns", hostB);
+        for (String[] end : List.of(new String[] {hostA, toB, CONTROL_A}, new String[] {hostB, toA, CONTROL_B})) {
+            ip("-n", end[0], "addr", "add", end[2] + "/30", "dev", end[1]);
+            ip("-n", end[0], "link", "set", end[1], "up");
         }
         // A segment from the host that does not hold the route must not be dropped as spoofed.
         for (String conf : List.of("all", "default", link(peer, hostA), link(peer, hostB))) {
