@@ -61,7 +61,7 @@ final class PersistenceModel implements PersistenceObserver {
                 redundantFlushes.add((long) line * LINE);
                 continue;
             }
-            long[] snapshot = pending.computeIfAbsent(line, l -> mediaCopy(first, end));
+            long[] snapshot = pending.computeIfAbsent(line, l -> new long[end - first]);
             for (int w = first; w < end; w++) {
                 snapshot[w - first] = word(w);
             }
@@ -134,12 +134,6 @@ final class PersistenceModel implements PersistenceObserver {
     /** Offsets of lines written back with nothing new in them. */
     synchronized List<Long> redundantFlushes() {
         return List.copyOf(redundantFlushes);
-    }
-
-    private long[] mediaCopy(int first, int end) {
-        long[] copy = new long[end - first];
-        System.arraycopy(media, first, copy, 0, copy.length);
-        return copy;
     }
 
     private long word(int index) {

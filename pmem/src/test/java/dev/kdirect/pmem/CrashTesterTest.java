@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -87,15 +88,77 @@ class CrashTesterTest {
         assertThat(report.redundantFlushes()).containsExactly(COMMIT);
     }
 
-    @Test
-    void beyondTwelveUncertainWordsImagesAreSampled() throws Exception {
-        CrashReport report = CrashTester.forRegion(4096).samplesPerPoint(100).run((region, acks) -> {
-            for (int i = 0; i < 40; i++) {
+    /** Stores {@code words} words, never flushed: each one uncertain (old or new) at the only crash point. */
+    private static CrashTester.Workload unflushedWords(int words) {
+        return (region, acks) -> {
+            for (int i = 0; i < words; i++) {
                 region.putLong(8L * i, i + 1);
             }
-            region.persist(0, 320);
-        }, (image, acknowledged) -> { });
-        assertThat(report.images()).isEqualTo(100 + 1);
+        };
+    }
+
+    @Test
+    void upToTwelveUncertainWordsEveryImageIsCheckedBeyondThemImagesAreSampled() throws Exception {
+        CrashTester tester = CrashTester.forRegion(4096).samplesPerPoint(100);
+        assertThat(tester.run(unflushedWords(12), (image, acknowledged) -> { }).images()).as("2^12 images")
+                .isEqualTo(4096);
+        assertThat(tester.run(unflushedWords(13), (image, acknowledged) -> { }).images()).isEqualTo(100);
+    }
+
+    /** The first 40 words of each image the recovery check saw, sampled with this seed. */
+    private static List<List<Long>> sampledImages(long seed) throws Exception {
+        List<List<Long>> seen = new ArrayList<>();
+        CrashReport report = CrashTester.forRegion(4096).samplesPerPoint(100).seed(seed).run(unflushedWords(40),
+                (image, acknowledged) -> {
+                    List<Long> words = new ArrayList<>();
+                    for (int i = 0; i < 40; i++) {
+                        words.add(image.get(JAVA_LONG_UNALIGNED, 8L * i));
+                    }
+                    seen.add(words);
+                });
+        assertThat(report.images()).isEqualTo(100);
+        return seen;
+    }
+
+    @Test
+    void sampledImagesMixOldAndNewWordsAndASeedReproducesThem() throws Exception {
+        List<List<Long>> images = sampledImages(5);
+        for (int i = 0; i < 40; i++) {
+            long word = i;
+            assertThat(images).as("word %d, old (0) or new (%d)", i, i + 1).map(image -> image.get((int) word))
+                    .containsOnly(0L, word + 1).contains(0L, word + 1);
+        }
+        assertThat(sampledImages(5)).as("the same seed").isEqualTo(images);
+        assertThat(sampledImages(6)).as("another seed").isNotEqualTo(images);
+    }
+
+    /**
+     * Word 1 stored (1), written back, stored again (2), never fenced: at the end it may hold 0, 1 or 2. The check
+     * fails on the images where it holds one of {@code failOn}.
+     */
+    private static CrashReport threeValuesOfWordOne(long... failOn) throws Exception {
+        return CrashTester.forRegion(4096).run((region, acks) -> {
+            region.putLong(8, 1L);
+            region.flush(8, 8);
+            region.putLong(8, 2L);
+        }, (image, acknowledged) -> {
+            long value = image.get(JAVA_LONG_UNALIGNED, 8);
+            for (long bad : failOn) {
+                assertThat(value).as("word 1").isNotEqualTo(bad);
+            }
+        });
+    }
+
+    @Test
+    void aFailingImageIsDescribedWordByWordAndOnlyOlderValuesCountAsMissingFlushes() throws Exception {
+        CrashReport all = threeValuesOfWordOne(0, 1, 2);
+        assertThat(all.failures()).extracting(CrashReport.Failure::image).containsExactly(
+                "word 0x8: old (flushed, not fenced); ", "word 0x8: flushed value (flushed, not fenced); ",
+                "word 0x8: new (flushed, not fenced); ");
+        assertThat(all.missingFlushes()).containsExactly(8L);
+        assertThat(threeValuesOfWordOne(2).missingFlushes()).as("failing only with the latest store").isEmpty();
+        assertThat(threeValuesOfWordOne(0).missingFlushes()).as("failing only with the old value")
+                .containsExactly(8L);
     }
 
     /** A value and its complement, persisted then acknowledged: the program the damage tests run. */
@@ -142,12 +205,41 @@ class CrashTesterTest {
 
     @Test
     void unalignedAtomicStoresAndBadRegionSizesAreRefused() {
-        assertThatThrownBy(() -> CrashTester.forRegion(100)).isInstanceOf(IllegalArgumentException.class)
-                .hasMessageContaining("multiple of 64");
+        for (long size : new long[] {100, 0, -64}) {
+            assertThatThrownBy(() -> CrashTester.forRegion(size)).isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining("positive multiple of 64");
+        }
         assertThatThrownBy(() -> CrashTester.forRegion(4096).run((region, acks) -> region.putLongAtomic(4, 1L),
                 (image, acknowledged) -> { })).isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("multiple of 8");
         assertThatThrownBy(() -> CrashTester.forRegion(4096).run((region, acks) -> region.flush(4090, 16),
                 (image, acknowledged) -> { })).isInstanceOf(IndexOutOfBoundsException.class);
+    }
+
+    @Test
+    void everyDamageKindIsAppliedToACopyOfAPersistedImageAndTheLossesAreSummed() throws Exception {
+        long[] intactAfterTheAcknowledgement = {0};
+        long[] lostByTheCheck = {0};
+        CrashReport report = CrashTester.forRegion(4096)
+                .damageImages(400, Map.of("none", (image, used, random) -> "nothing done")).run((region, acks) -> {
+                    region.putLong(DATA, 0x1234L);
+                    region.putLong(DATA + 8, ~0x1234L);
+                    region.persist(DATA, 16);
+                    acks.add("v");
+                }, (image, acknowledged) -> { }, (image, acknowledged) -> {
+                    boolean intact = image.get(JAVA_LONG_UNALIGNED, DATA) == 0x1234L
+                            && image.get(JAVA_LONG_UNALIGNED, DATA + 8) == ~0x1234L;
+                    long lost = intact ? 0 : acknowledged.size();
+                    intactAfterTheAcknowledgement[0] += intact && acknowledged.contains("v") ? 1 : 0;
+                    lostByTheCheck[0] += lost;
+                    return new DamageReport.Outcome(DamageReport.Verdict.ACCEPTED, lost);
+                });
+        DamageReport damage = report.damage();
+        assertThat(damage.imagesByKind()).containsOnly(Map.entry("bit flip", 100L), Map.entry("zeroed range", 100L),
+                Map.entry("zeroed tail", 100L), Map.entry("none", 100L));
+        assertThat(intactAfterTheAcknowledgement[0]).as("undamaged copies of the image holding the value")
+                .isPositive();
+        assertThat(lostByTheCheck[0]).isPositive();
+        assertThat(damage.lost()).isEqualTo(lostByTheCheck[0]);
     }
 }

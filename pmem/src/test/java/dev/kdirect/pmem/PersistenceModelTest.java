@@ -1,10 +1,12 @@
 package dev.kdirect.pmem;
 
+import static java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.kdirect.Credentials;
 import dev.kdirect.Kernel;
 import dev.kdirect.Kernels;
+import dev.kdirect.pmem.CrashState.UncertainWord;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.file.Path;
@@ -90,5 +92,69 @@ class PersistenceModelTest {
             assertThat(survivesEveryCrash(region, page + 8)).as("msynced by persist").isTrue();
             assertThat(survivesEveryCrash(region, 8)).as("the first page was not msynced").isFalse();
         }
+    }
+
+    /** A store of one word, as a region's accessor makes it: memory, then the model told. */
+    private static void store(MemorySegment memory, PersistenceModel model, long offset, long value) {
+        memory.set(JAVA_LONG_UNALIGNED, offset, value);
+        model.stored(offset, Long.BYTES);
+    }
+
+    private static long persisted(PersistenceModel model, long offset) {
+        return model.crashState(0, "now", List.of()).media()[(int) (offset / Long.BYTES)];
+    }
+
+    private static List<Integer> uncertainWords(PersistenceModel model) {
+        return model.crashState(0, "now", List.of()).uncertain().stream().map(UncertainWord::index).toList();
+    }
+
+    @Test
+    void aStoreDirtiesExactlyTheWordsItCoversAndOnlyWordsThatMayDifferAreUncertain() {
+        MemorySegment memory = arena.allocate(256, PersistenceModel.LINE);
+        memory.set(JAVA_LONG_UNALIGNED, 0, 42L);
+        PersistenceModel model = new PersistenceModel(memory, (m, label) -> { });
+        assertThat(persisted(model, 0)).as("the media starts as the memory was").isEqualTo(42L);
+
+        model.stored(76, 0); // an empty store in line 64 dirties nothing
+        store(memory, model, 56, 7L); // word 7, the last of line 0
+        assertThat(uncertainWords(model)).containsExactly(7);
+        model.writtenBack(0, 128);
+        assertThat(model.redundantFlushes()).as("line 64 held nothing new").containsExactly(64L);
+        List<UncertainWord> flushed = model.crashState(0, "now", List.of()).uncertain();
+        assertThat(flushed).as("of the flushed line, only the word that changed").extracting(UncertainWord::index)
+                .containsExactly(7);
+        assertThat(flushed.get(0).flushed()).isTrue();
+        assertThat(flushed.get(0).candidates()).containsExactly(0L, 7L);
+
+        model.fenced();
+        assertThat(persisted(model, 56)).isEqualTo(7L);
+        store(memory, model, 56, 8L);
+        UncertainWord again = model.crashState(0, "now", List.of()).uncertain().get(0);
+        assertThat(again.flushed()).as("stored again after the fence: not flushed since").isFalse();
+        assertThat(again.candidates()).containsExactly(7L, 8L);
+    }
+
+    @Test
+    void msyncMakesExactlyItsPagesPersistentAndALaterFenceDoesNotBringBackOlderFlushedValues() {
+        long page = 4096;
+        MemorySegment memory = arena.allocate(3 * page, PersistenceModel.LINE);
+        PersistenceModel model = new PersistenceModel(memory, (m, label) -> { });
+        long[] edges = {page - 64, page, 2 * page - 64, 2 * page}; // the lines on both sides of page 1's edges
+        for (long line : edges) {
+            store(memory, model, line, 1L);
+            model.writtenBack(line, 8);
+        }
+        store(memory, model, page, 2L); // page 1's lines stored again after their write-back
+        store(memory, model, 2 * page - 64, 2L);
+        store(memory, model, 2 * page + 8, 3L); // page 2: stored, never written back
+
+        model.synced(page, page);
+        model.fenced();
+        assertThat(List.of(page - 64, page, 2 * page - 64, 2 * page)).map(offset -> persisted(model, offset))
+                .as("page 1 as msync wrote it, the other lines as written back and fenced").containsExactly(1L, 2L, 2L, 1L);
+        assertThat(uncertainWords(model)).as("only page 2's word that was never written back")
+                .containsExactly((int) ((2 * page + 8) / Long.BYTES));
+        model.writtenBack(page, 64);
+        assertThat(model.redundantFlushes()).as("msync left page 1 clean").containsExactly(page);
     }
 }

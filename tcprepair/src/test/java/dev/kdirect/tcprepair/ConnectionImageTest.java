@@ -34,6 +34,20 @@ class ConnectionImageTest {
     }
 
     @Test
+    void eachOptionAndSocketFlagRoundTripsOnItsOwn() throws Exception {
+        ConnectionState s = state("127.0.0.1", "127.0.0.2", 0);
+        for (int bits = 0; bits < 8; bits++) {
+            var options = new ConnectionState.TcpOptions(1460, 7, 9, (bits & 1) != 0, (bits & 2) != 0, 5);
+            var socket = new ConnectionState.SocketOptions(4096, 8192, (bits & 1) != 0, (bits & 2) != 0,
+                    (bits & 4) != 0);
+            ConnectionState changed = new ConnectionState(s.local(), s.remote(), s.sendSequence(),
+                    s.receiveSequence(), s.receiveQueue(), s.sentUnacknowledged(), s.unsent(), options, s.window(),
+                    socket);
+            assertThat(ConnectionImage.read(ConnectionImage.write(changed))).isEqualTo(changed);
+        }
+    }
+
+    @Test
     void everyPrefixOfAnImageIsTruncatedAndNeverRestored() {
         byte[] image = ConnectionImage.write(state("127.0.0.1", "127.0.0.2", 1));
         for (int n = 0; n < image.length; n++) {

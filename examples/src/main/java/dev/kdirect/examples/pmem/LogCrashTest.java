@@ -112,13 +112,13 @@ public final class LogCrashTest {
     }
 
     /** The slot holding the newest commit (the higher sequence number). */
-    private static long newestSlot(MemorySegment image) {
+    static long newestSlot(MemorySegment image) {
         long[] slots = PmemLog.SLOTS;
         return image.get(JAVA_LONG_UNALIGNED, slots[1]) > image.get(JAVA_LONG_UNALIGNED, slots[0]) ? slots[1] : slots[0];
     }
 
     /** Some of the newest slot's four words, not all, hold the other slot's (older) values: a torn update. */
-    private static String tearNewestSlot(MemorySegment image, long used, java.util.Random random) {
+    static String tearNewestSlot(MemorySegment image, long used, java.util.Random random) {
         long slot = newestSlot(image);
         long other = slot == PmemLog.SLOTS[0] ? PmemLog.SLOTS[1] : PmemLog.SLOTS[0];
         int stale = 1 + random.nextInt(14); // a non-empty proper subset of the 4 words
@@ -131,7 +131,7 @@ public final class LogCrashTest {
     }
 
     /** The newest slot's committed end moved by 8 to 256 bytes, forward or back. */
-    private static String moveEnd(MemorySegment image, long used, java.util.Random random) {
+    static String moveEnd(MemorySegment image, long used, java.util.Random random) {
         long at = newestSlot(image) + 8;
         long by = 8L * (1 + random.nextInt(32)) * (random.nextBoolean() ? 1 : -1);
         image.set(JAVA_LONG_UNALIGNED, at, image.get(JAVA_LONG_UNALIGNED, at) + by);

@@ -315,7 +315,7 @@ public final class PmemLog {
                     ? new Record(sequence, payload) : null;
         }
 
-        /** Why the record at {@code at} cannot be read before {@code limit}, short of its checksum; null if it can. */
+        /** Why {@link #read} found no record at {@code at} before {@code limit}. */
         static String why(MemorySegment image, long at, long limit) {
             if (at > limit - RECORD_HEADER) {
                 return "no room for a record header";
@@ -327,7 +327,7 @@ public final class PmemLog {
             if (length > limit - at - RECORD_HEADER) {
                 return "length " + length + " runs past " + limit;
             }
-            return null;
+            return "its CRC-32C does not match";
         }
     }
 
