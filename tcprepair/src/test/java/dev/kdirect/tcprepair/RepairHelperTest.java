@@ -90,6 +90,7 @@ class RepairHelperTest {
     @Test
     void aServiceWithNoCapabilitiesCheckpointsAndRestoresThroughTheHelperAndAnotherHelperRefusesIt()
             throws Exception {
+        RequiredTools.require("nft"); // the helper's lock
         List<RepairHelper.Event> refusingLog = new CopyOnWriteArrayList<>();
         try (RepairHelper rootOnly = RepairHelper.start(dir.resolve("root-only.sock"), Set.of(0), refusingLog::add)) {
             String output = ChildJvm.runUnprivileged(UnprivilegedRepairProgram.class,
@@ -122,6 +123,7 @@ class RepairHelperTest {
 
     @Test
     void theLockThroughTheHelperDropsTheConnectionsPacketsBothWaysUntilUnlocked() throws Exception {
+        RequiredTools.require("nft"); // the helper's lock
         try (Connected c = new Connected(); RepairHelperClient client = RepairHelperClient.connect(helper.socket())) {
             String table;
             try (RepairHelperClient.Lock lock = client.lock(SocketDescriptor.of(kernel, c.client))) {
@@ -144,6 +146,7 @@ class RepairHelperTest {
 
     @Test
     void aClientWhoseConnectionToTheHelperClosesLeavesNoLockBehind() throws Exception {
+        RequiredTools.require("nft"); // the helper's lock
         try (Connected c = new Connected()) {
             RepairHelperClient client = RepairHelperClient.connect(helper.socket());
             RepairHelperClient.Lock lock = client.lock(SocketDescriptor.of(kernel, c.client));
@@ -161,6 +164,7 @@ class RepairHelperTest {
 
     @Test
     void aLockOfNoSocketOrOfAnythingButAConnectedTcpSocketIsRefused() throws Exception {
+        RequiredTools.require("nft"); // the helper's lock
         Path file = dir.resolve("not-a-socket");
         int regular = kernel.open(file.toString(), OpenFlags.CREAT | OpenFlags.RDWR | OpenFlags.CLOEXEC, 0600);
         int unconnected = kernel.socket(SocketConstants.AF_INET, SocketConstants.SOCK_STREAM, 0);
@@ -185,6 +189,7 @@ class RepairHelperTest {
 
     @Test
     void aClientUnlocksOnlyItsOwnLocksAndHoldsAFewAtMost() throws Exception {
+        RequiredTools.require("nft"); // the helper's lock
         try (Connected c = new Connected(); RepairHelperClient owner = RepairHelperClient.connect(helper.socket())) {
             int socket = SocketDescriptor.of(kernel, c.client);
             List<RepairHelperClient.Lock> locks = new java.util.ArrayList<>();
