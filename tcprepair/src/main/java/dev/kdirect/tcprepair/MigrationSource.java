@@ -27,7 +27,7 @@ import javax.net.ssl.SSLContext;
 /**
  * The sending side of a live migration of TCP connections to another process (see {@link MigrationTarget}), over
  * a Unix domain socket ({@link #to}) or, to another host, over TCP with mutual TLS 1.3 ({@link #toTls}). It locks
- * the connections' 4-tuples ({@link NetworkLock}), freezes each, sends the images, and, depending on the
+ * the connections' 4-tuples ({@link TcpRepair#lock}: a {@link NetworkLock}, or one a repair helper holds), freezes each, sends the images, and, depending on the
  * {@link MigrationMode}, releases those the target took and rolls back the rest: thawed in their channel, or (same
  * namespace, after a failed restore) restored here from the source's own copy. The lock is released in every case.
  *
@@ -232,14 +232,14 @@ public final class MigrationSource {
      */
     public Report migrate(List<Outgoing> connections) throws IOException {
         long deadline = System.nanoTime() + timeout.toNanos();
-        Session session = new Session(repair != null ? repair : TcpRepair.system(), new UnixSocketGuard(allowedUids),
+        TcpRepair tcp = repair != null ? repair : TcpRepair.system();
+        Session session = new Session(tcp, new UnixSocketGuard(allowedUids),
                 limits != null ? limits : MigrationLimits.defaults(), connections, deadline);
-        List<NetworkLock.Tuple> tuples = new ArrayList<>();
         for (Outgoing o : connections) {
-            tuples.add(NetworkLock.Tuple.of(o.channel()));
+            NetworkLock.Tuple.of(o.channel()); // an unconnected channel is refused before anything is locked
         }
         long locked = System.nanoTime();
-        NetworkLock lock = NetworkLock.lock(tuples);
+        ConnectionLock lock = tcp.lock(connections.stream().map(Outgoing::channel).toList());
         String failure = null;
         try {
             failure = session.run();
@@ -249,7 +249,7 @@ public final class MigrationSource {
             } catch (IOException e) {
                 // the connections are where the report says, but their packets stay dropped until the table goes
                 failure = (failure == null ? "" : failure + "; ") + "unlock failed: " + e.getMessage()
-                        + "; remove it with: nft delete table inet " + lock.table();
+                        + "; " + lock.removal();
             }
             locked = System.nanoTime() - locked;
         }

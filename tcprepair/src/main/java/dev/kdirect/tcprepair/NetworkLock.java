@@ -31,7 +31,7 @@ import java.util.regex.Pattern;
  * namespace this process cannot see (a sibling container's) is left alone; delete it by hand:
  * {@code nft delete table inet kdirect_lock_<pidns>_<pid>_<start>_<n>}.
  */
-public final class NetworkLock implements AutoCloseable {
+public final class NetworkLock implements ConnectionLock {
     /** The prefix of every lock table's name. */
     public static final String PREFIX = "kdirect_lock_";
     private static final Pattern TABLE = Pattern.compile("table inet " + PREFIX + "(\\d+)_(\\d+)_(\\d+)_(\\d+)");
@@ -67,7 +67,7 @@ public final class NetworkLock implements AutoCloseable {
 
     private final Nft nft;
     private final String table;
-    private final int size;
+    private int size;
     private final Thread hook;
     private boolean released;
 
@@ -127,13 +127,32 @@ public final class NetworkLock implements AutoCloseable {
     }
 
     /** How many connections it holds. */
-    public int size() {
+    public synchronized int size() {
         return size;
+    }
+
+    /** Locks these connections too, in one transaction: the lock then holds them all until {@link #close}. */
+    public synchronized void add(Collection<Tuple> tuples) throws IOException {
+        if (released) {
+            throw new IllegalStateException("the lock " + table + " was released");
+        }
+        StringBuilder b = new StringBuilder(tuples.size() * 80);
+        elements(b, "inet " + table, "v4", tuples.stream().filter(Tuple::ipv4).toList());
+        elements(b, "inet " + table, "v6", tuples.stream().filter(x -> !x.ipv4()).toList());
+        if (!b.isEmpty()) {
+            nft.run(b.toString());
+        }
+        size += tuples.size();
+    }
+
+    @Override
+    public String removal() {
+        return "remove it with: nft delete table inet " + table;
     }
 
     /** Lets the connections' packets pass again (deletes the table). Idempotent. */
     @Override
-    public void close() throws IOException {
+    public synchronized void close() throws IOException {
         if (released) {
             return;
         }

@@ -16,7 +16,9 @@ import java.lang.foreign.MemorySegment;
 import java.net.UnixDomainSocketAddress;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.function.Consumer;
@@ -25,8 +27,9 @@ import java.util.function.Consumer;
  * The privileged repair helper: the one process that needs CAP_NET_ADMIN, so that services checkpoint and restore
  * connections without it ({@link TcpRepair#through}). It listens on a Unix domain socket and speaks
  * {@link RepairProtocol}: passt-repair's one-byte TCP_REPAIR toggles with 1 to 253 sockets as SCM_RIGHTS, and
- * kdirect's SO_SNDBUFFORCE / SO_RCVBUFFORCE extension. The network lock is not served: it stays with a process that
- * holds CAP_NET_ADMIN itself.
+ * kdirect's extension: SO_SNDBUFFORCE / SO_RCVBUFFORCE, and the network lock, taken on the connections of the sockets
+ * handed to it (their addresses read from the sockets themselves), held for the client until it unlocks or its
+ * connection to the helper closes. The helper and its clients must share a network namespace.
  *
  * <p>It authenticates each client by SO_PEERCRED (uids on the allow-list only: others are logged and disconnected
  * before anything is read), acts only on the sockets it is handed and only if they are TCP sockets (SO_PROTOCOL),
@@ -180,8 +183,16 @@ public final class RepairHelper implements AutoCloseable {
                 return;
             }
             log.accept(new Event("accepted", client, "gid " + peer.gid()));
-            while (serveRequest(connection, client)) {
-                // one request at a time, until the client closes or a request fails
+            Map<Integer, NetworkLock> locks = new LinkedHashMap<>();
+            try {
+                while (serveRequest(connection, client, locks)) {
+                    // one request at a time, until the client closes or a request fails
+                }
+            } finally {
+                // fail-safe: a client that is gone (or failed) leaves no packets dropped
+                for (var lock : locks.entrySet()) {
+                    unlock(client, lock.getKey(), lock.getValue(), "the client's connection closed");
+                }
             }
         } catch (KernelException e) {
             log.accept(new Event("error", null, e.getMessage()));
@@ -190,8 +201,22 @@ public final class RepairHelper implements AutoCloseable {
         }
     }
 
+    private boolean unlock(PeerInfo client, int id, NetworkLock lock, String why) {
+        try {
+            lock.close();
+            log.accept(new Event("unlocked", client, "lock " + id + " (" + lock.table() + ", " + lock.size()
+                    + " connections): " + why));
+            return true;
+        } catch (IOException | RuntimeException e) {
+            log.accept(new Event("failed", client, "unlock " + id + ": " + e.getMessage() + "; "
+                    + lock.removal()));
+            return false;
+        }
+    }
+
     /** Reads, checks and carries out one request; false when the connection is to be closed. */
-    private boolean serveRequest(int connection, PeerInfo client) throws KernelException {
+    private boolean serveRequest(int connection, PeerInfo client, Map<Integer, NetworkLock> locks)
+            throws KernelException {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment command = arena.allocate(1);
             ReceivedMessage m = kernel.recvmsg(connection, command, SocketConstants.SCM_MAX_FD,
@@ -214,6 +239,18 @@ public final class RepairHelper implements AutoCloseable {
                         log.accept(new Event("refused", client, RepairProtocol.describe(cmd) + " without its value"));
                         return false;
                     }
+                }
+                if (cmd == RepairProtocol.LOCK || cmd == RepairProtocol.UNLOCK) {
+                    Integer reply = cmd == RepairProtocol.LOCK ? lock(client, locks, value, m.descriptors())
+                            : unlock(client, locks, value);
+                    if (reply == null) {
+                        return false;
+                    }
+                    MemorySegment answer = arena.allocate(1 + RepairProtocol.VALUE_BYTES);
+                    answer.set(JAVA_BYTE, 0, cmd);
+                    answer.set(JAVA_INT_UNALIGNED.withOrder(java.nio.ByteOrder.nativeOrder()), 1, reply);
+                    return kernel.send(connection, cmd == RepairProtocol.LOCK ? answer : command,
+                            SocketConstants.MSG_NOSIGNAL) == (cmd == RepairProtocol.LOCK ? answer.byteSize() : 1);
                 }
                 List<String> sockets = new ArrayList<>();
                 for (int fd : m.descriptors()) {
@@ -243,6 +280,9 @@ public final class RepairHelper implements AutoCloseable {
         if (m.controlTruncated()) {
             return RepairProtocol.describe(cmd) + " with more than " + SocketConstants.SCM_MAX_FD + " sockets";
         }
+        if (!RepairProtocol.carriesSockets(cmd)) {
+            return m.descriptors().isEmpty() ? null : RepairProtocol.describe(cmd) + " with sockets";
+        }
         if (m.descriptors().isEmpty()) {
             return RepairProtocol.describe(cmd) + " without a socket";
         }
@@ -262,6 +302,67 @@ public final class RepairHelper implements AutoCloseable {
         } catch (KernelException notASocket) {
             return false;
         }
+    }
+
+    /**
+     * Locks the connections of the sockets handed over, as a new lock ({@code id} 0) or added to one of the client's;
+     * the lock's id, or null (logged) when refused or failed. The addresses come from the sockets, never from the
+     * client: it can lock only connections it holds.
+     */
+    private Integer lock(PeerInfo client, Map<Integer, NetworkLock> locks, int id, List<Integer> sockets) {
+        NetworkLock existing = locks.get(id);
+        if (id != 0 && existing == null) {
+            log.accept(new Event("refused", client, "lock: extend lock " + id + ", which this client does not hold"));
+            return null;
+        }
+        if (id == 0 && locks.size() >= RepairProtocol.MAX_LOCKS_PER_CLIENT) {
+            log.accept(new Event("refused", client, "lock: this client holds " + locks.size() + " locks already"
+                    + " (at most " + RepairProtocol.MAX_LOCKS_PER_CLIENT + ")"));
+            return null;
+        }
+        List<NetworkLock.Tuple> tuples = new ArrayList<>();
+        for (int fd : sockets) {
+            try {
+                tuples.add(new NetworkLock.Tuple(kernel.getsockname(fd), kernel.getpeername(fd)));
+            } catch (KernelException | IllegalArgumentException e) {
+                log.accept(new Event("refused", client, "lock: " + describe(fd) + " is not a connected TCP socket ("
+                        + (e instanceof KernelException k ? k.errnoName() : e.getMessage()) + ")"));
+                return null;
+            }
+        }
+        try {
+            int lockId = id;
+            if (existing == null) {
+                lockId = 1;
+                while (locks.containsKey(lockId)) {
+                    lockId++;
+                }
+                locks.put(lockId, NetworkLock.lock(tuples));
+            } else {
+                existing.add(tuples);
+            }
+            NetworkLock lock = locks.get(lockId);
+            log.accept(new Event("locked", client, "lock " + lockId + " (" + lock.table() + ", " + lock.size()
+                    + " connections): " + tuples.stream().map(t -> t.local() + " -> " + t.remote()).toList()));
+            return lockId;
+        } catch (IOException | RuntimeException e) {
+            log.accept(new Event("failed", client, "lock: " + e.getMessage()));
+            return null;
+        }
+    }
+
+    /** Removes one of the client's locks; its id, or null (logged) when it holds no such lock or nft failed. */
+    private Integer unlock(PeerInfo client, Map<Integer, NetworkLock> locks, int id) {
+        NetworkLock lock = locks.get(id);
+        if (lock == null) {
+            log.accept(new Event("refused", client, "unlock: lock " + id + ", which this client does not hold"));
+            return null;
+        }
+        if (!unlock(client, id, lock, "the client asked")) {
+            return null; // kept: the connection closes, and the fail-safe tries again
+        }
+        locks.remove(id);
+        return id;
     }
 
     /** The extension's int after the command byte, or null when the client closed first. */

@@ -15,12 +15,14 @@ import java.lang.foreign.MemorySegment;
 import java.net.UnixDomainSocketAddress;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Arrays;
 
 /**
  * A connection to a privileged repair helper ({@code kdirect repair-helper}, or passt-repair for the repair
  * toggles), which sets on sockets handed to it what needs CAP_NET_ADMIN: TCP_REPAIR on and off, and (a kdirect
- * extension) SO_SNDBUFFORCE and SO_RCVBUFFORCE. The protocol is {@link RepairProtocol}'s. {@link TcpRepair#through}
- * uses one so that checkpoint and restore run in a process without capabilities.
+ * extension) SO_SNDBUFFORCE and SO_RCVBUFFORCE and the network lock on their connections. The protocol is
+ * {@link RepairProtocol}'s. {@link TcpRepair#through} uses one so that checkpoint, restore and a migration's lock run
+ * in a process without capabilities.
  *
  * <p>Sockets handed over are the caller's connections: before sending any, the client checks who listens at the
  * path (SO_PEERCRED) and refuses a helper that does not run as the expected uid (root by default). Requests are
@@ -98,6 +100,71 @@ public final class RepairHelperClient implements AutoCloseable {
         request(RepairProtocol.SET_RECEIVE_BUFFER, value, sockets);
     }
 
+    /**
+     * A network lock the helper holds for this client on the connections of the sockets it was handed; closing it
+     * asks the helper to remove it, and the helper removes it anyway when this client's connection closes.
+     */
+    public static final class Lock implements ConnectionLock {
+        private final RepairHelperClient client;
+        private final int id;
+        private final int size;
+        private boolean released;
+
+        private Lock(RepairHelperClient client, int id, int size) {
+            this.client = client;
+            this.id = id;
+            this.size = size;
+        }
+
+        /** The helper's id of the lock, for this client's connection. */
+        public int id() {
+            return id;
+        }
+
+        /** How many connections it holds. */
+        public int size() {
+            return size;
+        }
+
+        @Override
+        public void close() throws IOException {
+            synchronized (client) {
+                if (released) {
+                    return;
+                }
+                released = true;
+                if (client.fd >= 0) { // else the helper removed it when the connection closed
+                    client.request(RepairProtocol.UNLOCK, id, new int[0]);
+                }
+            }
+        }
+
+        @Override
+        public String removal() {
+            return "the repair helper at " + client.path + " removes it when this process's connection to it closes";
+        }
+    }
+
+    /**
+     * Locks the connections of these sockets (the kdirect extension): when this returns, no packet of theirs passes
+     * in either direction until the lock is closed, this client closes, or this process ends. More than 253 sockets
+     * go in several requests, the first making the lock and the others extending it.
+     *
+     * @throws RepairHelperException when the helper refused (a socket that is not a connected TCP socket, too many
+     *     locks) or nft failed; the connection is closed, so the helper removed whatever part it had locked
+     */
+    public synchronized Lock lock(int... sockets) throws IOException {
+        if (sockets.length == 0) {
+            throw new IllegalArgumentException("a lock needs at least one socket");
+        }
+        int id = 0;
+        for (int from = 0; from < sockets.length; from += SocketConstants.SCM_MAX_FD) {
+            id = request(RepairProtocol.LOCK, id, Arrays.copyOfRange(sockets, from,
+                    Math.min(sockets.length, from + SocketConstants.SCM_MAX_FD)));
+        }
+        return new Lock(this, id, sockets.length);
+    }
+
     /** One of the options that need CAP_NET_ADMIN, for {@link TcpRepair}. */
     void set(int socket, int level, int option, int value) throws IOException {
         if (level == SocketConstants.SOL_TCP && option == SocketConstants.TCP_REPAIR) {
@@ -112,16 +179,21 @@ public final class RepairHelperClient implements AutoCloseable {
         }
     }
 
-    private void request(byte command, Integer value, int[] sockets) throws IOException {
-        if (sockets.length < 1 || sockets.length > SocketConstants.SCM_MAX_FD) {
+    /** One request; the lock's id for LOCK, else 0. */
+    private int request(byte command, Integer value, int[] sockets) throws IOException {
+        if (RepairProtocol.carriesSockets(command)
+                && (sockets.length < 1 || sockets.length > SocketConstants.SCM_MAX_FD)) {
             throw new IllegalArgumentException("a request carries 1 to " + SocketConstants.SCM_MAX_FD + " sockets, not "
                     + sockets.length);
         }
         if (fd < 0) {
             throw new RepairHelperException("the connection to the repair helper at " + path + " is closed");
         }
-        String what = RepairProtocol.describe(command) + (value != null ? " " + value : "") + " on " + sockets.length
-                + " socket" + (sockets.length == 1 ? "" : "s");
+        String what = command == RepairProtocol.UNLOCK ? "unlock of lock " + value
+                : command == RepairProtocol.LOCK ? "lock of " + sockets.length + " connection"
+                        + (sockets.length == 1 ? "" : "s") + (value != 0 ? " (added to lock " + value + ")" : "")
+                : RepairProtocol.describe(command) + (value != null ? " " + value : "") + " on " + sockets.length
+                        + " socket" + (sockets.length == 1 ? "" : "s");
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment message = arena.allocate(1 + (value != null ? RepairProtocol.VALUE_BYTES : 0));
             message.set(JAVA_BYTE, 0, command);
@@ -131,14 +203,20 @@ public final class RepairHelperClient implements AutoCloseable {
             if (kernel.sendmsg(fd, message, sockets, SocketConstants.MSG_NOSIGNAL) != message.byteSize()) {
                 throw failure(what, "it took part of the request");
             }
-            MemorySegment reply = arena.allocate(1);
-            if (kernel.recv(fd, reply, 0) == 0) {
-                throw failure(what, "it closed the connection: it refused this client or the request, or a socket"
-                        + " option failed (see its log)");
+            MemorySegment reply = arena.allocate(command == RepairProtocol.LOCK ? 1 + RepairProtocol.VALUE_BYTES : 1);
+            for (long got = 0; got < reply.byteSize(); ) {
+                long n = kernel.recv(fd, reply.asSlice(got), 0);
+                if (n == 0) {
+                    throw failure(what, "it closed the connection: it refused this client or the request, or a"
+                            + " socket option or nft failed (see its log)");
+                }
+                got += n;
             }
             if (reply.get(JAVA_BYTE, 0) != command) {
                 throw failure(what, "it replied " + reply.get(JAVA_BYTE, 0) + " instead of " + command);
             }
+            return reply.byteSize() > 1 ? reply.get(JAVA_INT_UNALIGNED.withOrder(java.nio.ByteOrder.nativeOrder()), 1)
+                    : 0;
         } catch (KernelException e) {
             throw failure(what, e.is(Errno.EAGAIN) ? "no reply within " + REPLY_TIMEOUT.toSeconds() + " s"
                     : e.is(Errno.EPIPE) || e.is(Errno.ECONNRESET) ? "it closed the connection: it refused this client or the"
@@ -148,7 +226,7 @@ public final class RepairHelperClient implements AutoCloseable {
 
     private RepairHelperException failure(String what, String why) {
         close();
-        return new RepairHelperException("the repair helper at " + path + " did not set " + what + ": " + why);
+        return new RepairHelperException("the repair helper at " + path + " did not carry out the " + what + ": " + why);
     }
 
     /** Closes the connection (the helper keeps running). Idempotent. */

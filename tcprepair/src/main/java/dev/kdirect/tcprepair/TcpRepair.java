@@ -19,6 +19,7 @@ import java.lang.foreign.MemorySegment;
 import java.net.InetSocketAddress;
 import java.nio.channels.SocketChannel;
 import java.util.Arrays;
+import java.util.List;
 
 /**
  * Checkpoints, detaches and restores live TCP connections with TCP_REPAIR (net/ipv4/tcp.c), on a socket descriptor
@@ -41,22 +42,25 @@ public final class TcpRepair {
 
     private final Kernel kernel;
     private final Privileged privileged;
+    /** The repair helper that does what needs CAP_NET_ADMIN ({@link #through}), or null: this process does it. */
+    private final RepairHelperClient helper;
     /** False: channels' descriptors come from /proc even where the JDK could give them (for tests). */
     private final boolean jdkDescriptors;
 
-    private TcpRepair(Kernel kernel, Privileged privileged) {
-        this(kernel, privileged, true);
+    private TcpRepair(Kernel kernel, Privileged privileged, RepairHelperClient helper) {
+        this(kernel, privileged, helper, true);
     }
 
-    private TcpRepair(Kernel kernel, Privileged privileged, boolean jdkDescriptors) {
+    private TcpRepair(Kernel kernel, Privileged privileged, RepairHelperClient helper, boolean jdkDescriptors) {
         this.kernel = kernel;
         this.privileged = privileged;
+        this.helper = helper;
         this.jdkDescriptors = jdkDescriptors;
     }
 
     /** This TCP repair with channels' descriptors always found through /proc (SocketDescriptor), for tests. */
     TcpRepair withoutJdkDescriptors() {
-        return new TcpRepair(kernel, privileged, false);
+        return new TcpRepair(kernel, privileged, helper, false);
     }
 
     /**
@@ -71,7 +75,7 @@ public final class TcpRepair {
     /** TCP repair on a given kernel, with this process's own CAP_NET_ADMIN. */
     public static TcpRepair on(Kernel kernel) {
         return new TcpRepair(kernel, (arena, fd, level, option, value) ->
-                kernel.setsockopt(fd, level, option, arena.allocateFrom(JAVA_INT, value)));
+                kernel.setsockopt(fd, level, option, arena.allocateFrom(JAVA_INT, value)), null);
     }
 
     /**
@@ -79,11 +83,39 @@ public final class TcpRepair {
      * of the capability), with TCP_REPAIR on and off and the forced buffer sizes (SO_SNDBUFFORCE, SO_RCVBUFFORCE)
      * asked of a privileged repair helper ({@code kdirect repair-helper}, or passt-repair for the toggles); every
      * other step needs no capability. The helper's refusal or failure is a {@link RepairHelperException}, and the
-     * operation rolls back as it does for EPERM.
+     * operation rolls back as it does for EPERM. A migration with this repair ({@link MigrationSource#repair}) takes
+     * its network lock through the helper too ({@link #lock}).
      */
     public static TcpRepair through(RepairHelperClient helper) {
         return new TcpRepair(Kernels.real(), (arena, fd, level, option, value) -> helper.set(fd, level, option,
-                value));
+                value), helper);
+    }
+
+    /**
+     * Locks the connections of these channels ({@link NetworkLock}): with this process's own CAP_NET_ADMIN, or, for
+     * a repair {@link #through} a helper, held by the helper on the sockets handed to it.
+     *
+     * @throws NetworkLockException when the lock cannot be taken: nothing is left locked
+     */
+    public ConnectionLock lock(List<SocketChannel> channels) throws IOException {
+        if (helper == null) {
+            return NetworkLock.lockChannels(channels);
+        }
+        requireRealKernelForChannels();
+        int[] sockets = new int[channels.size()];
+        for (int i = 0; i < sockets.length; i++) {
+            sockets[i] = descriptor(channels.get(i));
+        }
+        try {
+            return helper.lock(sockets);
+        } catch (RepairHelperException e) {
+            throw new NetworkLockException(e.getMessage());
+        }
+    }
+
+    /** The channel's socket descriptor: from the JDK when java.base exports it, else found through /proc. */
+    private int descriptor(SocketChannel channel) throws IOException {
+        return jdkDescriptors ? SocketDescriptor.of(kernel, channel) : SocketDescriptor.ofThroughProc(kernel, channel);
     }
 
     /** The kernel this TCP repair runs on. */
@@ -165,7 +197,7 @@ public final class TcpRepair {
     public FrozenConnection freeze(SocketChannel channel) throws IOException {
         requireRealKernelForChannels();
         // the JDK knows the addresses (IPv4-mapped ones as IPv4, as SocketAddresses decodes them): no syscalls
-        int fd = jdkDescriptors ? SocketDescriptor.of(kernel, channel) : SocketDescriptor.ofThroughProc(kernel, channel);
+        int fd = descriptor(channel);
         return freeze(fd, (InetSocketAddress) channel.getLocalAddress(),
                 (InetSocketAddress) channel.getRemoteAddress(), channel, channel::close);
     }

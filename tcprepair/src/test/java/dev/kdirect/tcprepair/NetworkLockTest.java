@@ -160,7 +160,7 @@ class NetworkLockTest {
         return out;
     }
 
-    private static byte readOne(SocketChannel channel) throws Exception {
+    static byte readOne(SocketChannel channel) throws Exception {
         ByteBuffer one = ByteBuffer.allocate(1);
         while (one.hasRemaining()) {
             assertThat(channel.read(one)).isNotNegative();

@@ -24,9 +24,10 @@ import picocli.CommandLine.Spec;
         description = {"The privileged helper for TCP repair in services without capabilities: listens on a Unix"
                 + " domain socket and sets TCP_REPAIR (passt-repair's protocol: one byte 1, 0 or -1 with 1 to 253"
                 + " sockets as SCM_RIGHTS; the reply is the same byte, a closed connection is a failure) and, as a"
-                + " kdirect extension, SO_SNDBUFFORCE and SO_RCVBUFFORCE on the sockets handed to it.",
+                + " kdirect extension, SO_SNDBUFFORCE and SO_RCVBUFFORCE on the sockets handed to it, and the network"
+                + " lock (nft) on their connections, removed when the client unlocks or its connection closes.",
             "Clients are authenticated by SO_PEERCRED: root and the uids of --allow-uid only. Only TCP sockets are"
-                + " touched; every acceptance, refusal and action is logged to standard output.",
+                + " touched; every acceptance, refusal, action, lock and unlock is logged to standard output.",
             "Needs CAP_NET_ADMIN (root, or systemd's AmbientCapabilities=CAP_NET_ADMIN). Runs until stopped"
                 + " (SIGTERM); the socket file is removed then."},
         exitCodeListHeading = "Exit status:%n",

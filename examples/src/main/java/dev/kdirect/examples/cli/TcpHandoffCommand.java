@@ -1,14 +1,18 @@
 package dev.kdirect.examples.cli;
 
+import dev.kdirect.Credentials;
 import dev.kdirect.Feature;
 import dev.kdirect.examples.handoff.Child;
 import dev.kdirect.examples.handoff.EchoConnection;
 import dev.kdirect.examples.handoff.Progress;
+import dev.kdirect.examples.handoff.ReadableCopy;
 import dev.kdirect.examples.handoff.StreamingClient;
 import dev.kdirect.tcprepair.MigrationMode;
 import dev.kdirect.tcprepair.MigrationSource;
 import dev.kdirect.tcprepair.MigrationTarget;
 import dev.kdirect.tcprepair.NetworkLock;
+import dev.kdirect.tcprepair.RepairHelperClient;
+import dev.kdirect.tcprepair.TcpRepair;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
@@ -44,9 +48,11 @@ import picocli.CommandLine.Spec;
         description = {"Zero-downtime restart: a server hands its live TCP connections to a successor process while"
                 + " the clients keep streaming; prints each connection's downtime (the longest gap in its echo"
                 + " stream).",
-            "'demo' runs it all on loopback: server, clients and successor as separate processes. 'server',"
+            "'demo' runs it all on loopback: server, clients and successor as separate processes (with"
+                + " --unprivileged: as uid 65534 without capabilities, through a repair helper). 'server',"
                 + " 'successor' and 'client' are the pieces, to run by hand in separate terminals.",
-            "Needs CAP_NET_ADMIN (run with sudo) and nft (apt-get install nftables)."},
+            "Needs CAP_NET_ADMIN (run with sudo), or a repair helper for server and successor (--repair-helper), and"
+                + " nft (apt-get install nftables)."},
         exitCodeListHeading = "Exit status:%n",
         exitCodeList = {"0:every connection moved and no client saw a wrong byte, a reset or an end of stream",
             "1:otherwise", FriendlyErrors.EXIT_USAGE, "3:TCP repair or nft is not available here (not root?)",
@@ -54,6 +60,9 @@ import picocli.CommandLine.Spec;
         subcommands = {TcpHandoffCommand.Demo.class, TcpHandoffCommand.Server.class,
             TcpHandoffCommand.Successor.class, TcpHandoffCommand.Client.class})
 final class TcpHandoffCommand implements Runnable {
+    /** The uid --unprivileged runs the services as: nobody on Debian. */
+    static final int NOBODY = 65534;
+
     /** How long either side waits for the other at one step before rolling back (slow machines, emulators). */
     private static final Duration STEP_TIMEOUT = Duration.ofSeconds(30);
 
@@ -69,6 +78,22 @@ final class TcpHandoffCommand implements Runnable {
     static void ensureReady() throws IOException {
         Feature.TCP_REPAIR.ensureAvailable();
         NetworkLock.tables(); // runs nft: missing or not permitted is reported now
+    }
+
+    /**
+     * Prints this process's uid and effective capabilities (CapEff of /proc/self/status); the TCP repair to use: this
+     * process's own CAP_NET_ADMIN, or with {@code helper} a repair helper's (then this process needs none, and the
+     * network lock is the helper's too).
+     */
+    static TcpRepair repair(Path helper, Events events) throws IOException {
+        Credentials self = Credentials.ofCurrentProcess();
+        String capEff = String.format("%016x", self.effectiveCapabilities());
+        events.emit("CAPABILITIES", "uid " + self.euid() + " CapEff " + capEff, "uid", self.euid(), "capEff", capEff);
+        if (helper == null) {
+            ensureReady();
+            return TcpRepair.system();
+        }
+        return TcpRepair.through(RepairHelperClient.connect(helper)); // open until this process ends
     }
 
     @Command(name = "demo", mixinStandardHelpOptions = true,
@@ -88,28 +113,41 @@ final class TcpHandoffCommand implements Runnable {
         @Option(names = "--json", description = "Print the outcome as JSON.")
         boolean json;
 
+        @Option(names = "--unprivileged", description = "Run server, successor and clients as uid 65534 (nobody)"
+                + " with no capabilities; a repair helper (kdirect repair-helper, root) started for them is the only"
+                + " privileged process. Each prints its effective capabilities.")
+        boolean unprivileged;
+
         @Override
         public Integer call() throws Exception {
             if (clients < 1 || clients > 1000) {
                 throw new IllegalArgumentException("--clients must be 1 to 1000, not " + clients);
             }
+            if (unprivileged && Credentials.ofCurrentProcess().euid() != 0) {
+                throw new IllegalArgumentException("--unprivileged starts the repair helper as root and the services"
+                        + " as uid " + NOBODY + ": run it with sudo");
+            }
             ensureReady();
             PrintWriter out = spec.commandLine().getOut();
             Path dir = Files.createTempDirectory("kdirect-handoff");
-            Path socket = dir.resolve("handoff.sock");
             List<String> progress = new CopyOnWriteArrayList<>();
             List<Child> children = new ArrayList<>();
             try {
-                Child server = start(children, "server", "tcp-handoff", "server", "--port", "0", "--handoff",
-                        socket.toString());
+                Privileges privileges = unprivileged ? Privileges.prepare(dir, children) : Privileges.NONE;
+                Path socket = privileges.serviceDirectory(dir).resolve("handoff.sock");
+                Child server = privileges.start(children, "server", "tcp-handoff", "server", "--port", "0",
+                        "--handoff", socket.toString());
+                String serverCaps = server.await("CAPABILITIES", 120, progress::add);
+                privileges.observe(server);
                 String port = server.await("LISTENING", 120, progress::add).split(" ")[1];
                 List<Child> streaming = new ArrayList<>();
                 for (int i = 0; i < clients; i++) {
-                    streaming.add(start(children, "client " + (i + 1), "tcp-handoff", "client", "--connect",
-                            "127.0.0.1:" + port));
+                    streaming.add(privileges.start(children, "client " + (i + 1), "tcp-handoff", "client",
+                            "--connect", "127.0.0.1:" + port));
                 }
                 for (Child c : streaming) {
                     c.await("STREAMING", 120, l -> { });
+                    privileges.observe(c);
                 }
                 Thread.sleep(500);
                 if (!json) {
@@ -117,8 +155,10 @@ final class TcpHandoffCommand implements Runnable {
                             + port + "; starting the successor");
                     out.flush();
                 }
-                Child successor = start(children, "successor", "tcp-handoff", "successor", "--port", port,
-                        "--handoff", socket.toString());
+                Child successor = privileges.start(children, "successor", "tcp-handoff", "successor", "--port",
+                        port, "--handoff", socket.toString());
+                String successorCaps = successor.await("CAPABILITIES", 120, progress::add);
+                privileges.observe(successor);
                 java.util.function.Consumer<String> show = l -> {
                     progress.add(l);
                     if (!json && l.startsWith("PROGRESS")) {
@@ -154,23 +194,127 @@ final class TcpHandoffCommand implements Runnable {
                 report.put("successorTook", Integer.parseInt(t[1]));
                 report.put("successorMs", Long.parseLong(t[2]));
                 report.put("connections", results);
+                if (unprivileged) {
+                    Map<String, Object> processes = new LinkedHashMap<>();
+                    processes.put("server says", selfReported(serverCaps));
+                    processes.put("successor says", selfReported(successorCaps));
+                    processes.putAll(privileges.observed());
+                    List<String> helperLocks = privileges.helperLocks();
+                    report.put("helperLocks", helperLocks);
+                    // the server's lock was the helper's, for the server's uid, on every connection
+                    clean &= helperLocks.stream().anyMatch(l -> l.contains("\"uid\": " + NOBODY)
+                            && l.contains(", " + clients + " connections)"));
+                    // every piece but the helper: uid 65534 with no capability, by its own word and by /proc's
+                    clean &= privileges.onlyTheHelperIsPrivileged() && serverCaps.endsWith("CapEff 0000000000000000")
+                            && successorCaps.endsWith("CapEff 0000000000000000");
+                    report.put("processes", processes);
+                }
                 report.put("ok", clean);
                 out.println(json ? Json.write(report) : story(report, results));
                 out.flush();
                 return clean ? 0 : 1;
             } finally {
-                for (Child c : children) {
+                for (Child c : children.reversed()) { // the helper last: it serves the others to the end
                     c.close();
                 }
-                Files.deleteIfExists(socket); // the successor's, left if it died, in this demo's own 0700 directory
-                Files.delete(dir);
+                ReadableCopy.delete(dir); // this demo's own directory: its sockets and the class path copy
             }
         }
 
-        private static Child start(List<Child> children, String name, String... args) throws IOException {
-            Child c = Child.start(name, args);
-            children.add(c);
-            return c;
+        /** A CAPABILITIES line's facts: "CAPABILITIES uid 65534 CapEff 0000000000000000". */
+        private static Map<String, Object> selfReported(String line) {
+            String[] w = line.split(" ");
+            Map<String, Object> facts = new LinkedHashMap<>();
+            facts.put("uid", Integer.parseInt(w[2]));
+            facts.put("capEff", w[4]);
+            return facts;
+        }
+
+        /**
+         * Who runs the demo's pieces: this user (root), or, with --unprivileged, uid 65534 without capabilities,
+         * with a repair helper (root) started first.
+         */
+        private record Privileges(Child.Unprivileged as, Child helper, Path helperSocket,
+                Map<String, Map<String, Object>> observed) {
+            static final Privileges NONE = new Privileges(null, null, null, Map.of());
+            static final String HELPER = "repair helper";
+
+            /**
+             * The layout: the demo's directory (root, 0755: the helper's socket, mode 0666, and a class path copy
+             * uid 65534 can read) and in it the services' own (uid 65534, 0700: the handoff socket); then the
+             * helper, allow-listing uid 65534, started and listening.
+             */
+            static Privileges prepare(Path dir, List<Child> children) throws IOException, InterruptedException {
+                Files.setPosixFilePermissions(dir, java.nio.file.attribute.PosixFilePermissions.fromString(
+                        "rwxr-xr-x"));
+                Path services = Files.createDirectory(dir.resolve("services"));
+                Files.setAttribute(services, "unix:uid", NOBODY);
+                Files.setAttribute(services, "unix:gid", NOBODY);
+                String classPath = ReadableCopy.of(Child.classPath(), dir.resolve("classpath"));
+                Path helperSocket = dir.resolve("helper.sock");
+                Child helper = Child.start(HELPER, "repair-helper", "--socket", helperSocket.toString(),
+                        "--allow-uid", String.valueOf(NOBODY), "--json");
+                children.add(helper);
+                String first = helper.await("{", 120, l -> { });
+                if (!first.contains("\"event\": \"listening\"")) {
+                    throw new IOException("the repair helper did not start: " + first);
+                }
+                Privileges privileges = new Privileges(new Child.Unprivileged(NOBODY, classPath), helper,
+                        helperSocket, new LinkedHashMap<>());
+                privileges.observe(helper);
+                return privileges;
+            }
+
+            /** Records what /proc says of a running piece: pid, uid, CapEff. */
+            void observe(Child c) throws IOException {
+                if (as != null) {
+                    Child.Identity id = c.identity();
+                    Map<String, Object> facts = new LinkedHashMap<>();
+                    facts.put("uid", id.uid());
+                    facts.put("capEff", id.effectiveCapabilities());
+                    facts.put("pid", c.pid());
+                    observed.put(c.name() + " (/proc)", facts);
+                }
+            }
+
+            /**
+             * The helper's log of the server's lock, up to its unlock (it logs before it replies, so the lines are
+             * there once the server reported the handoff).
+             */
+            List<String> helperLocks() throws IOException, InterruptedException {
+                List<String> locks = new ArrayList<>();
+                String line;
+                do {
+                    line = helper.await("{", 30, l -> { });
+                    if (line.contains("\"event\": \"locked\"") || line.contains("\"event\": \"unlocked\"")) {
+                        locks.add(line);
+                    }
+                } while (!line.contains("\"event\": \"unlocked\""));
+                return locks;
+            }
+
+            /** The helper is the one piece with a capability; the others run as uid 65534. */
+            boolean onlyTheHelperIsPrivileged() {
+                return observed.entrySet().stream().allMatch(e -> e.getKey().startsWith(HELPER)
+                        ? !e.getValue().get("capEff").equals("0000000000000000")
+                        : e.getValue().get("uid").equals(NOBODY) && e.getValue().get("capEff")
+                                .equals("0000000000000000"));
+            }
+
+            Path serviceDirectory(Path dir) {
+                return as == null ? dir : dir.resolve("services");
+            }
+
+            /** Starts a piece; server and successor are pointed at the helper. */
+            Child start(List<Child> children, String name, String... args) throws IOException {
+                List<String> all = new ArrayList<>(List.of(args));
+                if (helperSocket != null && (args[1].equals("server") || args[1].equals("successor"))) {
+                    all.addAll(List.of("--repair-helper", helperSocket.toString()));
+                }
+                Child c = Child.start(name, as, all.toArray(String[]::new));
+                children.add(c);
+                return c;
+            }
         }
 
         private static String story(Map<String, Object> report, List<Map<String, Object>> results) {
@@ -187,6 +331,12 @@ final class TcpHandoffCommand implements Runnable {
                         c.get("error") == null ? ", no byte lost, duplicated or reordered, no reset"
                                 : ", FAILED: " + c.get("error")));
             }
+            if (report.get("processes") instanceof Map<?, ?> processes) {
+                processes.forEach((who, facts) -> s.append("  ").append(who).append(": ").append(facts.toString()
+                        .replaceAll("[{}]", "").replace("=", " ")).append('\n'));
+                s.append("  repair helper's log of the lock:\n");
+                ((List<?>) report.get("helperLocks")).forEach(l -> s.append("    ").append(l).append('\n'));
+            }
             s.append(Boolean.TRUE.equals(report.get("ok")) ? "  result: every connection moved, the clients noticed"
                     + " only the pause" : "  result: FAILED");
             return s.toString();
@@ -197,8 +347,8 @@ final class TcpHandoffCommand implements Runnable {
             description = {"An echo server on 127.0.0.1:PORT that hands all its connections to the successor as"
                     + " soon as one listens on the handoff socket, then exits (connections the successor could not"
                     + " take stay here, and the server goes on until its input ends).",
-                "Prints LISTENING port, PROGRESS lines, HANDED moved total lock-held-ms [failure]; with --json"
-                    + " one JSON object per line instead."},
+                "Prints CAPABILITIES uid U CapEff HEX, LISTENING port, PROGRESS lines, HANDED moved total"
+                    + " lock-held-ms [failure]; with --json one JSON object per line instead."},
             exitCodeListHeading = "Exit status:%n",
             exitCodeList = {"0:every connection was handed over", "1:some stayed here (served until the input"
                     + " ends)", FriendlyErrors.EXIT_USAGE, "3:TCP repair or nft is not available here (not root?)",
@@ -215,11 +365,16 @@ final class TcpHandoffCommand implements Runnable {
                         + " root may write to; the server checks who listens there before it sends anything).")
         Path handoff;
 
+        @Option(names = "--repair-helper", paramLabel = "SOCKET", description = "Ask the repair helper listening"
+                + " there (kdirect repair-helper, root) for TCP repair and the network lock: this process then needs"
+                + " no capability.")
+        Path repairHelper;
+
         @Override
         public Integer call() throws Exception {
             Events events = new Events(System.out, json);
-            ensureReady();
-            MigrationSource source = MigrationSource.to(handoff); // refuses an over-long path now
+            TcpRepair repair = repair(repairHelper, events);
+            MigrationSource source = MigrationSource.to(handoff).repair(repair); // refuses an over-long path now
             if (!Files.isDirectory(handoff.toAbsolutePath().getParent())) {
                 throw new IllegalArgumentException("the directory of --handoff " + handoff + " does not exist: create"
                         + " it, owned by this user with mode 0700");
@@ -261,7 +416,8 @@ final class TcpHandoffCommand implements Runnable {
     @Command(name = "successor", mixinStandardHelpOptions = true,
             description = {"The server's successor: listens on the same port (SO_REUSEPORT) and on the handoff"
                     + " socket, takes the connections the server hands over and echoes on them until its input ends.",
-                "Prints READY, PROGRESS lines, TOOK connections ms; with --json one JSON object per line instead."},
+                "Prints CAPABILITIES uid U CapEff HEX, READY, PROGRESS lines, TOOK connections ms; with --json one JSON"
+                    + " object per line instead."},
             exitCodeListHeading = "Exit status:%n",
             exitCodeList = {"0:its input ended after the handoff", FriendlyErrors.EXIT_USAGE,
                 "3:TCP repair or nft is not available here (not root?)", FriendlyErrors.EXIT_ERRNO,
@@ -278,16 +434,21 @@ final class TcpHandoffCommand implements Runnable {
                         + " the path), in an existing directory that only this user or root may write to.")
         Path handoff;
 
+        @Option(names = "--repair-helper", paramLabel = "SOCKET", description = "Ask the repair helper listening"
+                + " there (kdirect repair-helper, root) for TCP repair and the network lock: this process then needs"
+                + " no capability.")
+        Path repairHelper;
+
         @Override
         public Integer call() throws Exception {
             Events events = new Events(System.out, json);
-            ensureReady();
+            TcpRepair repair = repair(repairHelper, events);
             ServerSocketChannel listener = listen(port);
             echoEveryClient(listener, new CopyOnWriteArrayList<>());
             List<MigrationTarget.Incoming> incoming;
             try (MigrationTarget target = MigrationTarget.listen(handoff)) {
                 events.emit("READY", "");
-                target.timeout(STEP_TIMEOUT).progress(progress(events, "successor"));
+                target.repair(repair).timeout(STEP_TIMEOUT).progress(progress(events, "successor"));
                 long start = System.nanoTime();
                 incoming = target.accept();
                 for (MigrationTarget.Incoming in : incoming) {

@@ -34,9 +34,29 @@ public final class Child implements AutoCloseable {
         Thread.ofPlatform().daemon().start(() -> read(process.getErrorStream(), l -> errors.append(l).append('\n')));
     }
 
+    /** An unprivileged user to run children as, and a class path it can read. */
+    public record Unprivileged(int uid, String classPath) {
+    }
+
+    /** What /proc says of a child: its real, effective uid and effective capabilities (CapEff, hexadecimal). */
+    public record Identity(int uid, String effectiveCapabilities) {
+    }
+
     /** Starts {@code kdirect ARGS...} in a new JVM. */
     public static Child start(String name, String... args) throws IOException {
+        return start(name, null, args);
+    }
+
+    /**
+     * Starts {@code kdirect ARGS...} in a new JVM, as {@code as}'s uid and gid when given: through util-linux's setpriv
+     * with no supplementary groups and empty inheritable and bounding sets, so the JVM has no capability at all.
+     */
+    public static Child start(String name, Unprivileged as, String... args) throws IOException {
         List<String> command = new ArrayList<>();
+        if (as != null) {
+            command.addAll(List.of("setpriv", "--reuid=" + as.uid(), "--regid=" + as.uid(), "--clear-groups",
+                    "--inh-caps=-all", "--bounding-set=-all", "--"));
+        }
         command.add(ProcessHandle.current().info().command().orElseThrow());
         // short-lived demo processes: C1 and the serial collector start fastest
         command.addAll(List.of("-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "--enable-native-access=ALL-UNNAMED"));
@@ -44,7 +64,7 @@ public final class Child implements AutoCloseable {
         if (binding != null) {
             command.add("-Dkdirect.binding=" + binding);
         }
-        command.addAll(List.of("-cp", classPath(), "dev.kdirect.examples.cli.Main"));
+        command.addAll(List.of("-cp", as != null ? as.classPath() : classPath(), "dev.kdirect.examples.cli.Main"));
         command.addAll(List.of(args));
         return new Child(name, new ProcessBuilder(command).start());
     }
@@ -53,7 +73,7 @@ public final class Child implements AutoCloseable {
      * java.class.path, plus what the class loader of kdirect was given when a launcher made one (the JUnit console
      * launcher's --class-path, in the QEMU guest).
      */
-    private static String classPath() {
+    public static String classPath() {
         List<String> entries = new ArrayList<>(List.of(System.getProperty("java.class.path").split(File.pathSeparator)));
         if (Child.class.getClassLoader() instanceof URLClassLoader loader) {
             Arrays.stream(loader.getURLs()).filter(u -> u.getProtocol().equals("file")).forEach(u -> entries.add(
@@ -70,6 +90,27 @@ public final class Child implements AutoCloseable {
         } catch (IOException gone) {
             // the process ended
         }
+    }
+
+    /** Its uid and effective capabilities, read from /proc/PID/status (the JVM itself: setpriv execs it). */
+    public Identity identity() throws IOException {
+        List<String> status = java.nio.file.Files.readAllLines(java.nio.file.Path.of("/proc", process.pid()
+                + "/status"));
+        String uid = field(status, "Uid:").split("\\s+")[1];
+        return new Identity(Integer.parseInt(uid), field(status, "CapEff:"));
+    }
+
+    private static String field(List<String> status, String name) {
+        return status.stream().filter(l -> l.startsWith(name)).map(l -> l.substring(name.length()).trim())
+                .findFirst().orElseThrow(() -> new IllegalStateException("/proc/PID/status has no " + name));
+    }
+
+    public String name() {
+        return name;
+    }
+
+    public long pid() {
+        return process.pid();
     }
 
     public void send(String line) {
