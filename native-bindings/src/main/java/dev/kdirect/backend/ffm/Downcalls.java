@@ -3,9 +3,8 @@ package dev.kdirect.backend.ffm;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
-import dev.kdirect.Feature;
-import dev.kdirect.FeatureStatus;
 import dev.kdirect.FeatureUnavailableException;
+import dev.kdirect.backend.MissingFunction;
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.Linker;
@@ -71,7 +70,7 @@ final class Downcalls {
      */
     static MethodHandle link(SymbolLookup library, String name, FunctionDescriptor descriptor,
             Linker.Option... options) {
-        return link(library, name, descriptor, () -> missingSymbol(name), options);
+        return link(library, name, descriptor, () -> MissingFunction.inLibc(name), options);
     }
 
     static MethodHandle link(SymbolLookup library, String name, FunctionDescriptor descriptor,
@@ -87,16 +86,6 @@ final class Downcalls {
         MethodHandle raise = MethodHandles.foldArguments(
                 MethodHandles.throwException(type.returnType(), RuntimeException.class), SUPPLY.bindTo(missing));
         return MethodHandles.dropArguments(raise, 0, type.parameterList());
-    }
-
-    /** What calling a function glibc lacks throws: the feature's unavailability where it belongs to one. */
-    private static RuntimeException missingSymbol(String name) {
-        String evidence = "glibc has no function " + name;
-        String action = "use glibc 2.27 or later (kdirect links glibc's wrappers)";
-        if (name.startsWith("pkey_")) {
-            return new FeatureUnavailableException(FeatureStatus.missing(Feature.PKEYS, evidence, action, null));
-        }
-        return new UnsupportedOperationException(evidence + ": " + action);
     }
 
     private static final MethodHandle SUPPLY;

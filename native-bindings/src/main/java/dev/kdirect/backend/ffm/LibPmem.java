@@ -2,9 +2,7 @@ package dev.kdirect.backend.ffm;
 
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
-import dev.kdirect.Feature;
-import dev.kdirect.FeatureStatus;
-import dev.kdirect.FeatureUnavailableException;
+import dev.kdirect.backend.MissingFunction;
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.Linker;
@@ -20,7 +18,7 @@ import java.util.Optional;
  * the backend works.
  */
 final class LibPmem {
-    static final String LIBRARY = "libpmem.so.1";
+    static final String LIBRARY = MissingFunction.LIBPMEM;
     private static final Optional<SymbolLookup> LIB = load();
     static final MethodHandle FLUSH = link("pmem_flush", FunctionDescriptor.ofVoid(JAVA_LONG, JAVA_LONG));
     static final MethodHandle DRAIN = link("pmem_drain", FunctionDescriptor.ofVoid());
@@ -38,10 +36,7 @@ final class LibPmem {
     }
 
     private static MethodHandle link(String name, FunctionDescriptor descriptor) {
-        String evidence = LIB.isEmpty() ? "PMDK's " + LIBRARY + " is not installed" : LIBRARY + " has no " + name;
         return Downcalls.link(LIB.orElse(symbol -> Optional.empty()), name, descriptor,
-                () -> new FeatureUnavailableException(FeatureStatus.missing(Feature.DAX_PMEM, "cache-line write-back"
-                        + " needs " + name + ", but " + evidence, "apt-get install libpmem1", null)),
-                Linker.Option.critical(false));
+                () -> MissingFunction.inLibpmem(name, LIB.isPresent()), Linker.Option.critical(false));
     }
 }

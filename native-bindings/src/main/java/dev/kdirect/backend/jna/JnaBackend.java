@@ -6,6 +6,7 @@ import com.sun.jna.Pointer;
 import dev.kdirect.Binding;
 import dev.kdirect.Errno;
 import dev.kdirect.backend.Backend;
+import dev.kdirect.backend.MissingFunction;
 import dev.kdirect.backend.PkuSupport;
 
 /**
@@ -21,7 +22,7 @@ public final class JnaBackend implements Backend {
 
     /** A call that reports failure by throwing {@link LastErrorException}. */
     @FunctionalInterface
-    private interface Call {
+    interface Call {
         long run() throws LastErrorException;
     }
 
@@ -30,6 +31,27 @@ public final class JnaBackend implements Backend {
             return call.run();
         } catch (LastErrorException e) {
             return -e.getErrorCode();
+        }
+    }
+
+    /**
+     * A call into a class whose registration may have failed (a glibc without the pkey functions): the first use
+     * throws ExceptionInInitializerError, later ones NoClassDefFoundError; both mean the function is missing.
+     */
+    static long linked(String function, Call call) {
+        try {
+            return call(call);
+        } catch (LinkageError missing) {
+            throw MissingFunction.inLibc(function);
+        }
+    }
+
+    /** A libpmem call: without libpmem, DAX pmem's cache-line write-back is unavailable, nothing else. */
+    private static void inLibpmem(String function, Runnable call) {
+        try {
+            call.run();
+        } catch (LinkageError missing) {
+            throw MissingFunction.inLibpmem(function, LibPmem.libraryLoads());
         }
     }
 
@@ -119,17 +141,17 @@ public final class JnaBackend implements Backend {
 
     @Override
     public int pkeyAlloc(int flags, int accessRights) {
-        return (int) call(() -> LibC.pkey_alloc(flags, accessRights));
+        return (int) linked("pkey_alloc", () -> LibPkeys.pkey_alloc(flags, accessRights));
     }
 
     @Override
     public int pkeyFree(int pkey) {
-        return (int) call(() -> LibC.pkey_free(pkey));
+        return (int) linked("pkey_free", () -> LibPkeys.pkey_free(pkey));
     }
 
     @Override
     public int pkeyMprotect(long address, long length, int prot, int pkey) {
-        return (int) call(() -> LibC.pkey_mprotect(address, length, prot, pkey));
+        return (int) linked("pkey_mprotect", () -> LibPkeys.pkey_mprotect(address, length, prot, pkey));
     }
 
     @Override
@@ -137,7 +159,7 @@ public final class JnaBackend implements Backend {
         if (!PkuSupport.enabledByOs()) {
             return -Errno.ENOSYS.value();
         }
-        int r = LibC.pkey_get(pkey);
+        int r = (int) linked("pkey_get", () -> LibPkeys.pkey_get(pkey));
         return r == -1 ? -Errno.EINVAL.value() : r;
     }
 
@@ -146,7 +168,7 @@ public final class JnaBackend implements Backend {
         if (!PkuSupport.enabledByOs()) {
             return -Errno.ENOSYS.value();
         }
-        int r = LibC.pkey_set(pkey, accessRights);
+        int r = (int) linked("pkey_set", () -> LibPkeys.pkey_set(pkey, accessRights));
         return r == -1 ? -Errno.EINVAL.value() : r;
     }
 
@@ -263,16 +285,16 @@ public final class JnaBackend implements Backend {
 
     @Override
     public void cacheLineWriteback(long address, long length) {
-        LibPmem.pmem_flush(address, length);
+        inLibpmem("pmem_flush", () -> LibPmem.pmem_flush(address, length));
     }
 
     @Override
     public void storeFence() {
-        LibPmem.pmem_drain();
+        inLibpmem("pmem_drain", () -> LibPmem.pmem_drain());
     }
 
     @Override
     public void cacheLinePersist(long address, long length) {
-        LibPmem.pmem_persist(address, length);
+        inLibpmem("pmem_persist", () -> LibPmem.pmem_persist(address, length));
     }
 }

@@ -5,7 +5,8 @@ import com.sun.jna.Native;
 import com.sun.jna.Platform;
 
 /**
- * glibc functions bound once by JNA direct mapping. A failing call throws {@link LastErrorException} with errno.
+ * glibc functions bound once by JNA direct mapping (the pkey functions are in {@link LibPkeys}: registering a
+ * class fails whole when one of its functions is missing). A failing call throws {@link LastErrorException} with errno.
  * Pointers are passed as {@code long}, as in the FFM backend.
  */
 final class LibC {
@@ -45,16 +46,6 @@ final class LibC {
 
     static native long pwrite(int fd, long buffer, long count, long offset) throws LastErrorException;
 
-    static native int pkey_alloc(int flags, int accessRights) throws LastErrorException;
-
-    static native int pkey_free(int pkey) throws LastErrorException;
-
-    static native int pkey_mprotect(long address, long length, int prot, int pkey) throws LastErrorException;
-
-    // glibc sets errno only for bad arguments (EINVAL); no LastErrorException, so no errno read on success.
-    static native int pkey_get(int pkey);
-
-    static native int pkey_set(int pkey, int accessRights);
 
     static native int socket(int domain, int type, int protocol) throws LastErrorException;
 
