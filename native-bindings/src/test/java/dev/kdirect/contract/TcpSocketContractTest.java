@@ -245,6 +245,21 @@ class TcpSocketContractTest {
     }
 
     @Test
+    void closingAListenerResetsTheConnectionsNobodyAccepted() throws Exception {
+        // inet_csk_listen_stop: each child still in the accept queue is disconnected with a RST (tcp_disconnect)
+        Map<String, String> a = agree(t -> {
+            int listener = t.listener("127.0.0.1");
+            int client = t.socket(AF_INET, SOCK_STREAM);
+            t.k.connect(client, t.k.getsockname(listener));
+            t.k.close(t.forget(listener));
+            t.awaitState(client, SocketConstants.TCP_CLOSE);
+            t.step("recv", () -> t.recv(client, 8, 0));
+            t.step("recvAgain", () -> t.put("then", t.recv(client, 8, 0)));
+        });
+        assertThat(a).containsEntry("recv", "ECONNRESET").containsEntry("then", "");
+    }
+
+    @Test
     void nonBlockingSocketsSayEagainAndEinprogressInsteadOfWaiting() throws Exception {
         Map<String, String> a = agree(t -> {
             int listener = t.socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK);
@@ -254,6 +269,9 @@ class TcpSocketContractTest {
             int client = t.socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK);
             t.step("connect", () -> t.k.connect(client, t.k.getsockname(listener)));
             int server = t.awaitAccept(listener);
+            // inet_stream_connect: once the handshake is done the next connect answers 0, the one after EISCONN
+            t.step("connectDone", () -> t.k.connect(client, t.k.getsockname(listener)));
+            t.step("connectConnected", () -> t.k.connect(client, t.k.getsockname(listener)));
             t.step("recvNothing", () -> t.k.recv(client, t.buffer(8), 0));
             t.step("acceptedIsBlocking", () -> t.k.recv(server, t.buffer(8), MSG_DONTWAIT));
             // the peer does not read: the send buffer and the peer's receive buffer fill, then EAGAIN
@@ -266,6 +284,7 @@ class TcpSocketContractTest {
             t.put("sendUntilFull", last);
         });
         assertThat(a).containsEntry("acceptNone", "EAGAIN").containsEntry("connect", "EINPROGRESS")
+                .containsEntry("connectDone", "ok").containsEntry("connectConnected", "EISCONN")
                 .containsEntry("recvNothing", "EAGAIN").containsEntry("sendUntilFull", "EAGAIN");
     }
 
