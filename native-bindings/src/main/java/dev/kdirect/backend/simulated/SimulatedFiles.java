@@ -76,11 +76,14 @@ final class SimulatedFiles {
         }
         if (!exists) {
             Path parent = path.getParent();
-            if (!create || parent == null || !Files.exists(parent)) {
+            if (parent == null || !Files.exists(parent)) {
                 return -Errno.ENOENT;
             }
             if (!Files.isDirectory(parent)) {
-                return -Errno.ENOTDIR;
+                return -Errno.ENOTDIR; // the lookup walks through a file, with or without O_CREAT (fs/namei.c)
+            }
+            if (!create) {
+                return -Errno.ENOENT;
             }
             if (!permitted(parent, false, true)) {
                 return -Errno.EACCES;
@@ -180,10 +183,7 @@ final class SimulatedFiles {
             return -Errno.ENODEV;
         }
         if (!file.canWrite()) {
-            return -Errno.EBADF;
-        }
-        if (file.directory()) {
-            return -Errno.EISDIR;
+            return -Errno.EBADF; // also every directory: none is open for writing, so vfs_fallocate's EISDIR never comes
         }
         if (offset + length < 0) {
             return -Errno.EFBIG;
