@@ -7,9 +7,11 @@ import dev.kdirect.Binding;
 import dev.kdirect.Credentials;
 import dev.kdirect.Errno;
 import dev.kdirect.FallocateFlags;
+import dev.kdirect.FileStatus;
 import dev.kdirect.Kernel;
 import dev.kdirect.KernelException;
 import dev.kdirect.OpenFlags;
+import dev.kdirect.SocketConstants;
 import dev.kdirect.testing.RequiresRealKernel;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -89,6 +91,57 @@ class FileDataContractTest {
         Path link = Files.createSymbolicLink(dir.resolve("link"), target);
         assertErrno(Errno.ELOOP, () -> kernel.open(link.toString(), OpenFlags.RDONLY | OpenFlags.NOFOLLOW, 0));
         kernel.close(kernel.open(link.toString(), OpenFlags.RDONLY | OpenFlags.DIRECTORY, 0));
+    }
+
+    @Test
+    void onlyATrailingSymlinkConcernsNoFollowAndAPlainOpenFollowsIt() throws Exception {
+        Path file = Files.writeString(dir.resolve("plain"), "followed");
+        Path link = Files.createSymbolicLink(dir.resolve("toPlain"), file);
+        kernel.close(kernel.open(file.toString(), OpenFlags.RDONLY | OpenFlags.NOFOLLOW, 0));
+        int fd = kernel.open(link.toString(), OpenFlags.RDONLY, 0);
+        try {
+            assertThat(kernel.fstat(fd).isRegularFile()).isTrue();
+            assertThat(kernel.fstat(fd).size()).isEqualTo(8);
+        } finally {
+            kernel.close(fd);
+        }
+    }
+
+    @Test
+    void aPathThroughARegularFileIsEnotdirWithOrWithoutCreat() throws Exception {
+        // fs/namei.c link_path_walk: a component that is no directory ends the walk with ENOTDIR; a missing one
+        // with ENOENT, O_CREAT creating only the last
+        Path file = Files.writeString(dir.resolve("file"), "x");
+        assertErrno(Errno.ENOTDIR, () -> kernel.open(file.resolve("x").toString(), OpenFlags.RDONLY, 0));
+        assertErrno(Errno.ENOTDIR, () -> kernel.open(file.resolve("x").toString(), OpenFlags.CREAT | OpenFlags.WRONLY,
+                0600));
+        assertErrno(Errno.ENOENT, () -> kernel.open(dir.resolve("missing/x").toString(), OpenFlags.CREAT
+                | OpenFlags.WRONLY, 0600));
+        assertErrno(Errno.ENOENT, () -> kernel.open(dir.resolve("missing").toString(), OpenFlags.RDONLY, 0));
+    }
+
+    @Test
+    void fallocateRefusesBadModesBeforeTheFileAndSocketsAndRangesPastTheLargestOffset() throws Exception {
+        // fs/open.c vfs_fallocate: a hole must keep the size and is no zero range (EOPNOTSUPP); a socket is
+        // neither regular file nor block device (ENODEV); offset + len past s_maxbytes or wrapping is EFBIG
+        Path file = Files.writeString(dir.resolve("modes"), "abcd");
+        withReadWrite(file, fd -> {
+            assertErrno(Errno.EOPNOTSUPP, () -> kernel.fallocate(fd, FallocateFlags.PUNCH_HOLE, 0, 2));
+            assertErrno(Errno.EOPNOTSUPP, () -> kernel.fallocate(fd, FallocateFlags.PUNCH_HOLE | FallocateFlags.KEEP_SIZE
+                    | FallocateFlags.ZERO_RANGE, 0, 2));
+            assertErrno(Errno.EFBIG, () -> kernel.fallocate(fd, 0, Long.MAX_VALUE - 1, 2));
+        });
+        assertThat(Files.readString(file)).isEqualTo("abcd");
+        int[] pair = kernel.socketpair(SocketConstants.AF_UNIX, SocketConstants.SOCK_STREAM, 0);
+        try {
+            assertErrno(Errno.ENODEV, () -> kernel.fallocate(pair[0], 0, 0, 1));
+            // sock_alloc: a socket's inode is S_IFSOCK | 0777, owned by its creator
+            assertThat(kernel.fstat(pair[0])).isEqualTo(new FileStatus(FileStatus.S_IFSOCK | 0777,
+                    Credentials.ofCurrentProcess().euid(), 0));
+        } finally {
+            kernel.close(pair[0]);
+            kernel.close(pair[1]);
+        }
     }
 
     @Test

@@ -1,6 +1,7 @@
 package dev.kdirect.contract;
 
 import static dev.kdirect.contract.ContractKernels.assertErrno;
+import static java.lang.foreign.ValueLayout.JAVA_BYTE;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -100,6 +101,56 @@ class MappingRangeContractTest {
     }
 
     @Test
+    void dontneedOnTheLastPageOfAPrivateFileMappingReReadsThatPagesOwnOffset() throws Exception {
+        // zap_page_range drops the private copy; the next access faults in the file page at vm_pgoff plus the
+        // page's distance from the area's start
+        byte[] data = new byte[(int) (3 * page)];
+        for (int i = 0; i < 3; i++) {
+            Arrays.fill(data, (int) (i * page), (int) ((i + 1) * page), (byte) (i + 1));
+        }
+        int fd = kernel.open(Files.write(dir.resolve("last"), data).toString(), OpenFlags.RDWR | OpenFlags.CLOEXEC,
+                0);
+        try {
+            MemorySegment m = kernel.mmap(MemorySegment.NULL, 3 * page, Prot.READ_WRITE, MapFlags.PRIVATE, fd, 0);
+            for (int i = 0; i < 3; i++) {
+                m.set(JAVA_LONG, i * page + 8, -1L);
+            }
+            kernel.madvise(m.asSlice(2 * page), page, Advice.DONTNEED);
+            assertThat(new long[] {m.get(JAVA_LONG, 8), m.get(JAVA_LONG, page + 8), m.get(JAVA_LONG, 2 * page + 8)})
+                    .containsExactly(-1L, -1L, 0x0303030303030303L);
+            kernel.munmap(m, 3 * page);
+        } finally {
+            kernel.close(fd);
+        }
+    }
+
+    @Test
+    void aSharedMappingWhoseLastPageIsPartlyPastTheEndLeavesTheFilesSize() throws Exception {
+        // a shared file mapping from offset one page over a file that ends ten bytes into the next page: those ten
+        // bytes are the file's, the rest of the page reads zero, and neither msync, MADV_DONTNEED nor MADV_REMOVE
+        // (a hole punched with the size kept) changes the file's size (mm/filemap.c, mm/madvise.c)
+        byte[] data = new byte[(int) page + 10];
+        Arrays.fill(data, (byte) 'x');
+        Path file = Files.write(dir.resolve("partial"), data);
+        int fd = kernel.open(file.toString(), OpenFlags.RDWR | OpenFlags.CLOEXEC, 0);
+        try {
+            MemorySegment m = kernel.mmap(MemorySegment.NULL, page, Prot.READ_WRITE, MapFlags.SHARED, fd, page);
+            assertThat(new byte[] {m.get(JAVA_BYTE, 9), m.get(JAVA_BYTE, 10)}).containsExactly((byte) 'x', (byte) 0);
+            kernel.msync(m, page, Kernel.MS_SYNC);
+            kernel.madvise(m, page, Advice.DONTNEED);
+            assertThat(m.get(JAVA_BYTE, 0)).isEqualTo((byte) 'x');
+            kernel.madvise(m, page, Advice.REMOVE);
+            kernel.munmap(m, page);
+        } finally {
+            kernel.close(fd);
+        }
+        byte[] after = Files.readAllBytes(file);
+        assertThat(after).hasSize((int) page + 10);
+        assertThat(Arrays.copyOfRange(after, (int) page, after.length)).containsOnly(0);
+        assertThat(after[(int) page - 1]).isEqualTo((byte) 'x');
+    }
+
+    @Test
     void aReadOnlyFileSharedMappingMayBeMadeReadOnlyAgainButNotWritable() throws Exception {
         // mm/mprotect.c: a new PROT_WRITE needs VM_MAYWRITE, which a shared mapping of an O_RDONLY file lacks.
         Path file = Files.write(dir.resolve("r"), new byte[(int) page]);
@@ -130,6 +181,25 @@ class MappingRangeContractTest {
             assertThat(m.get(JAVA_LONG, page - 8)).isEqualTo(0x0101010101010101L);
         } finally {
             kernel.munmap(m, 2 * page);
+            kernel.close(fd);
+        }
+    }
+
+    @Test
+    void nothingToCopyIsNoFaultEvenIntoOrFromAnInaccessiblePage() throws Exception {
+        // filemap_read stops at the end of the file before copying, and a zero count returns 0 before any copy
+        // (vfs_read, vfs_write): no EFAULT without a byte due
+        int fd = kernel.open(Files.write(dir.resolve("short"), new byte[] {1, 2, 3}).toString(),
+                OpenFlags.RDWR | OpenFlags.CLOEXEC, 0);
+        MemorySegment m = kernel.mmap(MemorySegment.NULL, page, Prot.READ, ANON_PRIVATE, -1, 0);
+        try {
+            assertThat(kernel.pread(fd, m, 3)).isZero();
+            assertThat(kernel.pread(fd, m.asSlice(0, 0), 0)).isZero();
+            kernel.mprotect(m, page, Prot.NONE);
+            assertThat(kernel.pwrite(fd, m.asSlice(0, 0), 0)).isZero();
+            assertErrno(Errno.EFAULT, () -> kernel.pwrite(fd, m, 0));
+        } finally {
+            kernel.munmap(m, page);
             kernel.close(fd);
         }
     }

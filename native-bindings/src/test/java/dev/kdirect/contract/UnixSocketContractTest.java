@@ -3,10 +3,12 @@ package dev.kdirect.contract;
 import static dev.kdirect.SocketConstants.AF_INET;
 import static dev.kdirect.SocketConstants.AF_UNIX;
 import static dev.kdirect.SocketConstants.MSG_CMSG_CLOEXEC;
+import static dev.kdirect.SocketConstants.MSG_CTRUNC;
 import static dev.kdirect.SocketConstants.MSG_DONTWAIT;
 import static dev.kdirect.SocketConstants.MSG_NOSIGNAL;
 import static dev.kdirect.SocketConstants.SCM_MAX_FD;
 import static dev.kdirect.SocketConstants.SOCK_CLOEXEC;
+import static dev.kdirect.SocketConstants.SOCK_NONBLOCK;
 import static dev.kdirect.SocketConstants.SOCK_STREAM;
 import static dev.kdirect.contract.ContractKernels.assertErrno;
 import static java.lang.foreign.ValueLayout.JAVA_BYTE;
@@ -236,5 +238,117 @@ class UnixSocketContractTest {
         assertErrno(Errno.ECONNRESET, () -> receive(pair[1], 1));
         assertThat(receive(pair[1], 1).message().bytes()).isZero();
         assertErrno(Errno.EPIPE, () -> send(pair[1], "late"));
+    }
+
+    /** Closes {@code fd} now, not at the end. */
+    private void closeNow(int fd) throws KernelException {
+        open.remove(Integer.valueOf(fd));
+        kernel.close(fd);
+    }
+
+    /**
+     * True once the last reference to {@code pair[0]} is gone: its peer then reads end of stream (a descriptor
+     * still in flight, or held by a message nobody frees, keeps it open and the read says EAGAIN).
+     */
+    private boolean released(int[] pair) throws KernelException {
+        closeNow(pair[0]);
+        return receive(pair[1], 0).message().bytes() == 0;
+    }
+
+    @Test
+    void aNonBlockingPairSaysEagainWithoutMsgDontwait() throws Exception {
+        int[] pair = kernel.socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        open.add(pair[0]);
+        open.add(pair[1]);
+        assertErrno(Errno.EAGAIN, () -> kernel.recvmsg(pair[1], arena.allocate(4), 0, 0));
+    }
+
+    @Test
+    void aReadJoinsMessagesWithoutDescriptorsAndTakesDescriptorsOnlyWithTheirBytes() throws Exception {
+        // unix_stream_read_generic: skbs are copied until the buffer is full; the descriptors of an skb are taken
+        // when its bytes are read, and a read stops after them
+        int[] pair = pair();
+        send(pair[0], "ab");
+        send(pair[0], "cd");
+        assertThat(receive(pair[1], 1).text()).isEqualTo("abcd");
+        send(pair[0], "ef");
+        send(pair[0], "gh", file("late", "l"));
+        MemorySegment two = arena.allocate(2);
+        ReceivedMessage first = kernel.recvmsg(pair[1], two, 1, MSG_DONTWAIT);
+        open.addAll(first.descriptors());
+        assertThat(first.bytes()).isEqualTo(2);
+        assertThat(first.descriptors()).isEmpty();
+        Received second = receive(pair[1], 1);
+        assertThat(second.text()).isEqualTo("gh");
+        assertThat(second.message().descriptors()).hasSize(1);
+    }
+
+    @Test
+    void descriptorsOfASendThatSentNothingAreReleased() throws Exception {
+        // scm_destroy drops the references __scm_send took when no skb carries them
+        int[] carrier = pair();
+        int[] empty = pair();
+        assertThat(send(carrier[0], "", empty[0])).isZero();
+        assertThat(released(empty)).isTrue();
+
+        int unconnected = kernel.socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        open.add(unconnected);
+        int[] refused = pair();
+        assertErrno(Errno.ENOTCONN, () -> send(unconnected, "x", refused[0]));
+        assertThat(released(refused)).isTrue();
+    }
+
+    @Test
+    void descriptorsAMessageCarriedAreReleasedWhenReceivedTruncatedOrPurgedUnread() throws Exception {
+        int[] carrier = pair();
+        int[] truncated = pair();
+        send(carrier[0], "t", truncated[0]);
+        Received r = receive(carrier[1], 0); // no room: scm_detach_fds closes it (MSG_CTRUNC)
+        assertThat(r.message().flags() & MSG_CTRUNC).isEqualTo(MSG_CTRUNC);
+        assertThat(released(truncated)).isTrue();
+
+        int[] received = pair();
+        send(carrier[0], "r", received[0]);
+        int copy = receive(carrier[1], 1).message().descriptors().getFirst();
+        closeNow(copy); // the received descriptor holds the only reference left besides the sender's
+        assertThat(released(received)).isTrue();
+
+        int[] purged = pair();
+        send(carrier[0], "p", purged[0]);
+        closeNow(carrier[1]); // unix_release_sock purges the unread skb and its descriptors
+        assertThat(released(purged)).isTrue();
+    }
+
+    @Test
+    void aBlockedReceiverWakesForDataAndForThePeersClose() throws Exception {
+        int[] pair = pair();
+        try (Arena shared = Arena.ofShared()) {
+            for (boolean byClose : new boolean[] {false, true}) {
+                MemorySegment buffer = shared.allocate(4);
+                long[] got = {-1};
+                Thread receiver = Thread.ofPlatform().start(() -> {
+                    try {
+                        got[0] = kernel.recvmsg(pair[1], buffer, 0, 0).bytes();
+                    } catch (KernelException e) {
+                        throw new IllegalStateException(e);
+                    }
+                });
+                if (!binding.isReal()) {
+                    // on the model the receiver must be waiting first, or a lost wake-up would go unseen; on the
+                    // real kernel its thread is in the syscall either way, and the answer is the same
+                    while (receiver.getState() != Thread.State.WAITING && receiver.isAlive()) {
+                        Thread.onSpinWait();
+                    }
+                }
+                if (byClose) {
+                    closeNow(pair[0]);
+                } else {
+                    send(pair[0], "w");
+                }
+                receiver.join(java.time.Duration.ofSeconds(60));
+                assertThat(receiver.isAlive()).as("the receiver woke").isFalse();
+                assertThat(got[0]).isEqualTo(byClose ? 0 : 1);
+            }
+        }
     }
 }

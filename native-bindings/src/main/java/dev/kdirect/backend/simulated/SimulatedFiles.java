@@ -73,11 +73,14 @@ final class SimulatedFiles {
         }
         if (!exists) {
             Path parent = path.getParent();
-            if (!create || parent == null || !Files.exists(parent)) {
+            if (parent == null || !Files.exists(parent)) {
                 return -Errno.ENOENT.value();
             }
             if (!Files.isDirectory(parent)) {
-                return -Errno.ENOTDIR.value();
+                return -Errno.ENOTDIR.value(); // the lookup walks through a file, with or without O_CREAT (fs/namei.c)
+            }
+            if (!create) {
+                return -Errno.ENOENT.value();
             }
             if (!permitted(parent, false, true)) {
                 return -Errno.EACCES.value();
@@ -177,10 +180,7 @@ final class SimulatedFiles {
             return -Errno.ENODEV.value();
         }
         if (!file.canWrite()) {
-            return -Errno.EBADF.value();
-        }
-        if (file.directory()) {
-            return -Errno.EISDIR.value();
+            return -Errno.EBADF.value(); // also every directory: none is open for writing, so vfs_fallocate's EISDIR never comes
         }
         if (offset + length < 0) {
             return -Errno.EFBIG.value();

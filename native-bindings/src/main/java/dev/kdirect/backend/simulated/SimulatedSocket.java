@@ -9,6 +9,8 @@ final class SimulatedSocket implements FileDescription {
     final int domain;
     final int type;
     final boolean nonblocking;
+    /** SS_CONNECTING: a non-blocking connect answered EINPROGRESS and no connect has seen it complete yet. */
+    boolean connecting;
     /** The TCP endpoint; null for an AF_UNIX socket. */
     final TcpEndpoint tcp;
     /** The Unix stream endpoint; null for a TCP socket. */

@@ -125,10 +125,15 @@ final class SimulatedSockets {
     /**
      * __inet_stream_connect then tcp_v4_connect / tcp_v6_connect: state first (EISCONN), then the address; in
      * repair mode no SYN (tcp_connect), else the handshake with the listener, done before connect returns (as
-     * on loopback); a non-blocking socket still reports EINPROGRESS.
+     * on loopback); a non-blocking socket still reports EINPROGRESS, and its next connect, finding the handshake
+     * done, answers 0 (SS_CONNECTING to SS_CONNECTED), the one after EISCONN.
      */
     int connect(int fd, MemorySegment sockaddr) {
         return (int) onSocket(fd, (s, tcp) -> {
+            if (s.connecting && tcp.connected()) {
+                s.connecting = false;
+                return 0;
+            }
             if (tcp.state != TCP_CLOSE || tcp.remote != null) {
                 return -Errno.EISCONN.value();
             }
@@ -176,6 +181,7 @@ final class SimulatedSockets {
             network.adopt(child);
             listener.listener.add(child);
             network.changed();
+            s.connecting = s.nonblocking;
             return s.nonblocking ? -Errno.EINPROGRESS.value() : 0;
         });
     }

@@ -22,6 +22,10 @@ final class SocketSettings {
     private static final int RMEM_MAX = sysctl("net/core/rmem_max", 0, 212992);
     private static final int TCP_WMEM_DEFAULT = sysctl("net/ipv4/tcp_wmem", 1, 16384);
     private static final int TCP_RMEM_DEFAULT = sysctl("net/ipv4/tcp_rmem", 1, 131072);
+    private static final int TCP_RMEM_MAX = sysctl("net/ipv4/tcp_rmem", 2, 6291456);
+    private static final int TCP_MAX_WSCALE = 14;
+    /** The window of a 16-bit field, before any scaling (U16_MAX). */
+    private static final int U16_MAX = 65535;
 
     int reuse = SK_NO_REUSE;
     boolean keepAlive;
@@ -29,6 +33,8 @@ final class SocketSettings {
     int userMss;
     int sendBuffer = TCP_WMEM_DEFAULT;
     int receiveBuffer = TCP_RMEM_DEFAULT;
+    /** SOCK_RCVBUF_LOCK: SO_RCVBUF was set, so the window is clamped to the buffer (tcp_connect_init). */
+    boolean receiveBufferLocked;
 
     SocketSettings copy() {
         SocketSettings c = new SocketSettings();
@@ -38,6 +44,7 @@ final class SocketSettings {
         c.userMss = userMss;
         c.sendBuffer = sendBuffer;
         c.receiveBuffer = receiveBuffer;
+        c.receiveBufferLocked = receiveBufferLocked;
         return c;
     }
 
@@ -49,6 +56,7 @@ final class SocketSettings {
     /** SO_RCVBUF (__sock_set_rcvbuf): capped at rmem_max, doubled, at least SOCK_MIN_RCVBUF. */
     void setReceiveBuffer(int value) {
         receiveBuffer = Math.max(doubled(value, RMEM_MAX), SOCK_MIN_RCVBUF);
+        receiveBufferLocked = true;
     }
 
     /** SO_SNDBUFFORCE: no wmem_max cap, a negative value is 0. */
@@ -59,6 +67,31 @@ final class SocketSettings {
     /** SO_RCVBUFFORCE: no rmem_max cap, a negative value is 0. */
     void forceReceiveBuffer(int value) {
         receiveBuffer = Math.max(doubled(Math.max(value, 0), Integer.MAX_VALUE), SOCK_MIN_RCVBUF);
+        receiveBufferLocked = true;
+    }
+
+    /** tcp_full_space: the part of the receive buffer offered as window, half of it at the initial scaling. */
+    private int fullSpace() {
+        return receiveBuffer / 2;
+    }
+
+    /**
+     * The receive window scale a handshake announces (tcp_select_initial_window, net/ipv4/tcp_output.c): for the
+     * largest window the buffer may grow to (tcp_rmem[2], rmem_max), or for the buffer itself when SO_RCVBUF
+     * fixed it; ilog2(space) - 15, within 0 to 14.
+     */
+    int windowScale() {
+        int space = receiveBufferLocked ? fullSpace() : Math.max(fullSpace(), Math.max(TCP_RMEM_MAX, RMEM_MAX));
+        return Math.clamp(31 - Integer.numberOfLeadingZeros(space) - 15, 0, TCP_MAX_WSCALE);
+    }
+
+    /**
+     * The window a SYN-ACK offers (tcp_select_initial_window): the full space rounded down to a multiple of the
+     * MSS when larger, at most U16_MAX.
+     */
+    int synWindow(int mss) {
+        int space = fullSpace();
+        return Math.min(space > mss ? space - space % mss : space, U16_MAX);
     }
 
     private static int doubled(int value, int max) {

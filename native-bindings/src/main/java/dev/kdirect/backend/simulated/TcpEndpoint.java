@@ -33,8 +33,6 @@ final class TcpEndpoint {
     private static final int LOOPBACK_MSS_4 = 65495;
     private static final int LOOPBACK_MSS_6 = 65476;
     private static final int TIMESTAMP_OPTION_BYTES = 12;
-    /** The window scale a default receive buffer limit (tcp_rmem[2]) gives (tcp_select_initial_window). */
-    private static final int DEFAULT_WINDOW_SCALE = 7;
     /** tcp_send_rcvq takes at most MAX_SKB_FRAGS pages plus the part of a page beyond them per call. */
     private static final int MAX_SKB_FRAGS = 17;
     private static final int PAGE = 4096;
@@ -104,17 +102,34 @@ final class TcpEndpoint {
         child.writeSeq = child.sndUna = child.sndNxt = network.initialSequence();
         rcvNxt = copiedSeq = child.writeSeq;
         child.rcvNxt = child.copiedSeq = writeSeq;
+        // each end's MSS clamp is the smaller of what it and its peer advertise (tcp_mss_clamp, tcp_parse_options)
+        int mss = Math.min(child.advertisedMss(), advertisedMss());
         for (TcpEndpoint e : new TcpEndpoint[] {this, child}) {
-            int mss = e.local.getAddress() instanceof Inet4Address ? LOOPBACK_MSS_4 : LOOPBACK_MSS_6;
-            e.mssClamp = e.settings.userMss != 0 ? Math.min(mss, e.settings.userMss) : mss;
+            TcpEndpoint peer = e == this ? child : this;
+            e.mssClamp = mss;
             e.mssCache = e.mssClamp - TIMESTAMP_OPTION_BYTES;
-            e.sendWindowScale = e.receiveWindowScale = DEFAULT_WINDOW_SCALE;
+            e.receiveWindowScale = e.settings.windowScale();
+            e.sendWindowScale = peer.settings.windowScale();
             e.windowScaling = e.sack = e.timestamps = true;
             e.timestampOffset = network.timestampOffset();
             e.state = TCP_ESTABLISHED;
         }
+        // tcp_sync_mss bounds the connecting end's MSS to half the window of the SYN-ACK (tcp_bound_to_half_wnd)
+        mssCache = Math.min(mssCache, boundToHalfWindow(child.settings.synWindow(child.mssCache)));
         updateWindows(child);
         child.updateWindows(this);
+    }
+
+    /** The MSS option of this end's SYN: the loopback route's advmss, less a smaller TCP_MAXSEG. */
+    private int advertisedMss() {
+        int mss = local.getAddress() instanceof Inet4Address ? LOOPBACK_MSS_4 : LOOPBACK_MSS_6;
+        return settings.userMss != 0 ? Math.min(mss, settings.userMss) : mss;
+    }
+
+    /** tcp_bound_to_half_wnd: half a window larger than TCP_MSS_DEFAULT, but not under 68 less the headers. */
+    private static int boundToHalfWindow(int window) {
+        int cutoff = window > TCP_MSS_DEFAULT ? window / 2 : window;
+        return Math.max(cutoff, 68 - 20 - TIMESTAMP_OPTION_BYTES);
     }
 
     /**

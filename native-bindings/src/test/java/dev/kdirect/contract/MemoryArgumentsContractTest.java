@@ -1,0 +1,169 @@
+package dev.kdirect.contract;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.kdirect.Advice;
+import dev.kdirect.Binding;
+import dev.kdirect.Kernel;
+import dev.kdirect.MapFlags;
+import dev.kdirect.OpenFlags;
+import dev.kdirect.Prot;
+import dev.kdirect.SocketConstants;
+import dev.kdirect.testing.RequiresRealKernel;
+import java.lang.foreign.MemorySegment;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.Parameter;
+import org.junit.jupiter.params.ParameterizedClass;
+import org.junit.jupiter.params.provider.EnumSource;
+
+/**
+ * The argument checks of mmap, mprotect, madvise and msync at their edges (lengths that overflow when rounded to
+ * a page, ranges that wrap, flag combinations, descriptors that cannot be mapped), compared outcome by outcome:
+ * each scenario runs on the real kernel and on a simulated process in the same run, and the simulated errno and
+ * hint must equal the real ones (mm/mmap.c do_mmap, mm/mprotect.c do_mprotect_pkey, mm/madvise.c do_madvise,
+ * mm/msync.c). None of these calls changes a mapping on the real kernel: each fails or covers only the test's own
+ * pages.
+ */
+@ParameterizedClass(name = "{0}")
+@EnumSource(Binding.class)
+@RequiresRealKernel
+class MemoryArgumentsContractTest {
+    private static final int ANON_PRIVATE = MapFlags.PRIVATE | MapFlags.ANONYMOUS;
+    /** Above the 47-bit x86-64 user address space (TASK_SIZE 0x7ffffffff000). */
+    private static final long PAST_TASK_SIZE = 0x800000000000L;
+    private static final int PROT_SEM = 0x8;
+    private static final int PROT_GROWSDOWN = 0x01000000;
+    private static final int PROT_GROWSUP = 0x02000000;
+    private static final int MS_ASYNC = 1;
+    private static final int MS_INVALIDATE = 2;
+
+    @Parameter
+    Binding binding;
+
+    @TempDir
+    Path dir;
+
+    Kernel real;
+    Kernel simulated;
+
+    @BeforeEach
+    void setUp() {
+        real = binding.isReal() ? ContractKernels.kernel(binding) : ContractKernels.independentRealKernel(binding);
+        simulated = binding.isReal() ? ContractKernels.kernel(Binding.SIMULATED) : ContractKernels.kernel(binding);
+    }
+
+    @FunctionalInterface
+    private interface Scenario {
+        void run(Kernel k, Outcomes o, MemorySegment pages, long page) throws Exception;
+    }
+
+    /**
+     * Runs the scenario on both kernels with three fresh private anonymous pages; the simulated outcomes must
+     * equal the real ones. Returns the real outcomes.
+     */
+    private Map<String, String> agree(Scenario scenario) throws Exception {
+        return ContractKernels.assertSimulatedAgrees(real, simulated, k -> {
+            long page = k.pageSize();
+            MemorySegment pages = k.mmap(MemorySegment.NULL, 3 * page, Prot.READ_WRITE, ANON_PRIVATE, -1, 0);
+            Outcomes o = new Outcomes();
+            try {
+                scenario.run(k, o, pages, page);
+            } finally {
+                k.munmap(pages, 3 * page);
+            }
+            return o.asMap();
+        });
+    }
+
+    @Test
+    void mmapLengthsPastTheAddressSpaceOrWrappingToZeroAreEnomem() throws Exception {
+        Map<String, String> a = agree((k, o, pages, page) -> {
+            o.step("pastTaskSize", () -> k.mmap(MemorySegment.NULL, PAST_TASK_SIZE, Prot.READ, ANON_PRIVATE, -1, 0));
+            o.step("wrapsToZero", () -> k.mmap(MemorySegment.NULL, -1, Prot.READ, ANON_PRIVATE, -1, 0));
+            // MAP_FIXED: an unaligned address is refused before anything is mapped (__get_unmapped_area)
+            o.step("fixedUnaligned", () -> k.mmap(pages.asSlice(1), page, Prot.READ, ANON_PRIVATE | MapFlags.FIXED,
+                    -1, 0));
+        });
+        assertThat(a).containsEntry("pastTaskSize", "ENOMEM").containsEntry("wrapsToZero", "ENOMEM")
+                .containsEntry("fixedUnaligned", "EINVAL");
+    }
+
+    @Test
+    void fileMappingsCheckTheTypeThenTheFlagsThenWhetherTheFileCanBeMapped() throws Exception {
+        Path file = Files.write(dir.resolve("f"), new byte[8192]);
+        Map<String, String> a = agree((k, o, pages, page) -> {
+            int fd = k.open(file.toString(), OpenFlags.RDWR, 0);
+            int directory = k.open(dir.toString(), OpenFlags.RDONLY | OpenFlags.DIRECTORY, 0);
+            int[] pair = k.socketpair(SocketConstants.AF_UNIX, SocketConstants.SOCK_STREAM, 0);
+            try {
+                o.step("noType", () -> k.mmap(MemorySegment.NULL, page, Prot.READ, 0, fd, 0));
+                o.step("typeFour", () -> k.mmap(MemorySegment.NULL, page, Prot.READ, 0x04, fd, 0));
+                // MAP_SHARED_VALIDATE refuses a flag the file system does not know (0x200000 is no flag at all)
+                o.step("validateUnknownFlag", () -> k.mmap(MemorySegment.NULL, page, Prot.READ,
+                        MapFlags.SHARED_VALIDATE | 0x200000, fd, 0));
+                o.step("validateKnownFlags", () -> k.munmap(k.mmap(MemorySegment.NULL, page, Prot.READ,
+                        MapFlags.SHARED_VALIDATE | MapFlags.POPULATE, fd, 0), page));
+                o.step("directory", () -> k.mmap(MemorySegment.NULL, page, Prot.READ, MapFlags.PRIVATE, directory, 0));
+                o.step("unixSocket", () -> k.mmap(MemorySegment.NULL, page, Prot.READ, MapFlags.SHARED, pair[0], 0));
+            } finally {
+                k.close(fd);
+                k.close(directory);
+                k.close(pair[0]);
+                k.close(pair[1]);
+            }
+        });
+        assertThat(a).containsEntry("noType", "EINVAL").containsEntry("validateUnknownFlag", "EOPNOTSUPP")
+                .containsEntry("validateKnownFlags", "ok").containsEntry("directory", "ENODEV")
+                .containsEntry("unixSocket", "ENODEV");
+    }
+
+    @Test
+    void mprotectRefusesBothGrowthDirectionsAWrappingRangeAndGrowthOfAPlainMapping() throws Exception {
+        Map<String, String> a = agree((k, o, pages, page) -> {
+            o.step("bothGrows", () -> k.mprotect(pages, page, Prot.READ | PROT_GROWSDOWN | PROT_GROWSUP));
+            o.step("wraps", () -> k.mprotect(pages, -page, Prot.READ));
+            o.step("growsDownOnAPlainMapping", () -> k.mprotect(pages, page, Prot.READ | PROT_GROWSDOWN));
+            o.step("growsUpOnAPlainMapping", () -> k.mprotect(pages, page, Prot.READ | PROT_GROWSUP));
+            o.step("semaphoreBitIsAccepted", () -> k.mprotect(pages, page, Prot.READ_WRITE | PROT_SEM));
+            o.step("lastPageExactly", () -> k.mprotect(pages.asSlice(2 * page), page, Prot.READ));
+        });
+        assertThat(a).containsEntry("bothGrows", "EINVAL").containsEntry("wraps", "ENOMEM")
+                .containsEntry("semaphoreBitIsAccepted", "ok");
+    }
+
+    @Test
+    void madviseRefusesALengthThatRoundsToZeroAndARangeThatWraps() throws Exception {
+        Map<String, String> a = agree((k, o, pages, page) -> {
+            o.step("roundsToZero", () -> k.madvise(pages, -1, Advice.NORMAL));
+            o.step("wraps", () -> k.madvise(pages, -2 * page, Advice.NORMAL));
+            o.step("zeroLength", () -> k.madvise(pages, 0, Advice.NORMAL));
+            o.step("oneByte", () -> k.madvise(pages, 1, Advice.NORMAL));
+        });
+        assertThat(a).containsEntry("roundsToZero", "EINVAL").containsEntry("wraps", "EINVAL")
+                .containsEntry("oneByte", "ok");
+    }
+
+    @Test
+    void msyncChecksTheFlagsTheAlignmentAndTheRangeInTheKernelsOrder() throws Exception {
+        Map<String, String> a = agree((k, o, pages, page) -> {
+            o.step("asyncAndSync", () -> k.msync(pages, page, MS_ASYNC | Kernel.MS_SYNC));
+            o.step("unknownFlag", () -> k.msync(pages.asSlice(1), page, 8));
+            o.step("unaligned", () -> k.msync(pages.asSlice(1), page, Kernel.MS_SYNC));
+            o.step("wraps", () -> k.msync(pages, -page, Kernel.MS_SYNC));
+            o.step("zeroLength", () -> k.msync(pages, 0, Kernel.MS_SYNC));
+            o.step("invalidateAnonymous", () -> k.msync(pages, 3 * page, MS_INVALIDATE));
+            o.step("async", () -> k.msync(pages, page, MS_ASYNC));
+            k.munmap(pages.asSlice(page), page);
+            o.step("overAHole", () -> k.msync(pages, 3 * page, Kernel.MS_SYNC));
+            o.step("beforeTheHole", () -> k.msync(pages, page, Kernel.MS_SYNC));
+        });
+        assertThat(a).containsEntry("asyncAndSync", "EINVAL").containsEntry("unknownFlag", "EINVAL")
+                .containsEntry("wraps", "ENOMEM").containsEntry("overAHole", "ENOMEM")
+                .containsEntry("beforeTheHole", "ok");
+    }
+}
