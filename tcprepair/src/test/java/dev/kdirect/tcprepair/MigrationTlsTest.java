@@ -9,6 +9,7 @@ import dev.kdirect.testing.RequiresRealKernel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -24,6 +25,7 @@ import org.junit.jupiter.api.Timeout;
  * keeps off the wire).
  */
 @RequiresRealKernel(Feature.TCP_REPAIR)
+@Tag("host-only") // seven JVMs and keytool's take over 5 min under the guest's TCG; the TLS soak moves there
 @Timeout(600)
 class MigrationTlsTest {
     private static final int EXPIRED_PORT = 7102;
