@@ -11,7 +11,9 @@ import picocli.CommandLine.Command;
         description = "Direct, safe bindings to Linux kernel features, real or simulated.%n"
                 + "Backend: KDIRECT_BINDING=ffm|jna|simulated (default ffm).%n"
                 + "Errors: one line on standard error; with --json one JSON object {\"error\", \"errno\","
-                + " \"hint\"} on standard error (standard output keeps only results).",
+                + " \"hint\"} on standard error (standard output keeps only results).%n"
+                + "kdirect guest [options] -- CMD: runs CMD in a QEMU guest where every feature is real"
+                + " (kdirect guest --help).",
         exitCodeListHeading = "Exit status (each command's help lists its own):%n",
         exitCodeList = {FriendlyErrors.EXIT_0, "1:the command's check failed (see its help)", FriendlyErrors.EXIT_USAGE,
             FriendlyErrors.EXIT_UNAVAILABLE, FriendlyErrors.EXIT_ERRNO, "5:pmem-log: the log is damaged",
