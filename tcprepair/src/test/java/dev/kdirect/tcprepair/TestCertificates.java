@@ -34,8 +34,16 @@ final class TestCertificates {
         this.dir = dir;
     }
 
-    /** The certificates of this JVM's tests, made at the first call; removed when the JVM exits. */
+    /**
+     * The certificates of this JVM's tests, made at the first call and removed when the JVM exits; or, where the
+     * environment variable KDIRECT_TEST_CERTIFICATES names a directory that {@link #main} made beforehand, those
+     * (ci/test makes them on the host for the QEMU guest, where keytool's dozens of JVM starts take minutes).
+     */
     static synchronized TestCertificates get() throws IOException, InterruptedException {
+        String madeBefore = System.getenv("KDIRECT_TEST_CERTIFICATES");
+        if (shared == null && madeBefore != null) {
+            shared = new TestCertificates(Path.of(madeBefore));
+        }
         if (shared == null) {
             Path dir = Files.createTempDirectory("kdirect-tls");
             Runtime.getRuntime().addShutdownHook(new Thread(() -> delete(dir)));
@@ -44,6 +52,11 @@ final class TestCertificates {
             shared = certificates;
         }
         return shared;
+    }
+
+    /** Makes the certificates in the directory {@code args[0]} (created), for KDIRECT_TEST_CERTIFICATES. */
+    public static void main(String[] args) throws IOException, InterruptedException {
+        new TestCertificates(Files.createDirectories(Path.of(args[0]))).make();
     }
 
     /** The certificates another JVM of this test made in {@code dir} (a child process's view). */
