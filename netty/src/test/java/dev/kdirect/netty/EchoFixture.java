@@ -72,7 +72,7 @@ final class EchoFixture {
         final Set<Channel> live = ConcurrentHashMap.newKeySet();
 
         @Override
-        protected void initChannel(Channel ch) {
+        public void initChannel(Channel ch) {
             ch.attr(FRAMES).setIfAbsent(new AtomicLong());
             ch.attr(READ).setIfAbsent(new AtomicLong());
             live.add(ch);
