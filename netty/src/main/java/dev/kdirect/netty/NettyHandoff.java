@@ -473,13 +473,22 @@ public final class NettyHandoff {
 
     /** Registers a new channel with the arrival and the initializer; null (the channel closed) when that fails. */
     private Channel serve(Channel fresh, EventLoopGroup group, Carried carried) {
+        return served(register(fresh, group, carried));
+    }
+
+    /** Starts the registration of a new channel with the arrival and the initializer. */
+    private ChannelFuture register(Channel fresh, EventLoopGroup group, Carried carried) {
         fresh.pipeline().addLast(ARRIVAL, new Arrival(carried, codec, null)).addLast(initializer);
-        ChannelFuture registered = group.register(fresh).awaitUninterruptibly();
-        if (!registered.isSuccess()) {
-            fresh.close();
+        return group.register(fresh);
+    }
+
+    /** The registered channel, or null (closed) when its registration failed. */
+    private static Channel served(ChannelFuture registration) {
+        if (!registration.awaitUninterruptibly().isSuccess()) {
+            registration.channel().close();
             return null;
         }
-        return fresh;
+        return registration.channel();
     }
 
     /**
@@ -504,22 +513,26 @@ public final class NettyHandoff {
         List<Channel> channels = new ArrayList<>();
         List<String> failures = new ArrayList<>();
         List<MigrationTarget.Incoming> arrived = target.accept();
+        List<ChannelFuture> registering = new ArrayList<>(); // all at once: each event loop registers its share
         for (MigrationTarget.Incoming in : arrived) {
-            String who = in.state().local() + " <- " + in.state().remote();
             Carried carried;
             try {
                 carried = Carried.decode(in.attachment());
             } catch (IllegalArgumentException e) {
-                failures.add(who + ": " + e.getMessage() + "; closed");
+                failures.add(in.state().local() + " <- " + in.state().remote() + ": " + e.getMessage() + "; closed");
                 closeQuietly(in);
                 continue;
             }
             Channel fresh = epoll ? new EpollSocketChannel(in.descriptor()) : new HandoffNioSocketChannel(in.channel());
-            Channel served = serve(fresh, group, carried);
+            registering.add(register(fresh, group, carried));
+        }
+        for (ChannelFuture registration : registering) {
+            Channel served = served(registration);
             if (served != null) {
                 channels.add(served);
             } else {
-                failures.add(who + ": registering it in the event loop group failed; closed");
+                failures.add(registration.channel() + ": registering it in the event loop group failed ("
+                        + registration.cause() + "); closed");
             }
         }
         return new Arrived(List.copyOf(channels), List.copyOf(failures));
