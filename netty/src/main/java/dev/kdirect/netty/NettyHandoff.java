@@ -152,6 +152,8 @@ public final class NettyHandoff {
     private static final class Leaving {
         final Channel channel;
         String refusal;
+        /** Why the channel was closed while being prepared, or null. */
+        String lost;
         boolean autoRead;
         Carried carried;
         ChannelFuture deregistered;
@@ -188,13 +190,15 @@ public final class NettyHandoff {
         for (int i = 0; i < all.size(); i++) {
             Leaving l = all.get(i);
             prepared.get(i).awaitUninterruptibly();
-            if (!prepared.get(i).isSuccess() && l.refusal == null && l.carried == null) {
+            if (!prepared.get(i).isSuccess() && l.refusal == null && l.carried == null && l.lost == null) {
                 l.refusal = "preparing it failed: " + prepared.get(i).cause();
             }
         }
         List<Leaving> going = new ArrayList<>();
         for (Leaving l : all) {
-            if (l.carried == null) {
+            if (l.lost != null) {
+                l.outcome = new Outcome(l.channel, Status.LOST, null, l.lost, (Carried) null);
+            } else if (l.carried == null) {
                 l.outcome = new Outcome(l.channel, Status.REFUSED, l.channel, l.refusal, (Carried) null);
             } else {
                 l.deregistered.awaitUninterruptibly();
@@ -252,10 +256,15 @@ public final class NettyHandoff {
             l.refusal = unmovable;
             return;
         }
-        byte[] outbound = takeOutbound(out);
-        byte[] inbound = takeInbound(ch.pipeline());
-        l.carried = new Carried(state, inbound, outbound);
-        l.deregistered = ch.deregister();
+        try {
+            byte[] outbound = takeOutbound(out);
+            byte[] inbound = takeInbound(ch.pipeline());
+            l.carried = new Carried(state, inbound, outbound);
+            l.deregistered = ch.deregister();
+        } catch (RuntimeException e) { // a handler's handlerRemoved threw: the pipeline is half gone, and so are bytes
+            l.lost = "taking its pipeline apart failed (a handler's handlerRemoved threw): " + e;
+            ch.close();
+        }
     }
 
     /** Why this channel cannot be handed off, or null. */
