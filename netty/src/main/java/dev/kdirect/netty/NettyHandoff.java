@@ -532,6 +532,12 @@ public final class NettyHandoff {
                 closeQuietly(in);
                 continue;
             }
+            if (!epoll && in.channel() == null) { // the caller made the target restore by descriptor
+                failures.add(in.state().local() + " <- " + in.state().remote() + ": restored by descriptor, which a"
+                        + " NIO event loop cannot take (leave MigrationTarget.byDescriptor off for NIO); closed");
+                closeQuietly(in);
+                continue;
+            }
             Channel fresh = epoll ? new EpollSocketChannel(in.descriptor()) : new HandoffNioSocketChannel(in.channel());
             registering.add(register(fresh, group, carried));
         }
