@@ -24,18 +24,18 @@ import javax.net.ssl.TrustManagerFactory;
  * "a-rogue" and "b-rogue" (the hosts' names, signed by another CA), "b-expired" (host B's, signed by the CA, expired
  * yesterday); the truststore holds the CA alone.
  */
-final class TestCertificates {
+public final class TestCertificates {
     static final String PASSWORD = "kdirect-test";
     private static TestCertificates shared;
 
-    final Path dir;
+    public final Path dir;
 
     private TestCertificates(Path dir) {
         this.dir = dir;
     }
 
     /** The certificates of this JVM's tests, made at the first call; removed when the JVM exits. */
-    static synchronized TestCertificates get() throws IOException, InterruptedException {
+    public static synchronized TestCertificates get() throws IOException, InterruptedException {
         if (shared == null) {
             Path dir = Files.createTempDirectory("kdirect-tls");
             Runtime.getRuntime().addShutdownHook(new Thread(() -> delete(dir)));
@@ -47,7 +47,7 @@ final class TestCertificates {
     }
 
     /** The certificates another JVM of this test made in {@code dir} (a child process's view). */
-    static TestCertificates in(Path dir) {
+    public static TestCertificates in(Path dir) {
         return new TestCertificates(dir);
     }
 
@@ -96,7 +96,7 @@ final class TestCertificates {
     }
 
     /** The context of a side that presents {@code key} (a keystore's name) and trusts the CA. */
-    SSLContext context(String key) throws IOException {
+    public SSLContext context(String key) throws IOException {
         return MigrationTls.context(keyStore(key), PASSWORD.toCharArray(), trustStore(), PASSWORD.toCharArray());
     }
 
