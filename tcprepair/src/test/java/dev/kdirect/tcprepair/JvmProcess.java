@@ -116,7 +116,7 @@ public final class JvmProcess implements AutoCloseable {
     }
 
     /** Kills it outright (SIGKILL): no shutdown hook runs. */
-    void kill() throws InterruptedException {
+    public void kill() throws InterruptedException {
         process.destroyForcibly();
         process.waitFor(10, TimeUnit.SECONDS);
     }
