@@ -23,14 +23,15 @@ import org.junit.jupiter.params.provider.EnumSource;
  */
 @RequiresRealKernel(Feature.TCP_REPAIR)
 @Tag("host-only") // four JVMs, keytool and namespaces per transport; the guest's time is spent
-@Timeout(300)
+@Timeout(600) // keytool and four JVMs: minutes when the machine is loaded
 class NettyHandoffNamespacesTest {
     private static final int CLIENTS = 20;
     private static final int PORT = 7000;
     private static final int TLS_PORT = 7100;
     private static final long WARM = 64_000;
     private static final long HELD = 200_500; // 200 frames and a half: 500 bytes stay in the decoder
-    private static final long TIMEOUT = 60_000;
+    /** Per step; generous: a JVM start took over 60 s here at a load average of 60 (two QEMU guests). */
+    private static final long TIMEOUT = 180_000;
 
     @ParameterizedTest
     @EnumSource(Transport.class)
