@@ -5,6 +5,8 @@ module dev.kdirect.benchmarks {
     requires dev.kdirect.pkeys;
     requires dev.kdirect.pmem;
     requires dev.kdirect.tcprepair;
+    requires dev.kdirect.netty;
+    requires io.netty.codec;
     requires jmh.core;
 
     exports dev.kdirect.benchmarks;

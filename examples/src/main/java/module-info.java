@@ -8,6 +8,8 @@ module dev.kdirect.examples {
     requires dev.kdirect.kexec;
     requires dev.kdirect.pmem;
     requires dev.kdirect.tcprepair;
+    requires dev.kdirect.netty;
+    requires io.netty.codec;
     requires info.picocli;
 
     opens dev.kdirect.examples.cli to info.picocli;

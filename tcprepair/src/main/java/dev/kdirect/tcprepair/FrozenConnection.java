@@ -24,13 +24,15 @@ public final class FrozenConnection {
     }
 
     private final SocketChannel channel;
+    private final int descriptor;
     private final ConnectionState state;
     private final Thawer thawer;
     private final Closer closer;
     private boolean ended;
 
-    FrozenConnection(SocketChannel channel, ConnectionState state, Thawer thawer, Closer closer) {
+    FrozenConnection(SocketChannel channel, int descriptor, ConnectionState state, Thawer thawer, Closer closer) {
         this.channel = channel;
+        this.descriptor = descriptor;
         this.state = state;
         this.thawer = thawer;
         this.closer = closer;
@@ -44,6 +46,14 @@ public final class FrozenConnection {
     /** The frozen channel; null when the connection was frozen by descriptor ({@link TcpRepair#freeze(int)}). */
     public SocketChannel channel() {
         return channel;
+    }
+
+    /**
+     * The frozen socket's descriptor in this process: the channel's, or the one frozen or restored by descriptor.
+     * Until {@link #release} it belongs to whoever owns the channel or descriptor; after it, it may name another file.
+     */
+    public int descriptor() {
+        return descriptor;
     }
 
     /**

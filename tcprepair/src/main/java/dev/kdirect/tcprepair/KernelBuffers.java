@@ -45,7 +45,11 @@ record KernelBuffers(int sendMax, int receiveMax) {
         return (int) Math.min(Integer.MAX_VALUE, max);
     }
 
+    /**
+     * By lines: Files.readString of a zero-sized file reads its first byte alone, and an integer sysctl answers a read
+     * at a non-zero offset with nothing (__do_proc_dointvec in kernel/sysctl.c, 6.18), which left "4" of "4096".
+     */
     private static String sysctl(String name) throws IOException {
-        return Files.readString(Path.of("/proc/sys", name)).trim();
+        return Files.readAllLines(Path.of("/proc/sys", name)).getFirst().trim();
     }
 }

@@ -56,11 +56,31 @@ import javax.net.ssl.SSLContext;
  * before COMMIT, an Error such as OutOfMemoryError included, rolls everything back and is the report's failure.
  */
 public final class MigrationSource {
-    /** A connection to move and the application's state that travels with it. */
-    public record Outgoing(SocketChannel channel, byte[] attachment) {
+    /**
+     * A connection to move and the application's state that travels with it: a JDK channel, or the descriptor of a
+     * socket another owner holds ({@link #ofDescriptor}), with {@code owner} closing it when it moves.
+     */
+    public record Outgoing(SocketChannel channel, int descriptor, java.io.Closeable owner, byte[] attachment) {
         public Outgoing {
-            Objects.requireNonNull(channel);
+            if ((channel == null) == (owner == null) || (channel == null) == (descriptor < 0)) {
+                throw new IllegalArgumentException("an outgoing connection is a channel, or a descriptor and its owner");
+            }
             attachment = attachment.clone();
+        }
+
+        /** A JDK channel: it is thawed in place when it stays, closed (in repair mode) when it moves. */
+        public Outgoing(SocketChannel channel, byte[] attachment) {
+            this(Objects.requireNonNull(channel), -1, null, attachment);
+        }
+
+        /**
+         * The connected TCP socket {@code descriptor}, which a framework owns (Netty's native transports): when it
+         * moves, {@code owner} is closed while the socket is still in repair mode (it must close the descriptor,
+         * so nothing is sent and the owner never closes the number again); when it stays it is thawed, open, and
+         * stays the owner's.
+         */
+        public static Outgoing ofDescriptor(int descriptor, java.io.Closeable owner, byte[] attachment) {
+            return new Outgoing(null, descriptor, Objects.requireNonNull(owner), attachment);
         }
 
         @Override
@@ -87,8 +107,15 @@ public final class MigrationSource {
         LOST
     }
 
-    /** The outcome for one connection, in the order given; {@code channel} carries it here unless MOVED or LOST. */
-    public record Outcome(int index, Status status, SocketChannel channel, String reason) {
+    /**
+     * The outcome for one connection, in the order given; {@code channel} carries it here unless MOVED or LOST (null
+     * for a connection given by descriptor: KEPT, it stays in its descriptor; RESTORED_HERE, in the new socket
+     * {@code descriptor}, which the caller owns).
+     */
+    public record Outcome(int index, Status status, SocketChannel channel, int descriptor, String reason) {
+        public Outcome(int index, Status status, SocketChannel channel, String reason) {
+            this(index, status, channel, -1, reason);
+        }
     }
 
     /** The outcomes, and what failed (null when every step, the target's DONE included, went as planned). */
@@ -236,10 +263,13 @@ public final class MigrationSource {
         Session session = new Session(tcp, new UnixSocketGuard(allowedUids),
                 limits != null ? limits : MigrationLimits.defaults(), connections, deadline);
         for (Outgoing o : connections) {
-            NetworkLock.Tuple.of(o.channel()); // an unconnected channel is refused before anything is locked
+            if (o.channel() != null) {
+                NetworkLock.Tuple.of(o.channel()); // an unconnected channel is refused before anything is locked
+            }
         }
         long locked = System.nanoTime();
-        ConnectionLock lock = tcp.lock(connections.stream().map(Outgoing::channel).toList());
+        ConnectionLock lock = tcp.lock(connections.stream().map(Outgoing::channel).filter(Objects::nonNull).toList(),
+                connections.stream().filter(o -> o.channel() == null).mapToInt(Outgoing::descriptor).toArray());
         String failure = null;
         try {
             failure = session.run();
@@ -312,7 +342,8 @@ public final class MigrationSource {
             ParallelSteps.forEach(moves.size(), "frozen", progress, i -> {
                 Move m = moves.get(i);
                 try {
-                    m.frozen = tcp.freeze(m.outgoing.channel());
+                    m.frozen = m.outgoing.channel() != null ? tcp.freeze(m.outgoing.channel())
+                            : tcp.freeze(m.outgoing.descriptor(), m.outgoing.owner());
                     m.held = Held.FROZEN;
                 } catch (IOException | RuntimeException e) {
                     m.outcome = new Outcome(i, Status.KEPT, m.outgoing.channel(), "not frozen: " + e);
@@ -508,6 +539,10 @@ public final class MigrationSource {
         /** Restores the source's own copy (retried: a target that just died may still hold the 4-tuple a moment). */
         private Outcome restoreHere(Move m, String why) {
             try {
+                if (m.outgoing.channel() == null) {
+                    return new Outcome(m.index, Status.RESTORED_HERE, null,
+                            RetriedRestore.restoreDescriptor(tcp, m.frozen.state()), why);
+                }
                 return new Outcome(m.index, Status.RESTORED_HERE, RetriedRestore.restore(tcp, m.frozen.state()), why);
             } catch (Throwable t) {
                 return new Outcome(m.index, Status.LOST, null, why + "; restoring it here failed too: " + t);

@@ -47,11 +47,22 @@ import javax.net.ssl.SSLContext;
  * included, releases every restored copy and removes the lock.
  */
 public final class MigrationTarget implements AutoCloseable {
-    /** A connection restored here, with the application state that came with it. */
-    public record Incoming(SocketChannel channel, byte[] attachment, ConnectionState state) {
+    /**
+     * A connection restored here, with the application state that came with it: in a JDK channel, or (a target
+     * that restores {@link #byDescriptor}) in the socket {@code descriptor}, with {@code channel} null. The caller
+     * owns either.
+     */
+    public record Incoming(SocketChannel channel, int descriptor, byte[] attachment, ConnectionState state) {
         public Incoming {
-            Objects.requireNonNull(channel);
+            if ((channel == null) == (descriptor < 0)) {
+                throw new IllegalArgumentException("an incoming connection is a channel or a descriptor");
+            }
             attachment = attachment.clone();
+        }
+
+        /** A connection restored in a JDK channel. */
+        public Incoming(SocketChannel channel, byte[] attachment, ConnectionState state) {
+            this(Objects.requireNonNull(channel), -1, attachment, state);
         }
 
         @Override
@@ -67,6 +78,7 @@ public final class MigrationTarget implements AutoCloseable {
     /** Over TLS: this side's context; null on a Unix domain socket. */
     private final SSLContext tls;
     private MigrationProgress progress = MigrationProgress.NONE;
+    private boolean byDescriptor;
     private Duration timeout = Duration.ofSeconds(10);
     private TcpRepair repair;
     private MigrationLimits limits;
@@ -125,6 +137,15 @@ public final class MigrationTarget implements AutoCloseable {
     /** Where this target listens: its socket's path, or its TCP address (the port chosen included). */
     public SocketAddress localAddress() throws IOException {
         return server.getLocalAddress();
+    }
+
+    /**
+     * Restores each connection in a socket made with socket(2) rather than in a JDK channel: {@link
+     * Incoming#descriptor} names it, for frameworks that take a socket by descriptor (Netty's native transports).
+     */
+    public MigrationTarget byDescriptor() {
+        this.byDescriptor = true;
+        return this;
     }
 
     public MigrationTarget progress(MigrationProgress progress) {
@@ -294,8 +315,8 @@ public final class MigrationTarget implements AutoCloseable {
                     Arrival a = toRestore.get(k);
                     try {
                         // same namespace: the source released the 4-tuple just now (see RetriedRestore)
-                        a.restored = sameNamespace ? RetriedRestore.restoreFrozen(tcp, a.state)
-                                : tcp.restoreFrozen(a.state);
+                        a.restored = sameNamespace ? RetriedRestore.restoreFrozen(tcp, a.state, byDescriptor)
+                                : byDescriptor ? tcp.restoreFrozenDescriptor(a.state) : tcp.restoreFrozen(a.state);
                     } catch (IOException | RuntimeException e) {
                         a.failure = e.toString();
                     }
@@ -320,13 +341,18 @@ public final class MigrationTarget implements AutoCloseable {
                     } else {
                         f.thaw(); // the probe tells the peer, now routed here, where the connection went on
                     }
-                    thawed[k] = new Incoming(f.channel(), restored.get(k).attachment, f.state());
+                    thawed[k] = new Incoming(f.channel(), f.channel() == null ? f.descriptor() : -1,
+                            restored.get(k).attachment, f.state());
                 } catch (Throwable t) {
                     // stuck in repair mode (never seen: repair off on our own socket): the connection is lost;
                     // DONE's count, which covers only the live ones, tells the source
                     try {
-                        f.channel().close();
-                    } catch (IOException closeFailed) {
+                        if (f.channel() != null) {
+                            f.channel().close();
+                        } else {
+                            tcp.kernel().close(f.descriptor());
+                        }
+                    } catch (IOException | RuntimeException closeFailed) {
                         // gone either way
                     }
                 }

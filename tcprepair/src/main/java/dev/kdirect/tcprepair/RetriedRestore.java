@@ -27,11 +27,29 @@ final class RetriedRestore {
         }
     }
 
+    /** A live socket by descriptor: {@link TcpRepair#restoreFrozenDescriptor}, retried, then thawed. */
+    static int restoreDescriptor(TcpRepair tcp, ConnectionState state) throws IOException {
+        FrozenConnection restored = restoreFrozen(tcp, state, true);
+        try {
+            restored.thaw();
+            return restored.descriptor();
+        } catch (IOException | RuntimeException e) {
+            tcp.kernel().close(restored.descriptor());
+            throw e;
+        }
+    }
+
     /** {@link TcpRepair#restoreFrozen}, retried. */
     static FrozenConnection restoreFrozen(TcpRepair tcp, ConnectionState state) throws IOException {
+        return restoreFrozen(tcp, state, false);
+    }
+
+    /** {@link TcpRepair#restoreFrozen} or {@link TcpRepair#restoreFrozenDescriptor}, retried. */
+    static FrozenConnection restoreFrozen(TcpRepair tcp, ConnectionState state, boolean byDescriptor)
+            throws IOException {
         for (int attempt = 1; ; attempt++) {
             try {
-                return tcp.restoreFrozen(state);
+                return byDescriptor ? tcp.restoreFrozenDescriptor(state) : tcp.restoreFrozen(state);
             } catch (IOException | RuntimeException e) {
                 if (attempt == ATTEMPTS) {
                     throw e;

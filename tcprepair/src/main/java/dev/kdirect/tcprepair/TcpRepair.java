@@ -113,6 +113,36 @@ public final class TcpRepair {
         }
     }
 
+    /**
+     * {@link #lock(List)} of these channels and of the connected TCP sockets {@code descriptors} (their addresses
+     * from getsockname and getpeername, or handed to the repair helper as they are).
+     */
+    ConnectionLock lock(List<SocketChannel> channels, int[] descriptors) throws IOException {
+        if (descriptors.length == 0) {
+            return lock(channels);
+        }
+        if (helper == null) {
+            List<NetworkLock.Tuple> tuples = new java.util.ArrayList<>();
+            for (SocketChannel c : channels) {
+                tuples.add(NetworkLock.Tuple.of(c));
+            }
+            for (int fd : descriptors) {
+                tuples.add(new NetworkLock.Tuple(kernel.getsockname(fd), kernel.getpeername(fd)));
+            }
+            return NetworkLock.lock(tuples);
+        }
+        int[] sockets = new int[channels.size() + descriptors.length];
+        for (int i = 0; i < channels.size(); i++) {
+            sockets[i] = descriptor(channels.get(i));
+        }
+        System.arraycopy(descriptors, 0, sockets, channels.size(), descriptors.length);
+        try {
+            return helper.lock(sockets);
+        } catch (RepairHelperException e) {
+            throw new NetworkLockException(e.getMessage());
+        }
+    }
+
     /** The channel's socket descriptor: from the JDK when java.base exports it, else found through /proc. */
     private int descriptor(SocketChannel channel) throws IOException {
         return jdkDescriptors ? SocketDescriptor.of(kernel, channel) : SocketDescriptor.ofThroughProc(kernel, channel);
@@ -240,7 +270,7 @@ public final class TcpRepair {
         RestoreTarget target = new RestoreTarget.Channel(channel, opened.fd());
         try {
             rebuild(state, target);
-            return new FrozenConnection(channel, state, probe -> finish(state, target, probe),
+            return new FrozenConnection(channel, opened.fd(), state, probe -> finish(state, target, probe),
                     channel::close);
         } catch (IOException | RuntimeException e) {
             channel.close();
@@ -274,6 +304,40 @@ public final class TcpRepair {
      */
     public FrozenConnection freeze(int fd) throws IOException {
         return freeze(fd, kernel.getsockname(fd), kernel.getpeername(fd), null, () -> kernel.close(fd));
+    }
+
+    /**
+     * {@link #freeze(int)} of a socket whose descriptor another owner holds (a network framework's channel): {@link
+     * FrozenConnection#release} closes it through {@code owner} (which must close the descriptor, e.g. by closing
+     * the framework's channel, so that the owner never closes the number again once it may name another file),
+     * and {@link FrozenConnection#thaw} leaves it to the owner, open.
+     */
+    public FrozenConnection freeze(int fd, java.io.Closeable owner) throws IOException {
+        return freeze(fd, kernel.getsockname(fd), kernel.getpeername(fd), null, owner::close);
+    }
+
+    /**
+     * {@link #restoreFrozen}, by descriptor: a new TCP socket (socket(2), bind(2), connect(2) on the kernel) left in
+     * repair mode, nothing sent, non-blocking (O_NONBLOCK) and close-on-exec; {@link FrozenConnection#descriptor} names it, {@link FrozenConnection#channel} is
+     * null, {@link FrozenConnection#thaw} finishes the restore (the caller owns the descriptor from then on) and
+     * {@link FrozenConnection#release} closes it silently. For frameworks that take a socket by descriptor (Netty's
+     * native transports).
+     *
+     * @throws KernelException as {@link #restoreDescriptor}; the half-built socket is closed
+     */
+    public FrozenConnection restoreFrozenDescriptor(ConnectionState state) throws IOException {
+        // non-blocking, as event loops take sockets; the unsent tail still goes out whole at thaw: the send buffer
+        // was forced to hold the whole send queue before the refill
+        int fd = kernel.socket(state.ipVersion() == 4 ? SocketConstants.AF_INET : SocketConstants.AF_INET6,
+                SocketConstants.SOCK_STREAM | SocketConstants.SOCK_NONBLOCK | SocketConstants.SOCK_CLOEXEC, 0);
+        try {
+            RestoreTarget target = new RestoreTarget.Descriptor(kernel, fd);
+            rebuild(state, target);
+            return new FrozenConnection(null, fd, state, probe -> finish(state, target, probe), () -> kernel.close(fd));
+        } catch (IOException | RuntimeException e) {
+            kernel.close(fd);
+            throw e;
+        }
     }
 
     /**
@@ -320,7 +384,7 @@ public final class TcpRepair {
             privileged.set(arena, fd, SOL_TCP, SocketConstants.TCP_REPAIR, SocketConstants.TCP_REPAIR_ON);
             try {
                 ConnectionState state = dump(arena, fd, local, remote, reuseAddress);
-                return new FrozenConnection(channel, state, probe -> leaveRepairMode(fd, reuseAddress, probe),
+                return new FrozenConnection(channel, fd, state, probe -> leaveRepairMode(fd, reuseAddress, probe),
                         closer);
             } catch (IOException | RuntimeException e) {
                 leaveRepairMode(fd, reuseAddress, true);

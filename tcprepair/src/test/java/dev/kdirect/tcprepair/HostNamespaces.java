@@ -15,15 +15,15 @@ import java.util.concurrent.ThreadLocalRandom;
  * inside). Only these namespaces' addresses are used: the service address {@value #SERVICE}, the peer {@value #PEER},
  * the hosts' control addresses.
  */
-final class HostNamespaces implements AutoCloseable {
-    static final String SERVICE = "10.213.0.1";
-    static final String PEER = "10.213.1.2";
-    static final String CONTROL_A = "10.213.2.1";
-    static final String CONTROL_B = "10.213.2.2";
+public final class HostNamespaces implements AutoCloseable {
+    public static final String SERVICE = "10.213.0.1";
+    public static final String PEER = "10.213.1.2";
+    public static final String CONTROL_A = "10.213.2.1";
+    public static final String CONTROL_B = "10.213.2.2";
 
-    final String peer;
-    final String hostA;
-    final String hostB;
+    public final String peer;
+    public final String hostA;
+    public final String hostB;
     private final String id;
     private final List<String> created = new ArrayList<>();
 
@@ -34,7 +34,7 @@ final class HostNamespaces implements AutoCloseable {
         this.hostB = "kdm" + id + "b";
     }
 
-    static HostNamespaces create() throws IOException, InterruptedException {
+    public static HostNamespaces create() throws IOException, InterruptedException {
         RequiredTools.require("ip", "nft");
         var ns = new HostNamespaces(String.format(Locale.ROOT, "%06x", ThreadLocalRandom.current().nextInt(1 << 24)));
         try {
@@ -82,12 +82,12 @@ final class HostNamespaces implements AutoCloseable {
     }
 
     /** Cutover: the peer's traffic to the service address goes to this host from now on. */
-    void routeTo(String host) throws IOException, InterruptedException {
+    public void routeTo(String host) throws IOException, InterruptedException {
         ip("-n", peer, "route", "replace", SERVICE + "/32", "dev", link(peer, host), "src", PEER);
     }
 
     /** The kdirect lock tables in a namespace. */
-    List<String> lockTables(String namespace) throws IOException, InterruptedException {
+    public List<String> lockTables(String namespace) throws IOException, InterruptedException {
         String out = run("ip", "netns", "exec", namespace, "nft", "list", "tables");
         return out.lines().filter(l -> l.contains(NetworkLock.PREFIX)).toList();
     }

@@ -19,7 +19,7 @@ import java.util.concurrent.TimeUnit;
  * network namespace ({@code ip netns exec NS java ...}), driven by lines on its standard input and answering
  * with lines on its standard output. Its standard error is kept for failure messages.
  */
-final class JvmProcess implements AutoCloseable {
+public final class JvmProcess implements AutoCloseable {
     private final String name;
     private final Process process;
     private final PrintWriter in;
@@ -37,7 +37,7 @@ final class JvmProcess implements AutoCloseable {
     }
 
     /** Starts {@code main} with these arguments; in the namespace when {@code namespace} is not null. */
-    static JvmProcess start(String name, String namespace, Class<?> main, String... args) throws IOException {
+    public static JvmProcess start(String name, String namespace, Class<?> main, String... args) throws IOException {
         return start(name, namespace == null ? List.of() : List.of("ip", "netns", "exec", namespace), classPath(),
                 List.of(), main, args);
     }
@@ -85,12 +85,12 @@ final class JvmProcess implements AutoCloseable {
         }
     }
 
-    void send(String line) {
+    public void send(String line) {
         in.println(line);
     }
 
     /** The next line that starts with one of the prefixes (others are skipped); fails on timeout or exit. */
-    String expect(long timeoutMillis, String... prefixes) throws InterruptedException {
+    public String expect(long timeoutMillis, String... prefixes) throws InterruptedException {
         long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMillis);
         while (true) {
             String line = lines.poll(Math.max(1, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
@@ -107,16 +107,16 @@ final class JvmProcess implements AutoCloseable {
         }
     }
 
-    Process process() {
+    public Process process() {
         return process;
     }
 
-    String transcript() {
+    public String transcript() {
         return transcript.toString();
     }
 
     /** Kills it outright (SIGKILL): no shutdown hook runs. */
-    void kill() throws InterruptedException {
+    public void kill() throws InterruptedException {
         process.destroyForcibly();
         process.waitFor(10, TimeUnit.SECONDS);
     }

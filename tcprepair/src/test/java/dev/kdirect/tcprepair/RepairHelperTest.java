@@ -310,7 +310,8 @@ class RepairHelperTest {
         int tcp = kernel.socket(SocketConstants.AF_INET, SocketConstants.SOCK_STREAM, 0);
         try (RepairHelperClient client = RepairHelperClient.connect(helper.socket());
                 Arena arena = Arena.ofConfined()) {
-            int wmemMax = Integer.parseInt(Files.readString(Path.of("/proc/sys/net/core/wmem_max")).trim());
+            int wmemMax = Integer.parseInt( // by lines: KernelBuffers.sysctl says why
+                    Files.readAllLines(Path.of("/proc/sys/net/core/wmem_max")).getFirst().trim());
             client.forceSendBuffer(wmemMax + 4096, tcp);
             client.forceReceiveBuffer(wmemMax + 8192, tcp);
             MemorySegment value = arena.allocate(JAVA_INT);

@@ -24,11 +24,11 @@ import javax.net.ssl.TrustManagerFactory;
  * "a-rogue" and "b-rogue" (the hosts' names, signed by another CA), "b-expired" (host B's, signed by the CA, expired
  * yesterday); the truststore holds the CA alone.
  */
-final class TestCertificates {
+public final class TestCertificates {
     static final String PASSWORD = "kdirect-test";
     private static TestCertificates shared;
 
-    final Path dir;
+    public final Path dir;
 
     private TestCertificates(Path dir) {
         this.dir = dir;
@@ -39,7 +39,7 @@ final class TestCertificates {
      * environment variable KDIRECT_TEST_CERTIFICATES names a directory that {@link #main} made beforehand, those
      * (ci/test makes them on the host for the QEMU guest, where keytool's dozens of JVM starts take minutes).
      */
-    static synchronized TestCertificates get() throws IOException, InterruptedException {
+    public static synchronized TestCertificates get() throws IOException, InterruptedException {
         String madeBefore = System.getenv("KDIRECT_TEST_CERTIFICATES");
         if (shared == null && madeBefore != null) {
             shared = new TestCertificates(Path.of(madeBefore));
@@ -60,7 +60,7 @@ final class TestCertificates {
     }
 
     /** The certificates another JVM of this test made in {@code dir} (a child process's view). */
-    static TestCertificates in(Path dir) {
+    public static TestCertificates in(Path dir) {
         return new TestCertificates(dir);
     }
 
@@ -109,7 +109,7 @@ final class TestCertificates {
     }
 
     /** The context of a side that presents {@code key} (a keystore's name) and trusts the CA. */
-    SSLContext context(String key) throws IOException {
+    public SSLContext context(String key) throws IOException {
         return MigrationTls.context(keyStore(key), PASSWORD.toCharArray(), trustStore(), PASSWORD.toCharArray());
     }
 

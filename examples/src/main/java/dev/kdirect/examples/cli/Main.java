@@ -19,7 +19,7 @@ import picocli.CommandLine.Command;
             FriendlyErrors.EXIT_UNAVAILABLE, FriendlyErrors.EXIT_ERRNO, "5:pmem-log: the log is damaged",
             FriendlyErrors.EXIT_UNSAFE, "7:pmem-log: the log is full", FriendlyErrors.EXIT_BUG},
         subcommands = {DoctorCommand.class, PkeysVaultCommand.class, KexecCommand.class, PmemLogCommand.class,
-            HwpoisonDrillCommand.class, TcpHandoffCommand.class, RepairHelperCommand.class, CommandLine.HelpCommand.class})
+            HwpoisonDrillCommand.class, TcpHandoffCommand.class, NettyHandoffCommand.class, RepairHelperCommand.class, CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
 
     @CommandLine.Spec
