@@ -36,6 +36,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.params.Parameter;
 import org.junit.jupiter.params.ParameterizedClass;
 import org.junit.jupiter.params.provider.EnumSource;
@@ -49,11 +50,8 @@ import org.junit.jupiter.params.provider.EnumSource;
 @ParameterizedClass(name = "{0}")
 @EnumSource(Binding.class)
 @RequiresRealKernel
-@Timeout(60) // a model that loses a byte blocks a read forever
+@ExtendWith(TestDeadline.class) // a model that loses a byte blocks a read forever
 class TcpSocketContractTest {
-    /** Far beyond what loopback needs, here or in the emulated guest. */
-    private static final long DEADLINE_NANOS = 60_000_000_000L;
-
     @Parameter
     Binding binding;
 
@@ -369,6 +367,7 @@ class TcpSocketContractTest {
     }
 
     @Test
+    @Timeout(60) // 320 KB through 4 KB buffers: seconds on the real kernel too, longer than TestDeadline's
     void bytesArriveWholeThroughBuffersSmallerThanTheData() throws Exception {
         // the receiver's window limits what the sender transmits; reading opens it again (a queue that grows and
         // wraps in the model)
@@ -582,7 +581,7 @@ class TcpSocketContractTest {
 
         /** Polls until the condition holds; fails only past a deadline far beyond any loopback delay. */
         static void await(String what, Condition condition) throws Exception {
-            long deadline = System.nanoTime() + DEADLINE_NANOS;
+            long deadline = System.nanoTime() + TestDeadline.get().toNanos();
             while (!condition.holds()) {
                 if (System.nanoTime() - deadline > 0) {
                     throw new AssertionError("never happened: " + what);
