@@ -36,7 +36,6 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
-import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.params.Parameter;
 import org.junit.jupiter.params.ParameterizedClass;
 import org.junit.jupiter.params.provider.EnumSource;
@@ -50,7 +49,7 @@ import org.junit.jupiter.params.provider.EnumSource;
 @ParameterizedClass(name = "{0}")
 @EnumSource(Binding.class)
 @RequiresRealKernel
-@ExtendWith(TestDeadline.class) // a model that loses a byte blocks a read forever
+@Timeout(60) // a model that loses a byte blocks a read forever
 class TcpSocketContractTest {
     @Parameter
     Binding binding;
@@ -367,7 +366,6 @@ class TcpSocketContractTest {
     }
 
     @Test
-    @Timeout(60) // 320 KB through 4 KB buffers: seconds on the real kernel too, longer than TestDeadline's
     void bytesArriveWholeThroughBuffersSmallerThanTheData() throws Exception {
         // the receiver's window limits what the sender transmits; reading opens it again (a queue that grows and
         // wraps in the model)

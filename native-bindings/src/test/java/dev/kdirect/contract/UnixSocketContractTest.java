@@ -31,7 +31,6 @@ import java.util.List;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.Parameter;
 import org.junit.jupiter.params.ParameterizedClass;
@@ -49,7 +48,6 @@ import org.junit.jupiter.params.provider.EnumSource;
 @ParameterizedClass(name = "{0}")
 @EnumSource(Binding.class)
 @RequiresRealKernel
-@ExtendWith(TestDeadline.class) // a model that loses a wake-up blocks a read forever
 class UnixSocketContractTest {
     @Parameter
     Binding binding;

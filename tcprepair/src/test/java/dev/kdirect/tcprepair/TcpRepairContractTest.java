@@ -28,7 +28,6 @@ import dev.kdirect.Kernel;
 import dev.kdirect.KernelException;
 import dev.kdirect.SocketConstants;
 import dev.kdirect.contract.ContractKernels;
-import dev.kdirect.contract.TestDeadline;
 import dev.kdirect.testing.RequiresRealKernel;
 import java.lang.foreign.MemorySegment;
 import java.net.InetAddress;
@@ -37,7 +36,7 @@ import java.nio.charset.StandardCharsets;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.params.Parameter;
 import org.junit.jupiter.params.ParameterizedClass;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -54,7 +53,7 @@ import org.junit.jupiter.params.provider.ValueSource;
 @ParameterizedClass(name = "{0}")
 @EnumSource(Binding.class)
 @RequiresRealKernel
-@ExtendWith(TestDeadline.class) // a lost byte would block a read forever
+@Timeout(60) // a lost byte would block a read forever
 class TcpRepairContractTest {
     private static final String V4 = "127.0.0.1";
 
