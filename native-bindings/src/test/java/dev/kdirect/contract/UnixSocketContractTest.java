@@ -61,7 +61,7 @@ class UnixSocketContractTest {
 
     @BeforeEach
     void setUp() {
-        kernel = ContractKernels.kernel(binding);
+        kernel = TestDeadline.watched(ContractKernels.kernel(binding)); // a call the model never wakes fails
         arena = Arena.ofConfined();
     }
 
