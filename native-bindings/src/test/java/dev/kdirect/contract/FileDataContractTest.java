@@ -94,6 +94,24 @@ class FileDataContractTest {
     }
 
     @Test
+    void fstatReportsTheFilesOwnerNotTheCallers() throws Exception {
+        // vfs_fstat (fs/stat.c): st_uid is the inode's owner. As root the file is given to nobody (65534) first,
+        // so an owner taken from the caller would differ; otherwise the caller owns it and is not root.
+        Path file = Files.writeString(dir.resolve("owned"), "x");
+        if (Credentials.ofCurrentProcess().euid() == 0) {
+            Files.setAttribute(file, "unix:uid", 65534);
+        }
+        int fd = kernel.open(file.toString(), OpenFlags.RDONLY, 0);
+        try {
+            assertThat(kernel.fstat(fd)).isEqualTo(new FileStatus((Integer) Files.getAttribute(file, "unix:mode"),
+                    (Integer) Files.getAttribute(file, "unix:uid"), 1));
+            assertThat(kernel.fstat(fd).uid()).isNotZero();
+        } finally {
+            kernel.close(fd);
+        }
+    }
+
+    @Test
     void onlyATrailingSymlinkConcernsNoFollowAndAPlainOpenFollowsIt() throws Exception {
         Path file = Files.writeString(dir.resolve("plain"), "followed");
         Path link = Files.createSymbolicLink(dir.resolve("toPlain"), file);

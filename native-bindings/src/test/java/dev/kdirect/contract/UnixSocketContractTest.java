@@ -264,6 +264,31 @@ class UnixSocketContractTest {
     }
 
     @Test
+    void aReadFillsTheBufferAcrossMessagesAndLeavesTheRestQueued() throws Exception {
+        // unix_stream_read_generic: a read copies from the next skb only what still fits; the rest stays queued
+        int[] pair = pair();
+        send(pair[0], "ab");
+        send(pair[0], "cd");
+        MemorySegment three = arena.allocate(3);
+        ReceivedMessage m = kernel.recvmsg(pair[1], three, 0, MSG_DONTWAIT);
+        assertThat(m.bytes()).isEqualTo(3);
+        assertThat(new String(three.toArray(JAVA_BYTE), StandardCharsets.US_ASCII)).isEqualTo("abc");
+        assertThat(receive(pair[1], 0).text()).isEqualTo("d");
+    }
+
+    @Test
+    void theEndOfTheStreamStillReportsMsgCmsgCloexec() throws Exception {
+        // ____sys_recvmsg (net/socket.c) writes msg_flags, with the MSG_CMSG_CLOEXEC asked for, after every read
+        // that succeeds, the end of the stream's included
+        int[] pair = pair();
+        closeNow(pair[0]);
+        ReceivedMessage m = kernel.recvmsg(pair[1], arena.allocate(4), 1, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+        assertThat(m.bytes()).isZero();
+        assertThat(m.flags()).isEqualTo(MSG_CMSG_CLOEXEC);
+        assertThat(m.descriptors()).isEmpty();
+    }
+
+    @Test
     void aReadJoinsMessagesWithoutDescriptorsAndTakesDescriptorsOnlyWithTheirBytes() throws Exception {
         // unix_stream_read_generic: skbs are copied until the buffer is full; the descriptors of an skb are taken
         // when its bytes are read, and a read stops after them
