@@ -319,6 +319,12 @@ class TcpSocketContractTest {
             t.put("info", t.info(fd));
             t.put("infoLength8", t.k.getsockopt(fd, SOL_TCP, SocketConstants.TCP_INFO, t.buffer(8)));
             t.put("noDelayLength2", t.k.getsockopt(fd, SOL_TCP, SocketConstants.TCP_NODELAY, t.buffer(2)));
+            // a zero-length buffer is no error (the value is cut to nothing); full buffers get the int's length
+            t.put("noDelayLength0", t.k.getsockopt(fd, SOL_TCP, SocketConstants.TCP_NODELAY, t.buffer(0)));
+            for (int option : new int[] {SocketConstants.SO_TYPE, SocketConstants.SO_PROTOCOL,
+                    SocketConstants.SO_KEEPALIVE}) {
+                t.put("length of " + option, t.k.getsockopt(fd, SOL_SOCKET, option, t.buffer(4)));
+            }
             for (long request : new long[] {SIOCINQ, SIOCOUTQ, SIOCOUTQNSD}) {
                 t.step("unconnected ioctl " + request, () -> t.put("unconnected ioctl value " + request,
                         t.k.ioctlInt(fd, request)));

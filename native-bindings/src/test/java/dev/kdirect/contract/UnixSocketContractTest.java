@@ -10,8 +10,10 @@ import static dev.kdirect.SocketConstants.SCM_MAX_FD;
 import static dev.kdirect.SocketConstants.SOCK_CLOEXEC;
 import static dev.kdirect.SocketConstants.SOCK_NONBLOCK;
 import static dev.kdirect.SocketConstants.SOCK_STREAM;
+import static dev.kdirect.SocketConstants.SOL_SOCKET;
 import static dev.kdirect.contract.ContractKernels.assertErrno;
 import static java.lang.foreign.ValueLayout.JAVA_BYTE;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.kdirect.Binding;
@@ -20,6 +22,7 @@ import dev.kdirect.Kernel;
 import dev.kdirect.KernelException;
 import dev.kdirect.OpenFlags;
 import dev.kdirect.ReceivedMessage;
+import dev.kdirect.SocketConstants;
 import dev.kdirect.testing.RequiresRealKernel;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -261,6 +264,18 @@ class UnixSocketContractTest {
         open.add(pair[0]);
         open.add(pair[1]);
         assertErrno(Errno.EAGAIN, () -> kernel.recvmsg(pair[1], arena.allocate(4), 0, 0));
+    }
+
+    @Test
+    void socketLevelOptionsAnswerOnAUnixSocketAndTcpLevelOnesAreEopnotsupp() throws Exception {
+        // __sys_getsockopt (net/socket.c): SOL_SOCKET is sk_getsockopt's for every family; other levels go to the
+        // protocol's getsockopt, which a Unix stream socket does not have
+        int[] pair = pair();
+        MemorySegment value = arena.allocate(JAVA_INT);
+        assertThat(kernel.getsockopt(pair[0], SOL_SOCKET, SocketConstants.SO_TYPE, value)).isEqualTo(4);
+        assertThat(value.get(JAVA_INT, 0)).isEqualTo(SOCK_STREAM);
+        assertErrno(Errno.EOPNOTSUPP, () -> kernel.getsockopt(pair[0], SocketConstants.SOL_TCP,
+                SocketConstants.TCP_NODELAY, value));
     }
 
     @Test
