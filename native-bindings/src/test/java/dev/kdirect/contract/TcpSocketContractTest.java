@@ -109,6 +109,9 @@ class TcpSocketContractTest {
             t.step("listenUnbound", () -> t.k.listen(v6, 4));
             t.put("listening6", t.name(v6));
             t.step("listenAgain", () -> t.k.listen(v6, 4));
+            // an address of no interface here (TEST-NET-1, ip_nonlocal_bind 0): __inet_bind's EADDRNOTAVAIL
+            t.step("bindNotLocal", () -> t.k.bind(t.socket(AF_INET, SOCK_STREAM),
+                    new InetSocketAddress(InetAddress.ofLiteral("192.0.2.1"), 0)));
             int c6 = t.socket(AF_INET6, SOCK_STREAM);
             // tcp_v6_connect: connecting to :: connects to ::1; tcp_v4_connect (ip_route_connect): 0.0.0.0 is 127.0.0.1
             t.k.connect(c6, new InetSocketAddress(InetAddress.ofLiteral("::"), t.k.getsockname(v6).getPort()));
@@ -125,7 +128,8 @@ class TcpSocketContractTest {
             t.put("accepted4", t.name(s4).equals(t.peer(c4)) + " " + t.peer(s4).equals(t.name(c4)));
         });
         assertThat(a).containsEntry("unbound6", "[::]:0").containsEntry("listening6", "[::]:ephemeral")
-                .containsEntry("peerOfAny6", "true").containsEntry("peerOfAny4", "true");
+                .containsEntry("peerOfAny6", "true").containsEntry("peerOfAny4", "true")
+                .containsEntry("bindNotLocal", "EADDRNOTAVAIL");
     }
 
     @Test
