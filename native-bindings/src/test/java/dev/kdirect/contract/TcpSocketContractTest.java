@@ -19,6 +19,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.kdirect.Binding;
 import dev.kdirect.Kernel;
 import dev.kdirect.KernelException;
+import dev.kdirect.OpenFlags;
 import dev.kdirect.SocketConstants;
 import dev.kdirect.testing.RequiresRealKernel;
 import java.lang.foreign.Arena;
@@ -112,6 +113,17 @@ class TcpSocketContractTest {
             // an address of no interface here (TEST-NET-1, ip_nonlocal_bind 0): __inet_bind's EADDRNOTAVAIL
             t.step("bindNotLocal", () -> t.k.bind(t.socket(AF_INET, SOCK_STREAM),
                     new InetSocketAddress(InetAddress.ofLiteral("192.0.2.1"), 0)));
+            // __inet_bind: a bound socket is EINVAL; inet_accept: so is accept on one that does not listen;
+            // sockfd_lookup: a descriptor that is not a socket is ENOTSOCK, one that is not open EBADF
+            InetSocketAddress loopback = new InetSocketAddress(InetAddress.ofLiteral("127.0.0.1"), 0);
+            int once = t.socket(AF_INET, SOCK_STREAM);
+            t.k.bind(once, loopback);
+            t.step("bindTwice", () -> t.k.bind(once, loopback));
+            t.step("acceptNotListening", () -> t.k.accept(once));
+            int directory = t.k.open("/", OpenFlags.RDONLY | OpenFlags.DIRECTORY, 0);
+            t.fds.add(directory);
+            t.step("bindADirectory", () -> t.k.bind(directory, loopback));
+            t.step("bindNotOpen", () -> t.k.bind(99_999, loopback));
             int c6 = t.socket(AF_INET6, SOCK_STREAM);
             // tcp_v6_connect: connecting to :: connects to ::1; tcp_v4_connect (ip_route_connect): 0.0.0.0 is 127.0.0.1
             t.k.connect(c6, new InetSocketAddress(InetAddress.ofLiteral("::"), t.k.getsockname(v6).getPort()));
@@ -129,7 +141,9 @@ class TcpSocketContractTest {
         });
         assertThat(a).containsEntry("unbound6", "[::]:0").containsEntry("listening6", "[::]:ephemeral")
                 .containsEntry("peerOfAny6", "true").containsEntry("peerOfAny4", "true")
-                .containsEntry("bindNotLocal", "EADDRNOTAVAIL");
+                .containsEntry("bindNotLocal", "EADDRNOTAVAIL").containsEntry("bindTwice", "EINVAL")
+                .containsEntry("acceptNotListening", "EINVAL").containsEntry("bindADirectory", "ENOTSOCK")
+                .containsEntry("bindNotOpen", "EBADF");
     }
 
     @Test
