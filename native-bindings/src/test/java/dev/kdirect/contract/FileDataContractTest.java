@@ -13,6 +13,8 @@ import dev.kdirect.KernelException;
 import dev.kdirect.OpenFlags;
 import dev.kdirect.SocketConstants;
 import dev.kdirect.testing.RequiresRealKernel;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
@@ -94,6 +96,24 @@ class FileDataContractTest {
     }
 
     @Test
+    void fstatReportsTheFilesOwnerNotTheCallers() throws Exception {
+        // vfs_fstat (fs/stat.c): st_uid is the inode's owner. As root the file is given to nobody (65534) first,
+        // so an owner taken from the caller would differ; otherwise the caller owns it and is not root.
+        Path file = Files.writeString(dir.resolve("owned"), "x");
+        if (Credentials.ofCurrentProcess().euid() == 0) {
+            Files.setAttribute(file, "unix:uid", 65534);
+        }
+        int fd = kernel.open(file.toString(), OpenFlags.RDONLY, 0);
+        try {
+            assertThat(kernel.fstat(fd)).isEqualTo(new FileStatus((Integer) Files.getAttribute(file, "unix:mode"),
+                    (Integer) Files.getAttribute(file, "unix:uid"), 1));
+            assertThat(kernel.fstat(fd).uid()).isNotZero();
+        } finally {
+            kernel.close(fd);
+        }
+    }
+
+    @Test
     void onlyATrailingSymlinkConcernsNoFollowAndAPlainOpenFollowsIt() throws Exception {
         Path file = Files.writeString(dir.resolve("plain"), "followed");
         Path link = Files.createSymbolicLink(dir.resolve("toPlain"), file);
@@ -130,11 +150,19 @@ class FileDataContractTest {
             assertErrno(Errno.EOPNOTSUPP, () -> kernel.fallocate(fd, FallocateFlags.PUNCH_HOLE | FallocateFlags.KEEP_SIZE
                     | FallocateFlags.ZERO_RANGE, 0, 2));
             assertErrno(Errno.EFBIG, () -> kernel.fallocate(fd, 0, Long.MAX_VALUE - 1, 2));
+            // a bit outside FALLOC_FL_SUPPORTED_MASK, before the file system is asked
+            assertErrno(Errno.EOPNOTSUPP, () -> kernel.fallocate(fd, 0x1000, 0, 2));
         });
         assertThat(Files.readString(file)).isEqualTo("abcd");
         int[] pair = kernel.socketpair(SocketConstants.AF_UNIX, SocketConstants.SOCK_STREAM, 0);
         try {
             assertErrno(Errno.ENODEV, () -> kernel.fallocate(pair[0], 0, 0, 1));
+            // ksys_pread64 / ksys_pwrite64: a socket has no FMODE_PREAD or FMODE_PWRITE
+            try (Arena arena = Arena.ofConfined()) {
+                MemorySegment buffer = arena.allocate(4);
+                assertErrno(Errno.ESPIPE, () -> kernel.pread(pair[0], buffer, 0));
+                assertErrno(Errno.ESPIPE, () -> kernel.pwrite(pair[0], buffer, 0));
+            }
             // sock_alloc: a socket's inode is S_IFSOCK | 0777, owned by its creator
             assertThat(kernel.fstat(pair[0])).isEqualTo(new FileStatus(FileStatus.S_IFSOCK | 0777,
                     Credentials.ofCurrentProcess().euid(), 0));

@@ -36,6 +36,8 @@ class MemoryArgumentsContractTest {
     private static final int ANON_PRIVATE = MapFlags.PRIVATE | MapFlags.ANONYMOUS;
     /** Above the 47-bit x86-64 user address space (TASK_SIZE 0x7ffffffff000). */
     private static final long PAST_TASK_SIZE = 0x800000000000L;
+    /** The top of the 47-bit user address space (x86-64 TASK_SIZE_MAX with 4-level paging). */
+    private static final long TASK_SIZE = 0x7ffffffff000L;
     private static final int PROT_SEM = 0x8;
     private static final int PROT_GROWSDOWN = 0x01000000;
     private static final int PROT_GROWSUP = 0x02000000;
@@ -88,9 +90,31 @@ class MemoryArgumentsContractTest {
             // MAP_FIXED: an unaligned address is refused before anything is mapped (__get_unmapped_area)
             o.step("fixedUnaligned", () -> k.mmap(pages.asSlice(1), page, Prot.READ, ANON_PRIVATE | MapFlags.FIXED,
                     -1, 0));
+            // MAP_FIXED_NOREPLACE implies MAP_FIXED (do_mmap), so the same check refuses it
+            o.step("fixedNoReplaceUnaligned", () -> k.mmap(pages.asSlice(1), page, Prot.READ,
+                    ANON_PRIVATE | MapFlags.FIXED_NOREPLACE, -1, 0));
         });
         assertThat(a).containsEntry("pastTaskSize", "ENOMEM").containsEntry("wrapsToZero", "ENOMEM")
-                .containsEntry("fixedUnaligned", "EINVAL");
+                .containsEntry("fixedUnaligned", "EINVAL").containsEntry("fixedNoReplaceUnaligned", "EINVAL");
+    }
+
+    @Test
+    void munmapTakesAnyPageAlignedRangeAndRefusesUnalignedEmptyOrOutOfRangeOnes() throws Exception {
+        // do_vmi_munmap (mm/mmap.c, 6.18): an unaligned start, a start past TASK_SIZE, a length past TASK_SIZE -
+        // start and a length that rounds to nothing are EINVAL; pages no longer mapped are no error. Of two
+        // consecutive pages one has address bit 12 set, so every aligned address, not only even pages, is taken.
+        Map<String, String> a = agree((k, o, pages, page) -> {
+            o.step("unaligned", () -> k.munmap(pages.asSlice(1), page));
+            o.step("zeroLength", () -> k.munmap(pages, 0));
+            o.step("startPastTaskSize", () -> k.munmap(MemorySegment.ofAddress(PAST_TASK_SIZE), page));
+            o.step("lengthPastTaskSize", () -> k.munmap(pages, TASK_SIZE - pages.address() + page));
+            o.step("secondPage", () -> k.munmap(pages.asSlice(page, page), page));
+            o.step("thirdPage", () -> k.munmap(pages.asSlice(2 * page, page), page));
+            o.step("bothAgain", () -> k.munmap(pages.asSlice(page, 2 * page), 2 * page));
+        });
+        assertThat(a).containsEntry("unaligned", "EINVAL").containsEntry("zeroLength", "EINVAL")
+                .containsEntry("startPastTaskSize", "EINVAL").containsEntry("lengthPastTaskSize", "EINVAL")
+                .containsEntry("secondPage", "ok").containsEntry("thirdPage", "ok").containsEntry("bothAgain", "ok");
     }
 
     @Test
@@ -127,13 +151,15 @@ class MemoryArgumentsContractTest {
         Map<String, String> a = agree((k, o, pages, page) -> {
             o.step("bothGrows", () -> k.mprotect(pages, page, Prot.READ | PROT_GROWSDOWN | PROT_GROWSUP));
             o.step("wraps", () -> k.mprotect(pages, -page, Prot.READ));
+            // do_mprotect_pkey: a length that PAGE_ALIGN rounds to 0 leaves end == start, which is ENOMEM too
+            o.step("roundsToZero", () -> k.mprotect(pages, -1, Prot.READ));
             o.step("growsDownOnAPlainMapping", () -> k.mprotect(pages, page, Prot.READ | PROT_GROWSDOWN));
             o.step("growsUpOnAPlainMapping", () -> k.mprotect(pages, page, Prot.READ | PROT_GROWSUP));
             o.step("semaphoreBitIsAccepted", () -> k.mprotect(pages, page, Prot.READ_WRITE | PROT_SEM));
             o.step("lastPageExactly", () -> k.mprotect(pages.asSlice(2 * page), page, Prot.READ));
         });
         assertThat(a).containsEntry("bothGrows", "EINVAL").containsEntry("wraps", "ENOMEM")
-                .containsEntry("semaphoreBitIsAccepted", "ok");
+                .containsEntry("roundsToZero", "ENOMEM").containsEntry("semaphoreBitIsAccepted", "ok");
     }
 
     @Test

@@ -19,6 +19,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.kdirect.Binding;
 import dev.kdirect.Kernel;
 import dev.kdirect.KernelException;
+import dev.kdirect.OpenFlags;
 import dev.kdirect.SocketConstants;
 import dev.kdirect.testing.RequiresRealKernel;
 import java.lang.foreign.Arena;
@@ -51,9 +52,6 @@ import org.junit.jupiter.params.provider.EnumSource;
 @RequiresRealKernel
 @Timeout(60) // a model that loses a byte blocks a read forever
 class TcpSocketContractTest {
-    /** Far beyond what loopback needs, here or in the emulated guest. */
-    private static final long DEADLINE_NANOS = 60_000_000_000L;
-
     @Parameter
     Binding binding;
 
@@ -64,7 +62,9 @@ class TcpSocketContractTest {
     @BeforeEach
     void setUp() {
         real = binding.isReal() ? ContractKernels.kernel(binding) : ContractKernels.independentRealKernel(binding);
-        simulated = binding.isReal() ? ContractKernels.kernel(Binding.SIMULATED) : ContractKernels.kernel(binding);
+        // every call on the model bounded: a mutant that blocks a read fails here, not at PIT's timeout
+        simulated = TestDeadline.watched(binding.isReal() ? ContractKernels.kernel(Binding.SIMULATED)
+                : ContractKernels.kernel(binding));
     }
 
     @AfterEach
@@ -110,6 +110,20 @@ class TcpSocketContractTest {
             t.step("listenUnbound", () -> t.k.listen(v6, 4));
             t.put("listening6", t.name(v6));
             t.step("listenAgain", () -> t.k.listen(v6, 4));
+            // an address of no interface here (TEST-NET-1, ip_nonlocal_bind 0): __inet_bind's EADDRNOTAVAIL
+            t.step("bindNotLocal", () -> t.k.bind(t.socket(AF_INET, SOCK_STREAM),
+                    new InetSocketAddress(InetAddress.ofLiteral("192.0.2.1"), 0)));
+            // __inet_bind: a bound socket is EINVAL; inet_accept: so is accept on one that does not listen;
+            // sockfd_lookup: a descriptor that is not a socket is ENOTSOCK, one that is not open EBADF
+            InetSocketAddress loopback = new InetSocketAddress(InetAddress.ofLiteral("127.0.0.1"), 0);
+            int once = t.socket(AF_INET, SOCK_STREAM);
+            t.k.bind(once, loopback);
+            t.step("bindTwice", () -> t.k.bind(once, loopback));
+            t.step("acceptNotListening", () -> t.k.accept(once));
+            int directory = t.k.open("/", OpenFlags.RDONLY | OpenFlags.DIRECTORY, 0);
+            t.fds.add(directory);
+            t.step("bindADirectory", () -> t.k.bind(directory, loopback));
+            t.step("bindNotOpen", () -> t.k.bind(99_999, loopback));
             int c6 = t.socket(AF_INET6, SOCK_STREAM);
             // tcp_v6_connect: connecting to :: connects to ::1; tcp_v4_connect (ip_route_connect): 0.0.0.0 is 127.0.0.1
             t.k.connect(c6, new InetSocketAddress(InetAddress.ofLiteral("::"), t.k.getsockname(v6).getPort()));
@@ -126,7 +140,10 @@ class TcpSocketContractTest {
             t.put("accepted4", t.name(s4).equals(t.peer(c4)) + " " + t.peer(s4).equals(t.name(c4)));
         });
         assertThat(a).containsEntry("unbound6", "[::]:0").containsEntry("listening6", "[::]:ephemeral")
-                .containsEntry("peerOfAny6", "true").containsEntry("peerOfAny4", "true");
+                .containsEntry("peerOfAny6", "true").containsEntry("peerOfAny4", "true")
+                .containsEntry("bindNotLocal", "EADDRNOTAVAIL").containsEntry("bindTwice", "EINVAL")
+                .containsEntry("acceptNotListening", "EINVAL").containsEntry("bindADirectory", "ENOTSOCK")
+                .containsEntry("bindNotOpen", "EBADF");
     }
 
     @Test
@@ -320,6 +337,12 @@ class TcpSocketContractTest {
             t.put("info", t.info(fd));
             t.put("infoLength8", t.k.getsockopt(fd, SOL_TCP, SocketConstants.TCP_INFO, t.buffer(8)));
             t.put("noDelayLength2", t.k.getsockopt(fd, SOL_TCP, SocketConstants.TCP_NODELAY, t.buffer(2)));
+            // a zero-length buffer is no error (the value is cut to nothing); full buffers get the int's length
+            t.put("noDelayLength0", t.k.getsockopt(fd, SOL_TCP, SocketConstants.TCP_NODELAY, t.buffer(0)));
+            for (int option : new int[] {SocketConstants.SO_TYPE, SocketConstants.SO_PROTOCOL,
+                    SocketConstants.SO_KEEPALIVE}) {
+                t.put("length of " + option, t.k.getsockopt(fd, SOL_SOCKET, option, t.buffer(4)));
+            }
             for (long request : new long[] {SIOCINQ, SIOCOUTQ, SIOCOUTQNSD}) {
                 t.step("unconnected ioctl " + request, () -> t.put("unconnected ioctl value " + request,
                         t.k.ioctlInt(fd, request)));
@@ -582,7 +605,7 @@ class TcpSocketContractTest {
 
         /** Polls until the condition holds; fails only past a deadline far beyond any loopback delay. */
         static void await(String what, Condition condition) throws Exception {
-            long deadline = System.nanoTime() + DEADLINE_NANOS;
+            long deadline = System.nanoTime() + TestDeadline.get().toNanos();
             while (!condition.holds()) {
                 if (System.nanoTime() - deadline > 0) {
                     throw new AssertionError("never happened: " + what);

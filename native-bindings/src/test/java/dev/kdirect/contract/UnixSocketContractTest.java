@@ -10,8 +10,10 @@ import static dev.kdirect.SocketConstants.SCM_MAX_FD;
 import static dev.kdirect.SocketConstants.SOCK_CLOEXEC;
 import static dev.kdirect.SocketConstants.SOCK_NONBLOCK;
 import static dev.kdirect.SocketConstants.SOCK_STREAM;
+import static dev.kdirect.SocketConstants.SOL_SOCKET;
 import static dev.kdirect.contract.ContractKernels.assertErrno;
 import static java.lang.foreign.ValueLayout.JAVA_BYTE;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.kdirect.Binding;
@@ -20,6 +22,7 @@ import dev.kdirect.Kernel;
 import dev.kdirect.KernelException;
 import dev.kdirect.OpenFlags;
 import dev.kdirect.ReceivedMessage;
+import dev.kdirect.SocketConstants;
 import dev.kdirect.testing.RequiresRealKernel;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -61,7 +64,7 @@ class UnixSocketContractTest {
 
     @BeforeEach
     void setUp() {
-        kernel = ContractKernels.kernel(binding);
+        kernel = TestDeadline.watched(ContractKernels.kernel(binding)); // a call the model never wakes fails
         arena = Arena.ofConfined();
     }
 
@@ -264,6 +267,43 @@ class UnixSocketContractTest {
     }
 
     @Test
+    void socketLevelOptionsAnswerOnAUnixSocketAndTcpLevelOnesAreEopnotsupp() throws Exception {
+        // __sys_getsockopt (net/socket.c): SOL_SOCKET is sk_getsockopt's for every family; other levels go to the
+        // protocol's getsockopt, which a Unix stream socket does not have
+        int[] pair = pair();
+        MemorySegment value = arena.allocate(JAVA_INT);
+        assertThat(kernel.getsockopt(pair[0], SOL_SOCKET, SocketConstants.SO_TYPE, value)).isEqualTo(4);
+        assertThat(value.get(JAVA_INT, 0)).isEqualTo(SOCK_STREAM);
+        assertErrno(Errno.EOPNOTSUPP, () -> kernel.getsockopt(pair[0], SocketConstants.SOL_TCP,
+                SocketConstants.TCP_NODELAY, value));
+    }
+
+    @Test
+    void aReadFillsTheBufferAcrossMessagesAndLeavesTheRestQueued() throws Exception {
+        // unix_stream_read_generic: a read copies from the next skb only what still fits; the rest stays queued
+        int[] pair = pair();
+        send(pair[0], "ab");
+        send(pair[0], "cd");
+        MemorySegment three = arena.allocate(3);
+        ReceivedMessage m = kernel.recvmsg(pair[1], three, 0, MSG_DONTWAIT);
+        assertThat(m.bytes()).isEqualTo(3);
+        assertThat(new String(three.toArray(JAVA_BYTE), StandardCharsets.US_ASCII)).isEqualTo("abc");
+        assertThat(receive(pair[1], 0).text()).isEqualTo("d");
+    }
+
+    @Test
+    void theEndOfTheStreamStillReportsMsgCmsgCloexec() throws Exception {
+        // ____sys_recvmsg (net/socket.c) writes msg_flags, with the MSG_CMSG_CLOEXEC asked for, after every read
+        // that succeeds, the end of the stream's included
+        int[] pair = pair();
+        closeNow(pair[0]);
+        ReceivedMessage m = kernel.recvmsg(pair[1], arena.allocate(4), 1, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+        assertThat(m.bytes()).isZero();
+        assertThat(m.flags()).isEqualTo(MSG_CMSG_CLOEXEC);
+        assertThat(m.descriptors()).isEmpty();
+    }
+
+    @Test
     void aReadJoinsMessagesWithoutDescriptorsAndTakesDescriptorsOnlyWithTheirBytes() throws Exception {
         // unix_stream_read_generic: skbs are copied until the buffer is full; the descriptors of an skb are taken
         // when its bytes are read, and a read stops after them
@@ -345,7 +385,7 @@ class UnixSocketContractTest {
                 } else {
                     send(pair[0], "w");
                 }
-                receiver.join(java.time.Duration.ofSeconds(60));
+                receiver.join(TestDeadline.get());
                 assertThat(receiver.isAlive()).as("the receiver woke").isFalse();
                 assertThat(got[0]).isEqualTo(byClose ? 0 : 1);
             }

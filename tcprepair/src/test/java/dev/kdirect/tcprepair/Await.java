@@ -1,5 +1,6 @@
 package dev.kdirect.tcprepair;
 
+import dev.kdirect.contract.TestDeadline;
 import java.nio.channels.SocketChannel;
 
 /**
@@ -20,17 +21,30 @@ final class Await {
     }
 
     static void until(String what, Condition condition) throws Exception {
-        long deadline = System.nanoTime() + DEADLINE_MILLIS * 1_000_000;
+        until(what, DEADLINE_MILLIS, condition);
+    }
+
+    /**
+     * Until a condition that a working kernel meets at once on loopback (bytes delivered): {@link TestDeadline}'s
+     * deadline, 60 s, or a few seconds under mutation testing, where a mutant of the simulated kernel that never
+     * delivers should fail the test rather than run into PIT's timeout.
+     */
+    static void soon(String what, Condition condition) throws Exception {
+        until(what, TestDeadline.get().toMillis(), condition);
+    }
+
+    private static void until(String what, long millis, Condition condition) throws Exception {
+        long deadline = System.nanoTime() + millis * 1_000_000;
         while (!condition.holds()) {
             if (System.nanoTime() - deadline > 0) {
-                throw new AssertionError("not within " + DEADLINE_MILLIS + " ms: " + what);
+                throw new AssertionError("not within " + millis + " ms: " + what);
             }
             Thread.sleep(1);
         }
     }
 
-    /** Until the kernel holds {@code bytes} unread bytes for {@code channel}. */
+    /** Until the kernel holds {@code bytes} unread bytes for {@code channel} (loopback: {@link #soon}). */
     static void queued(SocketChannel channel, int bytes) throws Exception {
-        until(bytes + " bytes queued for " + channel, () -> channel.socket().getInputStream().available() >= bytes);
+        soon(bytes + " bytes queued for " + channel, () -> channel.socket().getInputStream().available() >= bytes);
     }
 }

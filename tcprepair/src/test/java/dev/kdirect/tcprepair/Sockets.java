@@ -143,7 +143,7 @@ final class Sockets implements AutoCloseable {
 
     /** Waits until {@code fd} has {@code bytes} unread (loopback delivers almost at once on the real kernel). */
     void awaitQueued(int fd, int bytes) throws Exception {
-        Await.until(bytes + " bytes queued on descriptor " + fd,
+        Await.soon(bytes + " bytes queued on descriptor " + fd,
                 () -> kernel.ioctlInt(fd, SocketConstants.SIOCINQ) >= bytes);
     }
 

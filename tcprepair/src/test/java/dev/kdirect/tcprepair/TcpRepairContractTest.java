@@ -28,6 +28,7 @@ import dev.kdirect.Kernel;
 import dev.kdirect.KernelException;
 import dev.kdirect.SocketConstants;
 import dev.kdirect.contract.ContractKernels;
+import dev.kdirect.contract.TestDeadline;
 import dev.kdirect.testing.RequiresRealKernel;
 import java.lang.foreign.MemorySegment;
 import java.net.InetAddress;
@@ -65,7 +66,8 @@ class TcpRepairContractTest {
 
     @BeforeEach
     void setUp() {
-        kernel = ContractKernels.kernel(binding, Feature.TCP_REPAIR);
+        // a call the model never wakes fails at the deadline
+        kernel = TestDeadline.watched(ContractKernels.kernel(binding, Feature.TCP_REPAIR));
         s = new Sockets(kernel);
     }
 

@@ -89,7 +89,9 @@ public final class SimulatedBackend implements Backend {
             return -Errno.ENOMEM.value();
         }
         if ((flags & (MapFlags.FIXED | MapFlags.FIXED_NOREPLACE)) != 0) {
-            if ((flags & MapFlags.FIXED) != 0 && (address & (PAGE_SIZE - 1)) != 0) {
+            // do_mmap (mm/mmap.c, 6.18): MAP_FIXED_NOREPLACE implies MAP_FIXED, so an unaligned address is EINVAL
+            // for either (__get_unmapped_area's offset_in_page check)
+            if ((address & (PAGE_SIZE - 1)) != 0) {
                 return -Errno.EINVAL.value();
             }
             throw new UnsupportedOperationException(
