@@ -3,6 +3,7 @@ package dev.kdirect.netty;
 import static dev.kdirect.netty.NettyHandoffTest.all;
 import static dev.kdirect.netty.NettyHandoffTest.await;
 import static dev.kdirect.netty.NettyHandoffTest.pendingOutbound;
+import static dev.kdirect.netty.NettyHandoffTest.takeOver;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.kdirect.Feature;
@@ -114,14 +115,7 @@ class NettyHandoffRollbackTest {
             HandoffNioSocketChannel pinned = (HandoffNioSocketChannel) live.getFirst();
             pinned.socket().register(pinning, SelectionKey.OP_READ); // never selected: it stays registered
 
-            Echo successorEcho = new Echo();
-            CompletableFuture<NettyHandoff.Arrived> arrived = CompletableFuture.supplyAsync(() -> {
-                try {
-                    return NettyHandoff.of(successorEcho, EchoFixture.FRAME_COUNT).takeOver(target, successor);
-                } catch (Exception e) {
-                    throw new IllegalStateException(e);
-                }
-            });
+            CompletableFuture<NettyHandoff.Arrived> arrived = takeOver(target, successor);
             NettyHandoff.Report report = NettyHandoff.of(echo, EchoFixture.FRAME_COUNT).handOff(live,
                     MigrationSource.to(dir.resolve("handoff.sock")).mode(MigrationMode.SAME_NAMESPACE));
 
@@ -182,11 +176,7 @@ class NettyHandoffRollbackTest {
 
     private static void close(List<Client> clients, ExecutorService threads, EventLoopGroup old, Path dir)
             throws Exception {
-        for (Client c : clients) {
-            c.close();
-        }
-        threads.shutdownNow();
-        old.shutdownGracefully(0, 1, TimeUnit.SECONDS);
+        NettyHandoffTest.close(clients, threads, old);
         try (var files = Files.list(dir)) {
             for (Path f : files.toList()) {
                 Files.delete(f);

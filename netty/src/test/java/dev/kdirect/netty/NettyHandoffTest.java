@@ -69,14 +69,7 @@ class NettyHandoffTest {
             await(() -> live.stream().allMatch(ch -> ch.attr(EchoFixture.READ).get().get() == WARM + HELD
                     && pendingOutbound(ch) > 0));
 
-            Echo successorEcho = new Echo();
-            CompletableFuture<NettyHandoff.Arrived> arrived = CompletableFuture.supplyAsync(() -> {
-                try {
-                    return NettyHandoff.of(successorEcho, EchoFixture.FRAME_COUNT).takeOver(target, successor);
-                } catch (Exception e) {
-                    throw new IllegalStateException(e);
-                }
-            });
+            CompletableFuture<NettyHandoff.Arrived> arrived = takeOver(target, successor);
             NettyHandoff.Report report = NettyHandoff.of(echo, EchoFixture.FRAME_COUNT).handOff(live,
                     MigrationSource.to(dir.resolve("handoff.sock")).mode(MigrationMode.SAME_NAMESPACE));
 
@@ -106,12 +99,7 @@ class NettyHandoffTest {
             }
             server.close().sync();
         } finally {
-            for (Client c : clients) {
-                c.close();
-            }
-            threads.shutdownNow();
-            old.shutdownGracefully(0, 1, java.util.concurrent.TimeUnit.SECONDS);
-            successor.shutdownGracefully(0, 1, java.util.concurrent.TimeUnit.SECONDS);
+            close(clients, threads, old, successor);
         }
     }
 
@@ -155,11 +143,30 @@ class NettyHandoffTest {
             }
             server.close().sync();
         } finally {
-            for (Client c : clients) {
-                c.close();
+            close(clients, threads, old);
+        }
+    }
+
+    /** A successor with its own Echo takes over from {@code target} on another thread. */
+    static CompletableFuture<NettyHandoff.Arrived> takeOver(MigrationTarget target, EventLoopGroup successor) {
+        Echo successorEcho = new Echo();
+        return CompletableFuture.supplyAsync(() -> {
+            try {
+                return NettyHandoff.of(successorEcho, EchoFixture.FRAME_COUNT).takeOver(target, successor);
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
             }
-            threads.shutdownNow();
-            old.shutdownGracefully(0, 1, java.util.concurrent.TimeUnit.SECONDS);
+        });
+    }
+
+    /** Closes the clients, stops their threads, and shuts the event loop groups down. */
+    static void close(List<Client> clients, ExecutorService threads, EventLoopGroup... groups) throws Exception {
+        for (Client c : clients) {
+            c.close();
+        }
+        threads.shutdownNow();
+        for (EventLoopGroup g : groups) {
+            g.shutdownGracefully(0, 1, java.util.concurrent.TimeUnit.SECONDS);
         }
     }
 

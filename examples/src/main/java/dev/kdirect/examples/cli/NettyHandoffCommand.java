@@ -3,7 +3,6 @@ package dev.kdirect.examples.cli;
 import dev.kdirect.examples.handoff.Child;
 import dev.kdirect.examples.handoff.NettyLines;
 import dev.kdirect.examples.handoff.NettyLines.Transport;
-import dev.kdirect.examples.handoff.Progress;
 import dev.kdirect.netty.NettyHandoff;
 import dev.kdirect.tcprepair.MigrationMode;
 import dev.kdirect.tcprepair.MigrationSource;
@@ -11,13 +10,10 @@ import dev.kdirect.tcprepair.MigrationTarget;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.EventLoopGroup;
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.InputStreamReader;
 import java.io.PrintWriter;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
@@ -25,10 +21,10 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.Consumer;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -127,33 +123,16 @@ final class NettyHandoffCommand implements Runnable {
                 }
                 Child successor = start(children, "successor", "netty-handoff", "successor", "--transport",
                         transport, "--port", port, "--handoff", socket.toString());
-                java.util.function.Consumer<String> show = l -> {
-                    progress.add(l);
-                    if (!json && l.startsWith("PROGRESS")) {
-                        out.println("  " + l.substring("PROGRESS ".length()));
-                        out.flush();
-                    }
-                };
+                Consumer<String> show = HandoffDemo.show(progress, json, out);
                 String handed = server.await("HANDED", 300, show);
                 String took = successor.await("TOOK", 120, show);
                 server.waitFor(30);
                 Thread.sleep(500); // the clients stream on through the successor
                 String[] h = handed.split(" ", 7);
                 String[] t = took.split(" ");
-                boolean clean = h[1].equals(h[2]) && h[2].equals(String.valueOf(clients));
-                List<Map<String, Object>> results = new ArrayList<>();
-                for (int i = 0; i < clients; i++) {
-                    streaming.get(i).send("stop");
-                    String[] r = streaming.get(i).await("RESULT", 30, l -> { }).split(" ", 5);
-                    Map<String, Object> c = new LinkedHashMap<>();
-                    c.put("client", i + 1);
-                    c.put("bytesSent", Long.parseLong(r[1]));
-                    c.put("bytesVerified", Long.parseLong(r[2]));
-                    c.put("downtimeMs", Long.parseLong(r[3]));
-                    c.put("error", r[4].equals("-") ? null : r[4]);
-                    clean &= r[4].equals("-");
-                    results.add(c);
-                }
+                List<Map<String, Object>> results = HandoffDemo.stopClients(streaming);
+                boolean clean = h[1].equals(h[2]) && h[2].equals(String.valueOf(clients))
+                        && HandoffDemo.noClientFailed(results);
                 Map<String, Object> report = new LinkedHashMap<>();
                 report.put("transport", transport);
                 report.put("clients", clients);
@@ -170,9 +149,7 @@ final class NettyHandoffCommand implements Runnable {
                 out.flush();
                 return clean ? 0 : 1;
             } finally {
-                for (Child c : children.reversed()) {
-                    c.close();
-                }
+                HandoffDemo.closeAll(children);
                 Files.deleteIfExists(socket); // the successor's, if it left it
                 Files.deleteIfExists(dir);
             }
@@ -195,12 +172,7 @@ final class NettyHandoffCommand implements Runnable {
                             : "; failed: " + report.get("handoffFailure")).append('\n');
             s.append("  successor: took ").append(report.get("successorTook")).append(" channels in ")
                     .append(report.get("successorMs")).append(" ms\n");
-            for (Map<String, Object> c : results) {
-                s.append(String.format(Locale.ROOT, "  client %s: downtime %d ms, %d bytes echoed and verified%s%n",
-                        c.get("client"), (Long) c.get("downtimeMs"), (Long) c.get("bytesVerified"),
-                        c.get("error") == null ? ", no byte lost, duplicated or reordered, no reset"
-                                : ", FAILED: " + c.get("error")));
-            }
+            HandoffDemo.tellClients(s, results);
             s.append(Boolean.TRUE.equals(report.get("ok")) ? "  result: every channel moved, the clients noticed"
                     + " only the pause" : "  result: FAILED");
             return s.toString();
@@ -238,10 +210,7 @@ final class NettyHandoffCommand implements Runnable {
             Transport t = transport(transport);
             Events events = new Events(System.out, json);
             MigrationSource source = MigrationSource.to(handoff); // refuses an over-long path now
-            if (!Files.isDirectory(handoff.toAbsolutePath().getParent())) {
-                throw new IllegalArgumentException("the directory of --handoff " + handoff + " does not exist: create"
-                        + " it, owned by this user with mode 0700");
-            }
+            HandoffDemo.requireDirectory(handoff);
             TcpHandoffCommand.ensureReady();
             EventLoopGroup group = t.group(2);
             NettyLines.EchoServer echo = new NettyLines.EchoServer();
@@ -254,8 +223,8 @@ final class NettyHandoffCommand implements Runnable {
             listener.close().sync(); // new clients go to the successor's listener (SO_REUSEPORT) from now on
             List<Channel> live = List.copyOf(echo.live);
             NettyHandoff.Report report = NettyHandoff.of(echo, NettyLines.LINE_COUNT).handOff(live,
-                    source.mode(MigrationMode.SAME_NAMESPACE).timeout(STEP_TIMEOUT).progress(progress(events,
-                            "server")));
+                    source.mode(MigrationMode.SAME_NAMESPACE).timeout(STEP_TIMEOUT)
+                            .progress(HandoffDemo.progress(events, "server")));
             long moved = report.count(NettyHandoff.Status.MOVED);
             long lockHeldMs = report.lockedNanos() / 1_000_000;
             long inbound = report.outcomes().stream().mapToLong(NettyHandoff.Outcome::inboundBytes).sum();
@@ -273,7 +242,7 @@ final class NettyHandoffCommand implements Runnable {
                 group.shutdownGracefully(0, 1, java.util.concurrent.TimeUnit.SECONDS).sync();
                 return 0;
             }
-            waitForEndOfInput();
+            HandoffDemo.waitForEndOfInput();
             return 1;
         }
     }
@@ -313,7 +282,7 @@ final class NettyHandoffCommand implements Runnable {
             listen(t, group, echo, port);
             try (MigrationTarget target = MigrationTarget.listen(handoff)) {
                 events.emit("READY", "");
-                target.timeout(STEP_TIMEOUT).progress(progress(events, "successor"));
+                target.timeout(STEP_TIMEOUT).progress(HandoffDemo.progress(events, "successor"));
                 long start = System.nanoTime();
                 NettyHandoff.Arrived arrived = NettyHandoff.of(echo, NettyLines.LINE_COUNT).takeOver(target, group);
                 long ms = (System.nanoTime() - start) / 1_000_000;
@@ -321,7 +290,7 @@ final class NettyHandoffCommand implements Runnable {
                         : " " + arrived.failures()), "channels", arrived.channels().size(), "ms", ms, "failures",
                         arrived.failures());
             }
-            waitForEndOfInput();
+            HandoffDemo.waitForEndOfInput();
             group.shutdownGracefully(0, 1, java.util.concurrent.TimeUnit.SECONDS).sync();
             return 0;
         }
@@ -353,22 +322,10 @@ final class NettyHandoffCommand implements Runnable {
         public Integer call() throws Exception {
             Transport t = transport(transport);
             Events events = new Events(System.out, json);
-            int colon = connect.lastIndexOf(':');
-            if (colon < 0 || !connect.substring(colon + 1).matches("[0-9]{1,5}")) {
-                throw new IllegalArgumentException("--connect needs HOST:PORT, not " + connect);
-            }
-            NettyLines.Client client = new NettyLines.Client(t, id, new InetSocketAddress(
-                    InetAddress.getByName(connect.substring(0, colon)), Integer.parseInt(connect.substring(colon + 1))));
-            while (client.verified() == 0) {
-                Thread.sleep(5);
-            }
-            events.emit("STREAMING", "");
-            waitForEndOfInput();
+            NettyLines.Client client = new NettyLines.Client(t, id, HandoffDemo.address(connect));
+            HandoffDemo.streamUntilStopped(events, client::verified);
             NettyLines.Client.Result r = client.stop();
-            events.emit("RESULT", r.sentBytes() + " " + r.verifiedBytes() + " " + r.longestGapMillis() + " "
-                    + (r.error() == null ? "-" : r.error()), "bytesSent", r.sentBytes(), "bytesVerified",
-                    r.verifiedBytes(), "downtimeMs", r.longestGapMillis(), "error", r.error());
-            return r.error() == null ? 0 : 1;
+            return HandoffDemo.result(events, r.sentBytes(), r.verifiedBytes(), r.longestGapMillis(), r.error());
         }
     }
 
@@ -377,19 +334,5 @@ final class NettyHandoffCommand implements Runnable {
         return new ServerBootstrap().group(group).channel(t.serverChannel()).option(t.reusePort(), true)
                 .childHandler(echo).bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), port)).sync()
                 .channel();
-    }
-
-    /** Progress lines: "PROGRESS server frozen 3 of 10", or as JSON. */
-    private static Progress progress(Events events, String who) {
-        return new Progress((phase, done, total) -> events.emit("PROGRESS", who + " " + phase + " " + done + " of "
-                + total, "who", who, "phase", phase, "done", done, "total", total));
-    }
-
-    /** Until standard input ends or says "stop". */
-    private static void waitForEndOfInput() throws IOException {
-        var in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
-        for (String line; (line = in.readLine()) != null && !line.equals("stop"); ) {
-            // keep serving
-        }
     }
 }

@@ -4,7 +4,6 @@ import dev.kdirect.Credentials;
 import dev.kdirect.Feature;
 import dev.kdirect.examples.handoff.Child;
 import dev.kdirect.examples.handoff.EchoConnection;
-import dev.kdirect.examples.handoff.Progress;
 import dev.kdirect.examples.handoff.ReadableCopy;
 import dev.kdirect.examples.handoff.StreamingClient;
 import dev.kdirect.tcprepair.MigrationMode;
@@ -13,16 +12,13 @@ import dev.kdirect.tcprepair.MigrationTarget;
 import dev.kdirect.tcprepair.NetworkLock;
 import dev.kdirect.tcprepair.RepairHelperClient;
 import dev.kdirect.tcprepair.TcpRepair;
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.InputStreamReader;
 import java.io.PrintWriter;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.StandardSocketOptions;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
@@ -33,6 +29,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.Consumer;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -159,33 +156,16 @@ final class TcpHandoffCommand implements Runnable {
                         port, "--handoff", socket.toString());
                 String successorCaps = successor.await("CAPABILITIES", 120, progress::add);
                 privileges.observe(successor);
-                java.util.function.Consumer<String> show = l -> {
-                    progress.add(l);
-                    if (!json && l.startsWith("PROGRESS")) {
-                        out.println("  " + l.substring("PROGRESS ".length()));
-                        out.flush();
-                    }
-                };
+                Consumer<String> show = HandoffDemo.show(progress, json, out);
                 String handed = server.await("HANDED", 300, show);
                 String took = successor.await("TOOK", 120, show);
                 server.waitFor(30);
                 Thread.sleep(500); // the clients stream on through the successor
-                List<Map<String, Object>> results = new ArrayList<>();
                 String[] h = handed.split(" ", 5);
                 String[] t = took.split(" ");
-                boolean clean = h[1].equals(h[2]) && h[2].equals(String.valueOf(clients));
-                for (int i = 0; i < clients; i++) {
-                    streaming.get(i).send("stop");
-                    String[] r = streaming.get(i).await("RESULT", 30, l -> { }).split(" ", 5);
-                    Map<String, Object> c = new LinkedHashMap<>();
-                    c.put("client", i + 1);
-                    c.put("bytesSent", Long.parseLong(r[1]));
-                    c.put("bytesVerified", Long.parseLong(r[2]));
-                    c.put("downtimeMs", Long.parseLong(r[3]));
-                    c.put("error", r[4].equals("-") ? null : r[4]);
-                    clean &= r[4].equals("-");
-                    results.add(c);
-                }
+                List<Map<String, Object>> results = HandoffDemo.stopClients(streaming);
+                boolean clean = h[1].equals(h[2]) && h[2].equals(String.valueOf(clients))
+                        && HandoffDemo.noClientFailed(results);
                 Map<String, Object> report = new LinkedHashMap<>();
                 report.put("clients", clients);
                 report.put("moved", Integer.parseInt(h[1]));
@@ -214,9 +194,7 @@ final class TcpHandoffCommand implements Runnable {
                 out.flush();
                 return clean ? 0 : 1;
             } finally {
-                for (Child c : children.reversed()) { // the helper last: it serves the others to the end
-                    c.close();
-                }
+                HandoffDemo.closeAll(children); // the helper last: it serves the others to the end
                 ReadableCopy.delete(dir); // this demo's own directory: its sockets and the class path copy
             }
         }
@@ -325,12 +303,7 @@ final class TcpHandoffCommand implements Runnable {
                     .append('\n');
             s.append("  successor: took ").append(report.get("successorTook")).append(" connections in ")
                     .append(report.get("successorMs")).append(" ms\n");
-            for (Map<String, Object> c : results) {
-                s.append(String.format("  client %s: downtime %d ms, %d bytes echoed and verified%s%n", c.get("client"),
-                        (Long) c.get("downtimeMs"), (Long) c.get("bytesVerified"),
-                        c.get("error") == null ? ", no byte lost, duplicated or reordered, no reset"
-                                : ", FAILED: " + c.get("error")));
-            }
+            HandoffDemo.tellClients(s, results);
             if (report.get("processes") instanceof Map<?, ?> processes) {
                 processes.forEach((who, facts) -> s.append("  ").append(who).append(": ").append(facts.toString()
                         .replaceAll("[{}]", "").replace("=", " ")).append('\n'));
@@ -375,10 +348,7 @@ final class TcpHandoffCommand implements Runnable {
             Events events = new Events(System.out, json);
             TcpRepair repair = repair(repairHelper, events);
             MigrationSource source = MigrationSource.to(handoff).repair(repair); // refuses an over-long path now
-            if (!Files.isDirectory(handoff.toAbsolutePath().getParent())) {
-                throw new IllegalArgumentException("the directory of --handoff " + handoff + " does not exist: create"
-                        + " it, owned by this user with mode 0700");
-            }
+            HandoffDemo.requireDirectory(handoff);
             List<EchoConnection> connections = new CopyOnWriteArrayList<>();
             ServerSocketChannel listener = listen(port);
             int listening = ((InetSocketAddress) listener.getLocalAddress()).getPort();
@@ -394,7 +364,7 @@ final class TcpHandoffCommand implements Runnable {
                 outgoing.add(new MigrationSource.Outgoing(c.channel(), c.stop()));
             }
             MigrationSource.Report report = source.mode(MigrationMode.SAME_NAMESPACE)
-                    .timeout(STEP_TIMEOUT).progress(progress(events, "server")).migrate(outgoing);
+                    .timeout(STEP_TIMEOUT).progress(HandoffDemo.progress(events, "server")).migrate(outgoing);
             long moved = report.count(MigrationSource.Status.MOVED);
             long lockHeldMs = report.lockedNanos() / 1_000_000;
             events.emit("HANDED", moved + " " + outgoing.size() + " " + lockHeldMs
@@ -408,7 +378,7 @@ final class TcpHandoffCommand implements Runnable {
                     new EchoConnection(o.channel(), outgoing.get(o.index()).attachment());
                 }
             }
-            waitForEndOfInput();
+            HandoffDemo.waitForEndOfInput();
             return 1;
         }
     }
@@ -448,7 +418,7 @@ final class TcpHandoffCommand implements Runnable {
             List<MigrationTarget.Incoming> incoming;
             try (MigrationTarget target = MigrationTarget.listen(handoff)) {
                 events.emit("READY", "");
-                target.repair(repair).timeout(STEP_TIMEOUT).progress(progress(events, "successor"));
+                target.repair(repair).timeout(STEP_TIMEOUT).progress(HandoffDemo.progress(events, "successor"));
                 long start = System.nanoTime();
                 incoming = target.accept();
                 for (MigrationTarget.Incoming in : incoming) {
@@ -457,7 +427,7 @@ final class TcpHandoffCommand implements Runnable {
                 long ms = (System.nanoTime() - start) / 1_000_000;
                 events.emit("TOOK", incoming.size() + " " + ms, "connections", incoming.size(), "ms", ms);
             }
-            waitForEndOfInput();
+            HandoffDemo.waitForEndOfInput();
             return 0;
         }
     }
@@ -479,29 +449,11 @@ final class TcpHandoffCommand implements Runnable {
         @Override
         public Integer call() throws Exception {
             Events events = new Events(System.out, json);
-            int colon = connect.lastIndexOf(':');
-            if (colon < 0 || !connect.substring(colon + 1).matches("[0-9]{1,5}")) {
-                throw new IllegalArgumentException("--connect needs HOST:PORT, not " + connect);
-            }
-            StreamingClient client = new StreamingClient(new InetSocketAddress(
-                    InetAddress.getByName(connect.substring(0, colon)), Integer.parseInt(connect.substring(colon + 1))));
-            while (client.verified() == 0) {
-                Thread.sleep(5);
-            }
-            events.emit("STREAMING", "");
-            waitForEndOfInput();
+            StreamingClient client = new StreamingClient(HandoffDemo.address(connect));
+            HandoffDemo.streamUntilStopped(events, client::verified);
             StreamingClient.Result r = client.stop();
-            events.emit("RESULT", r.sent() + " " + r.verified() + " " + r.longestGapMillis() + " "
-                    + (r.error() == null ? "-" : r.error()), "bytesSent", r.sent(), "bytesVerified", r.verified(),
-                    "downtimeMs", r.longestGapMillis(), "error", r.error());
-            return r.error() == null ? 0 : 1;
+            return HandoffDemo.result(events, r.sent(), r.verified(), r.longestGapMillis(), r.error());
         }
-    }
-
-    /** Progress lines: "PROGRESS server frozen 3 of 10", or as JSON. */
-    private static Progress progress(Events events, String who) {
-        return new Progress((phase, done, total) -> events.emit("PROGRESS", who + " " + phase + " " + done + " of "
-                + total, "who", who, "phase", phase, "done", done, "total", total));
     }
 
     /** Accepts clients until the listener closes, echoing on each; returns the accepting thread. */
@@ -522,13 +474,5 @@ final class TcpHandoffCommand implements Runnable {
         listener.setOption(StandardSocketOptions.SO_REUSEADDR, true);
         listener.setOption(StandardSocketOptions.SO_REUSEPORT, true); // predecessor and successor share the port
         return listener.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), port));
-    }
-
-    /** Until standard input ends or says "stop". */
-    private static void waitForEndOfInput() throws IOException {
-        var in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
-        for (String line; (line = in.readLine()) != null && !line.equals("stop"); ) {
-            // keep serving
-        }
     }
 }

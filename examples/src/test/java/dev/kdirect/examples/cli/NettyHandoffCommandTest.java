@@ -4,8 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.kdirect.Feature;
 import dev.kdirect.testing.RequiresRealKernel;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -29,15 +27,7 @@ class NettyHandoffCommandTest {
         assertThat(r.exit()).as(r.out() + r.err()).isZero();
         assertThat(r.out()).contains("\"transport\": \"" + transport + "\"", "\"moved\": 2", "\"successorTook\": 2",
                 "\"ok\": true", "\"handoffFailure\": null");
-        Matcher client = Pattern.compile("\"bytesVerified\": (\\d+),\\s*\"downtimeMs\": (\\d+),\\s*\"error\": null")
-                .matcher(r.out());
-        int clients = 0;
-        while (client.find()) {
-            clients++;
-            assertThat(Long.parseLong(client.group(1))).as("bytes verified").isPositive();
-            assertThat(Long.parseLong(client.group(2))).as("downtime ms").isLessThan(10_000);
-        }
-        assertThat(clients).as(r.out()).isEqualTo(2);
+        TcpHandoffCommandTest.assertEveryClientVerified(r.out(), 2);
     }
 
     @Test

@@ -29,15 +29,20 @@ class TcpHandoffCommandTest {
         assertThat(r.exit()).as(r.out() + r.err()).isZero();
         assertThat(r.out()).contains("\"moved\": 2", "\"successorTook\": 2", "\"ok\": true",
                 "\"handoffFailure\": null");
+        assertEveryClientVerified(r.out(), 2);
+    }
+
+    /** The --json report lists {@code count} clients, each verified some echoed bytes, none with an error. */
+    static void assertEveryClientVerified(String json, int count) {
         Matcher client = Pattern.compile("\"bytesVerified\": (\\d+),\\s*\"downtimeMs\": (\\d+),\\s*\"error\": null")
-                .matcher(r.out());
+                .matcher(json);
         int clients = 0;
         while (client.find()) {
             clients++;
             assertThat(Long.parseLong(client.group(1))).as("bytes verified").isPositive();
             assertThat(Long.parseLong(client.group(2))).as("downtime ms").isLessThan(10_000);
         }
-        assertThat(clients).as(r.out()).isEqualTo(2);
+        assertThat(clients).as(json).isEqualTo(count);
     }
 
     @Test
