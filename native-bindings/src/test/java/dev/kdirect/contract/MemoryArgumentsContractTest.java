@@ -36,8 +36,12 @@ class MemoryArgumentsContractTest {
     private static final int ANON_PRIVATE = MapFlags.PRIVATE | MapFlags.ANONYMOUS;
     /** Above the 47-bit x86-64 user address space (TASK_SIZE 0x7ffffffff000). */
     private static final long PAST_TASK_SIZE = 0x800000000000L;
-    /** The top of the 47-bit user address space (x86-64 TASK_SIZE_MAX with 4-level paging). */
-    private static final long TASK_SIZE = 0x7ffffffff000L;
+    /**
+     * Past the top of the user address space with 4-level paging (47 bits) and with 5-level paging (56 bits, the QEMU
+     * guest's -cpu max has la57): a munmap start or length that reaches here is past TASK_SIZE on either, where a length
+     * that only reaches the 47-bit top would unmap the whole JVM above the test's pages on a 5-level kernel.
+     */
+    private static final long PAST_EVERY_TASK_SIZE = 1L << 56;
     private static final int PROT_SEM = 0x8;
     private static final int PROT_GROWSDOWN = 0x01000000;
     private static final int PROT_GROWSUP = 0x02000000;
@@ -106,8 +110,8 @@ class MemoryArgumentsContractTest {
         Map<String, String> a = agree((k, o, pages, page) -> {
             o.step("unaligned", () -> k.munmap(pages.asSlice(1), page));
             o.step("zeroLength", () -> k.munmap(pages, 0));
-            o.step("startPastTaskSize", () -> k.munmap(MemorySegment.ofAddress(PAST_TASK_SIZE), page));
-            o.step("lengthPastTaskSize", () -> k.munmap(pages, TASK_SIZE - pages.address() + page));
+            o.step("startPastTaskSize", () -> k.munmap(MemorySegment.ofAddress(PAST_EVERY_TASK_SIZE), page));
+            o.step("lengthPastTaskSize", () -> k.munmap(pages, PAST_EVERY_TASK_SIZE - pages.address()));
             o.step("secondPage", () -> k.munmap(pages.asSlice(page, page), page));
             o.step("thirdPage", () -> k.munmap(pages.asSlice(2 * page, page), page));
             o.step("bothAgain", () -> k.munmap(pages.asSlice(page, 2 * page), 2 * page));
