@@ -19,7 +19,7 @@ import java.nio.file.Path;
  */
 final class SoccrBaseline {
     /** Room for the queues of the largest benchmark parameter (64 KiB) with margin. */
-    static final int QUEUE_CAPACITY = 1 << 17;
+    static final int QUEUE_CAPACITY = 1 << 21;
 
     private static final SymbolLookup LIBRARY = SymbolLookup.libraryLookup(library(), Arena.global());
     private static final MethodHandle STATE_NEW = handle("kd_state_new", FunctionDescriptor.of(ADDRESS, JAVA_INT));

@@ -3,7 +3,9 @@ package dev.kdirect.benchmarks;
 import dev.kdirect.Feature;
 import dev.kdirect.tcprepair.ConnectionState;
 import dev.kdirect.tcprepair.TcpRepair;
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.SegmentAllocator;
 import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
@@ -23,7 +25,8 @@ import org.openjdk.jmh.annotations.Warmup;
  * Checkpoint of one live loopback connection with {@code queued} unread bytes in its receive queue: repair mode on,
  * the whole dump (TCP_INFO, queue sizes, MSS, timestamp, window, both queues peeked, socket options), repair mode
  * off. {@link #kdirect}: {@link TcpRepair#checkpoint} of the JDK channel into an immutable
- * {@link ConnectionState} (FFM binding). {@link #c}: the same system calls from C in one downcall (the baseline;
+ * {@link ConnectionState} (FFM binding), its queues peeked into a new GC-managed arena; {@link #kdirectReused} the same
+ * into one reused buffer. {@link #c}: the same system calls from C in one downcall (the baseline;
  * kernel-facts.md quotes 3.8 us for it with empty queues). Needs CAP_NET_ADMIN: run as root.
  */
 @BenchmarkMode(Mode.AverageTime)
@@ -36,11 +39,13 @@ public class TcpCheckpointBenchmark {
     /** A connection whose measured end has {@code queued} unread bytes. */
     @State(Scope.Thread)
     public static class Connection {
-        @Param({"0", "4096", "65536"})
+        @Param({"0", "4096", "65536", "1048576"})
         public int queued;
 
         LoopbackConnection connection;
         TcpRepair repair;
+        /** The same repair with the queues peeked into one reused buffer, as the C code's. */
+        TcpRepair repairReusing;
         MemorySegment cState;
         int fd;
 
@@ -48,6 +53,8 @@ public class TcpCheckpointBenchmark {
         public void setUp() throws Throwable {
             Feature.TCP_REPAIR.ensureAvailable();
             repair = TcpRepair.system();
+            repairReusing = repair.queuesIn(SegmentAllocator.prefixAllocator(
+                    Arena.ofAuto().allocate(2L * SoccrBaseline.QUEUE_CAPACITY + 1)));
             connection = new LoopbackConnection(queued);
             cState = SoccrBaseline.newState();
             fd = SoccrBaseline.descriptor(connection.localPort(), connection.remotePort());
@@ -62,6 +69,12 @@ public class TcpCheckpointBenchmark {
     @Benchmark
     public ConnectionState kdirect(Connection c) throws Exception {
         return c.repair.checkpoint(c.connection.end);
+    }
+
+    /** {@link #kdirect} with the queues peeked into one buffer reused by every checkpoint ({@link TcpRepair#queuesIn}). */
+    @Benchmark
+    public ConnectionState kdirectReused(Connection c) throws Exception {
+        return c.repairReusing.checkpoint(c.connection.end);
     }
 
     @Benchmark

@@ -4,7 +4,9 @@ import dev.kdirect.Feature;
 import dev.kdirect.tcprepair.ConnectionState;
 import dev.kdirect.tcprepair.FrozenConnection;
 import dev.kdirect.tcprepair.TcpRepair;
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.SegmentAllocator;
 import java.nio.channels.SocketChannel;
 import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
@@ -25,7 +27,8 @@ import org.openjdk.jmh.annotations.Warmup;
  * Restore of a detached loopback connection ({@code queued} bytes in its receive queue) into a new socket, then
  * its detach again (dump in repair mode, close: nothing sent), so the same state serves every operation: one
  * restore plus one detach, a migration's work on one host without the transfer. {@link #kdirect}:
- * {@link TcpRepair#restore} into a new JDK SocketChannel and {@link TcpRepair#detach} (FFM binding);
+ * {@link TcpRepair#restore} into a new JDK SocketChannel and {@link TcpRepair#detach} (FFM binding), the detach's
+ * queues peeked into one reused buffer ({@link TcpRepair#queuesIn}) as the C code reuses its scratch state;
  * {@link #kdirectDescriptor}: the same by descriptor ({@link TcpRepair#restoreDescriptor}), no JDK channel. {@link #c}:
  * the same system calls from C in one downcall. Restore alone is this minus {@link TcpCheckpointBenchmark}'s
  * figure (a detach is a checkpoint that closes instead of leaving repair mode); kernel-facts.md quotes 8.1 us for
@@ -41,11 +44,13 @@ public class TcpMoveBenchmark {
     /** A connection detached once, by kdirect for {@link #kdirect} and by the C code for {@link #c}. */
     @State(Scope.Thread)
     public static class Detached {
-        @Param({"0", "4096", "65536"})
+        @Param({"0", "4096", "65536", "1048576"})
         public int queued;
 
         LoopbackConnection connection;
         TcpRepair repair;
+        /** The repair whose detach peeks into one reused buffer, as the C code's scratch state. */
+        TcpRepair repairReusing;
         ConnectionState state;
         MemorySegment cState;
         MemorySegment cScratch;
@@ -54,6 +59,8 @@ public class TcpMoveBenchmark {
         public void setUp() throws Throwable {
             Feature.TCP_REPAIR.ensureAvailable();
             repair = TcpRepair.system();
+            repairReusing = repair.queuesIn(SegmentAllocator.prefixAllocator(
+                    Arena.ofAuto().allocate(2L * SoccrBaseline.QUEUE_CAPACITY + 1)));
             connection = new LoopbackConnection(queued);
             cState = SoccrBaseline.newState();
             cScratch = SoccrBaseline.newState();
@@ -73,14 +80,14 @@ public class TcpMoveBenchmark {
 
     @Benchmark
     public ConnectionState kdirect(Detached d) throws Exception {
-        SocketChannel restored = d.repair.restore(d.state);
-        return d.repair.detach(restored);
+        SocketChannel restored = d.repairReusing.restore(d.state);
+        return d.repairReusing.detach(restored);
     }
 
     /** The same through the descriptor API: no JDK channel opened, bound, connected and closed. */
     @Benchmark
     public ConnectionState kdirectDescriptor(Detached d) throws Exception {
-        return d.repair.detach(d.repair.restoreDescriptor(d.state));
+        return d.repairReusing.detach(d.repairReusing.restoreDescriptor(d.state));
     }
 
     @Benchmark

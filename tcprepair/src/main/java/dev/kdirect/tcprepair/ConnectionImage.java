@@ -1,12 +1,17 @@
 package dev.kdirect.tcprepair;
 
 import dev.kdirect.tcprepair.InvalidImageException.Reason;
+import java.io.IOException;
+import java.lang.foreign.MemorySegment;
 import java.net.InetSocketAddress;
 import java.nio.BufferUnderflowException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.channels.GatheringByteChannel;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 import java.util.zip.CRC32C;
 
 /**
@@ -55,13 +60,56 @@ public final class ConnectionImage {
     private ConnectionImage() {
     }
 
-    /** The image of a state. */
+    /** The image of a state, in one array (a copy of the queues; {@link #write(ConnectionState,
+     * GatheringByteChannel)} writes them from where they are). */
     public static byte[] write(ConnectionState s) {
+        List<MemorySegment> parts = parts(s);
+        byte[] image = new byte[Math.toIntExact(length(parts))];
+        long at = 0;
+        for (MemorySegment part : parts) {
+            MemorySegment.copy(part, 0, MemorySegment.ofArray(image), at, part.byteSize());
+            at += part.byteSize();
+        }
+        return image;
+    }
+
+    /**
+     * Writes the image of a state to {@code out} (a blocking channel: a file, a blocking socket) with gathering
+     * writes: the queues go from their views (the native
+     * memory a checkpoint peeked them into), never copied on the heap.
+     *
+     * @return the image's length in bytes
+     */
+    public static long write(ConnectionState s, GatheringByteChannel out) throws IOException {
+        ByteBuffer[] buffers = parts(s).stream().map(MemorySegment::asByteBuffer).toArray(ByteBuffer[]::new);
+        long length = 0;
+        for (ByteBuffer b : buffers) {
+            length += b.remaining();
+        }
+        for (long written = 0; written < length; ) {
+            written += out.write(buffers);
+        }
+        return length;
+    }
+
+    /**
+     * The image as the parts a gathering write takes, in order: the fields and the receive queue's length, the
+     * three queues' read-only views each after its length, and the CRC-32C, computed over the parts where they
+     * are.
+     */
+    static List<MemorySegment> parts(ConnectionState s) {
         int addressBytes = s.ipVersion() == 4 ? 4 : 16;
-        int length = HEADER + 1 + 2 * (addressBytes + 2) + 8 + 5 + 4 + 20 + 9
-                + 12 + s.receiveQueue().length + s.sentUnacknowledged().length + s.unsent().length + CHECKSUM;
-        ByteBuffer b = ByteBuffer.allocate(length).order(ByteOrder.BIG_ENDIAN);
-        b.put(MAGIC).putShort((short) VERSION).putShort((short) 0).putInt(length);
+        MemorySegment received = s.receiveQueueView();
+        MemorySegment sent = s.sentUnacknowledgedView();
+        MemorySegment unsent = s.unsentView();
+        long length = HEADER + 1 + 2 * (addressBytes + 2) + 8 + 5 + 4 + 20 + 9 + 12 + received.byteSize()
+                + sent.byteSize() + unsent.byteSize() + CHECKSUM;
+        if (length > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException("a state with " + (length - CHECKSUM) + " bytes cannot be imaged:"
+                    + " the image's length is a 32-bit field");
+        }
+        ByteBuffer b = ByteBuffer.allocate(HEADER + 1 + 2 * (addressBytes + 2) + 8 + 5 + 4 + 20 + 9 + 4);
+        b.put(MAGIC).putShort((short) VERSION).putShort((short) 0).putInt((int) length);
         b.put((byte) s.ipVersion());
         putAddress(b, s.local());
         putAddress(b, s.remote());
@@ -75,11 +123,28 @@ public final class ConnectionImage {
         ConnectionState.SocketOptions so = s.socketOptions();
         b.putInt(so.sendBuffer()).putInt(so.receiveBuffer()).put((byte) ((so.reuseAddress() ? REUSE_ADDRESS : 0)
                 | (so.noDelay() ? NO_DELAY : 0) | (so.keepAlive() ? KEEP_ALIVE : 0)));
-        putBytes(b, s.receiveQueue());
-        putBytes(b, s.sentUnacknowledged());
-        putBytes(b, s.unsent());
-        b.putInt(checksum(b.array(), length - CHECKSUM));
-        return b.array();
+        b.putInt((int) received.byteSize());
+        List<MemorySegment> parts = new ArrayList<>(List.of(MemorySegment.ofArray(b.array()), received,
+                lengthOf(sent), sent, lengthOf(unsent), unsent));
+        CRC32C crc = new CRC32C();
+        for (MemorySegment part : parts) {
+            crc.update(part.asByteBuffer());
+        }
+        parts.add(MemorySegment.ofArray(ByteBuffer.allocate(CHECKSUM).putInt((int) crc.getValue()).array()));
+        return parts;
+    }
+
+    private static MemorySegment lengthOf(MemorySegment queue) {
+        return MemorySegment.ofArray(ByteBuffer.allocate(4).putInt((int) queue.byteSize()).array());
+    }
+
+    /** The bytes of all parts. */
+    static long length(List<MemorySegment> parts) {
+        long length = 0;
+        for (MemorySegment part : parts) {
+            length += part.byteSize();
+        }
+        return length;
     }
 
     /**
@@ -92,21 +157,43 @@ public final class ConnectionImage {
         return read(image, KernelBuffers.current());
     }
 
-    /** {@link #read}, with the buffer maxima of a given kernel. */
+    /**
+     * The state an image in memory holds, checked as {@link #read(byte[])}; its queue views are slices of
+     * {@code image} (no copy), valid as long as it is, which must not change while the state is used.
+     *
+     * @throws InvalidImageException as {@link #read(byte[])}
+     */
+    public static ConnectionState read(MemorySegment image) throws InvalidImageException {
+        return read(image, KernelBuffers.current());
+    }
+
+    /** {@link #read}, with the buffer maxima of a given kernel; the state's queues are copies. */
     static ConnectionState read(byte[] image, KernelBuffers kernel) throws InvalidImageException {
-        if (image.length < MAGIC.length || !Arrays.equals(image, 0, MAGIC.length, MAGIC, 0, MAGIC.length)) {
-            if (image.length < MAGIC.length && Arrays.equals(image, 0, image.length, MAGIC, 0, image.length)) {
-                throw new InvalidImageException(Reason.TRUNCATED, "the image ends after " + image.length + " bytes,"
+        return read(MemorySegment.ofArray(image.clone()), kernel);
+    }
+
+    /** {@link #read(MemorySegment)}, with the buffer maxima of a given kernel. */
+    static ConnectionState read(MemorySegment segment, KernelBuffers kernel) throws InvalidImageException {
+        if (segment.byteSize() > Integer.MAX_VALUE) {
+            throw new InvalidImageException(Reason.CORRUPTED, "the image has " + segment.byteSize() + " bytes: more"
+                    + " than any image's 32-bit length field can declare");
+        }
+        int length = (int) segment.byteSize();
+        long magicMismatch = MemorySegment.mismatch(segment, 0, Math.min(length, MAGIC.length),
+                MemorySegment.ofArray(MAGIC), 0, Math.min(length, MAGIC.length));
+        if (length < MAGIC.length || magicMismatch != -1) {
+            if (length < MAGIC.length && magicMismatch == -1) {
+                throw new InvalidImageException(Reason.TRUNCATED, "the image ends after " + length + " bytes,"
                         + " inside its magic: it was cut off");
             }
             throw new InvalidImageException(Reason.FOREIGN, "not a kdirect TCP connection image (no \"KDTCPIMG\""
                     + " magic at offset 0): check that the right file or message was passed");
         }
-        if (image.length < HEADER) {
-            throw new InvalidImageException(Reason.TRUNCATED, "the image ends after " + image.length + " bytes, inside"
+        if (length < HEADER) {
+            throw new InvalidImageException(Reason.TRUNCATED, "the image ends after " + length + " bytes, inside"
                     + " its " + HEADER + "-byte header: it was cut off");
         }
-        ByteBuffer b = ByteBuffer.wrap(image).order(ByteOrder.BIG_ENDIAN);
+        ByteBuffer b = segment.asByteBuffer().order(ByteOrder.BIG_ENDIAN);
         int version = b.getShort(8) & 0xffff;
         if (version > VERSION) {
             throw new InvalidImageException(Reason.FUTURE_VERSION, "the image has format version " + version
@@ -118,15 +205,15 @@ public final class ConnectionImage {
                     + " writes: it was changed after it was written");
         }
         long declared = Integer.toUnsignedLong(b.getInt(12));
-        if (declared > image.length) {
+        if (declared > length) {
             throw new InvalidImageException(Reason.TRUNCATED, "the image declares " + declared + " bytes but only "
-                    + image.length + " arrived: it was cut off");
+                    + length + " arrived: it was cut off");
         }
-        if (declared < image.length) {
+        if (declared < length) {
             throw new InvalidImageException(Reason.CORRUPTED, "the image declares " + declared + " bytes but "
-                    + image.length + " were given: extra bytes follow it, or its length field was changed");
+                    + length + " were given: extra bytes follow it, or its length field was changed");
         }
-        if (declared < HEADER + CHECKSUM || checksum(image, image.length - CHECKSUM) != b.getInt(image.length - 4)) {
+        if (declared < HEADER + CHECKSUM || checksum(b, length - CHECKSUM) != b.getInt(length - 4)) {
             throw new InvalidImageException(Reason.CORRUPTED, "the image's CRC-32C does not match its bytes: it was"
                     + " changed after it was written; take a new checkpoint");
         }
@@ -135,14 +222,14 @@ public final class ConnectionImage {
                 throw new IllegalArgumentException("the reserved bytes at offset 10 hold 0x"
                         + Integer.toHexString(b.getShort(10) & 0xffff) + ", not 0");
             }
-            return fields(b.position(HEADER).limit(image.length - CHECKSUM), kernel);
+            return fields(segment, b.position(HEADER).limit(length - CHECKSUM), kernel);
         } catch (BufferUnderflowException | IllegalArgumentException e) {
             throw new InvalidImageException(Reason.INVALID_FIELD, "the image is intact but holds no valid connection: "
                     + (e.getMessage() == null ? "a field runs past its end" : e.getMessage()));
         }
     }
 
-    private static ConnectionState fields(ByteBuffer b, KernelBuffers kernel) {
+    private static ConnectionState fields(MemorySegment image, ByteBuffer b, KernelBuffers kernel) {
         int ipVersion = b.get();
         if (ipVersion != 4 && ipVersion != 6) {
             throw new IllegalArgumentException("IP version " + ipVersion + " (4 or 6)");
@@ -175,9 +262,9 @@ public final class ConnectionImage {
         }
         var socketOptions = new ConnectionState.SocketOptions(sendBuffer, receiveBuffer, (flags & REUSE_ADDRESS) != 0,
                 (flags & NO_DELAY) != 0, (flags & KEEP_ALIVE) != 0);
-        byte[] receiveQueue = getBytes(b, "receive queue");
-        byte[] sent = getBytes(b, "sent-unacknowledged queue");
-        byte[] unsent = getBytes(b, "unsent queue");
+        MemorySegment receiveQueue = queue(image, b, "receive queue");
+        MemorySegment sent = queue(image, b, "sent-unacknowledged queue");
+        MemorySegment unsent = queue(image, b, "unsent queue");
         if (b.hasRemaining()) {
             throw new IllegalArgumentException(b.remaining() + " bytes after the last queue");
         }
@@ -211,24 +298,21 @@ public final class ConnectionImage {
         return new InetSocketAddress(ConnectionState.addressOf(raw), b.getShort() & 0xffff);
     }
 
-    private static void putBytes(ByteBuffer b, byte[] bytes) {
-        b.putInt(bytes.length).put(bytes);
-    }
-
-    private static byte[] getBytes(ByteBuffer b, String what) {
+    /** A queue's length and bytes: a slice of the image, its length checked against what remains first. */
+    private static MemorySegment queue(MemorySegment image, ByteBuffer b, String what) {
         int length = b.getInt();
         if (length < 0 || length > b.remaining()) {
             throw new IllegalArgumentException("the " + what + " claims " + Integer.toUnsignedString(length)
                     + " bytes; " + b.remaining() + " remain");
         }
-        byte[] bytes = new byte[length];
-        b.get(bytes);
+        MemorySegment bytes = image.asSlice(b.position(), length);
+        b.position(b.position() + length);
         return bytes;
     }
 
-    private static int checksum(byte[] bytes, int length) {
+    private static int checksum(ByteBuffer image, int length) {
         CRC32C crc = new CRC32C();
-        crc.update(bytes, 0, length);
+        crc.update(image.slice(0, length));
         return (int) crc.getValue();
     }
 }

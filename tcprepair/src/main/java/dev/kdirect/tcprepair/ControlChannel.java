@@ -74,8 +74,8 @@ class ControlChannel implements AutoCloseable {
         return socket.read(into);
     }
 
-    /** Writes what the socket takes now, without waiting: the bytes of {@code from} taken. */
-    int writeNow(ByteBuffer from) throws IOException {
+    /** Writes what the socket takes now, without waiting (one gathering write): the bytes of {@code from} taken. */
+    long writeNow(ByteBuffer[] from) throws IOException {
         return socket.write(from);
     }
 
@@ -100,7 +100,12 @@ class ControlChannel implements AutoCloseable {
 
     /** Writes all of {@code from} (and whatever this channel holds), waiting for the socket until the deadline. */
     final void write(ByteBuffer from) throws IOException {
-        while (from.hasRemaining()) {
+        write(new ByteBuffer[] {from});
+    }
+
+    /** {@link #write(ByteBuffer)} of these buffers in order, with gathering writes. */
+    final void write(ByteBuffer[] from) throws IOException {
+        while (anyRemaining(from)) {
             if (writeNow(from) == 0) {
                 await(SelectionKey.OP_WRITE, "sending");
             }
@@ -108,6 +113,15 @@ class ControlChannel implements AutoCloseable {
         while (!flushNow()) {
             await(SelectionKey.OP_WRITE, "sending");
         }
+    }
+
+    private static boolean anyRemaining(ByteBuffer[] buffers) {
+        for (ByteBuffer b : buffers) {
+            if (b.hasRemaining()) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** Waits until the socket is ready for {@code op}; past the deadline, fails saying it was {@code what}. */

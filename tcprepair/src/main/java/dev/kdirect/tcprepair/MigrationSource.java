@@ -397,7 +397,7 @@ public final class MigrationSource {
         private void sendImages(List<Move> sent) throws IOException {
             for (int k = 0; k < sent.size(); k++) {
                 Move m = sent.get(k);
-                wire.send(new Image(m.index, ConnectionImage.write(m.frozen.state()), m.outgoing.attachment()));
+                wire.send(new Image(m.index, ConnectionImage.parts(m.frozen.state()), m.outgoing.attachment()));
                 progress.progress("sent", k + 1, sent.size());
             }
             MigrationFaults.at("source sent");

@@ -275,7 +275,7 @@ public final class MigrationTarget implements AutoCloseable {
                 ConnectionState state = null;
                 String refusal = null;
                 try {
-                    state = ConnectionImage.read(image.image());
+                    state = ConnectionImage.read(image.whole());
                 } catch (InvalidImageException e) {
                     refusal = e.reason() + ": " + e.getMessage();
                 }

@@ -1,11 +1,16 @@
 package dev.kdirect.tcprepair;
 
 import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.nio.BufferUnderflowException;
 import java.nio.ByteBuffer;
 import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 import java.util.zip.CRC32C;
 
 /**
@@ -27,6 +32,8 @@ final class MigrationWire implements AutoCloseable {
 
     /** Frames batched until a flush: a migration of thousands of connections is a few writes, not thousands. */
     private static final int BATCH = 1 << 16;
+    /** Frame bodies longer than this are received into native memory (GC-managed) rather than the heap. */
+    private static final int NATIVE_BODY = 4096;
 
     /** The frame types, with their codes on the wire. */
     enum FrameType {
@@ -60,8 +67,30 @@ final class MigrationWire implements AutoCloseable {
     record Welcome(int version) implements Message {
     }
 
-    /** Source: connection {@code index}'s image ({@link ConnectionImage}) and its application state. */
-    record Image(int index, byte[] image, byte[] attachment) implements Message {
+    /**
+     * Source: connection {@code index}'s image ({@link ConnectionImage}) and its application state. The image is the
+     * parts a gathering write takes (the source's: the queues' views where the checkpoint peeked them); one
+     * received is one slice of its frame.
+     */
+    record Image(int index, List<MemorySegment> image, byte[] attachment) implements Message {
+        /** An image in one array. */
+        Image(int index, byte[] image, byte[] attachment) {
+            this(index, List.of(MemorySegment.ofArray(image)), attachment);
+        }
+
+        /** The image in one segment (received: its frame's slice; sent: the parts copied together). */
+        MemorySegment whole() {
+            if (image.size() == 1) {
+                return image.getFirst();
+            }
+            MemorySegment whole = MemorySegment.ofArray(new byte[Math.toIntExact(ConnectionImage.length(image))]);
+            long at = 0;
+            for (MemorySegment part : image) {
+                MemorySegment.copy(part, 0, whole, at, part.byteSize());
+                at += part.byteSize();
+            }
+            return whole;
+        }
     }
 
     /** Target: what became of connection {@code index}. */
@@ -127,17 +156,29 @@ final class MigrationWire implements AutoCloseable {
      * COMMIT, whose delivery decides who owns the connections, are written before this returns.
      */
     void send(Message message) throws IOException {
-        ByteBuffer frame = frame(message);
-        if (outbound.remaining() < frame.remaining()) {
+        ByteBuffer[] parts = frameParts(message);
+        long length = remaining(parts);
+        if (outbound.remaining() < length) {
             flush();
-            if (outbound.capacity() < frame.remaining()) {
-                outbound = ByteBuffer.allocate(frame.remaining());
+        }
+        if (length > outbound.capacity()) {
+            channel.write(parts); // a frame larger than a batch goes out gathered, its queues from where they are
+        } else {
+            for (ByteBuffer part : parts) {
+                outbound.put(part);
             }
         }
-        outbound.put(frame);
         if (!(message instanceof Image || message instanceof Verdict)) {
             flush();
         }
+    }
+
+    private static long remaining(ByteBuffer[] parts) {
+        long length = 0;
+        for (ByteBuffer part : parts) {
+            length += part.remaining();
+        }
+        return length;
     }
 
     /** Sends an ABORT if the other side still listens (it will see the session close either way). */
@@ -211,7 +252,9 @@ final class MigrationWire implements AutoCloseable {
             throw new MigrationException("protocol error: the session exceeds its limit of "
                     + limits.maxSessionBytes() + " bytes");
         }
-        ByteBuffer body = ByteBuffer.allocate((int) length);
+        // a large frame (an image with its queues) is read into native memory, where the restore sends from
+        ByteBuffer body = length > NATIVE_BODY ? Arena.ofAuto().allocate(length).asByteBuffer()
+                : ByteBuffer.allocate((int) length);
         if (length <= inbound.capacity()) {
             fill((int) length); // small frames come in batches: read ahead
         }
@@ -250,14 +293,47 @@ final class MigrationWire implements AutoCloseable {
 
     /** {@code message} as a whole frame, its length first, ready to write. */
     static ByteBuffer frame(Message message) {
+        ByteBuffer[] parts = frameParts(message);
+        ByteBuffer frame = ByteBuffer.allocate(Math.toIntExact(remaining(parts)));
+        for (ByteBuffer part : parts) {
+            frame.put(part);
+        }
+        return frame.flip();
+    }
+
+    /**
+     * {@code message} as a frame in parts for a gathering write: the length and type, the payload (an IMAGE's
+     * image parts as they are), the CRC-32C computed over the parts.
+     */
+    static ByteBuffer[] frameParts(Message message) {
         FrameType type = typeOf(message);
-        ByteBuffer payload = encode(message);
+        ByteBuffer[] payload = message instanceof Image i ? imageParts(i) : new ByteBuffer[] {encode(message)};
         CRC32C crc = new CRC32C();
         crc.update(type.code);
-        crc.update(payload.duplicate());
-        int length = 1 + payload.remaining() + 4;
-        return ByteBuffer.allocate(4 + length).putInt(length).put(type.code).put(payload)
-                .putInt((int) crc.getValue()).flip();
+        for (ByteBuffer part : payload) {
+            crc.update(part.duplicate());
+        }
+        long length = 1 + remaining(payload) + 4;
+        if (length > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException("a frame of " + length + " bytes: more than its 32-bit length holds");
+        }
+        ByteBuffer[] parts = new ByteBuffer[payload.length + 2];
+        parts[0] = ByteBuffer.allocate(5).putInt((int) length).put(type.code).flip();
+        System.arraycopy(payload, 0, parts, 1, payload.length);
+        parts[parts.length - 1] = ByteBuffer.allocate(4).putInt((int) crc.getValue()).flip();
+        return parts;
+    }
+
+    /** An IMAGE's payload: index and image length, the image's parts (no copy), the attachment. */
+    private static ByteBuffer[] imageParts(Image i) {
+        List<ByteBuffer> parts = new ArrayList<>();
+        parts.add(ByteBuffer.allocate(8).putInt(i.index()).putInt(Math.toIntExact(ConnectionImage.length(i.image())))
+                .flip());
+        for (MemorySegment part : i.image()) {
+            parts.add(part.asByteBuffer());
+        }
+        parts.add(putBytes(ByteBuffer.allocate(4 + i.attachment().length), i.attachment()).flip());
+        return parts.toArray(ByteBuffer[]::new);
     }
 
     /**
@@ -298,8 +374,14 @@ final class MigrationWire implements AutoCloseable {
             case Hello h -> ByteBuffer.allocate(MAGIC.length + 7).put(MAGIC).putShort((short) VERSION)
                     .put((byte) (h.mode() == MigrationMode.SAME_NAMESPACE ? 0 : 1)).putInt(h.count()).flip();
             case Welcome w -> ByteBuffer.allocate(2).putShort((short) w.version()).flip();
-            case Image i -> putBytes(putBytes(ByteBuffer.allocate(12 + i.image().length + i.attachment().length)
-                    .putInt(i.index()), i.image()), i.attachment()).flip();
+            case Image i -> {
+                ByteBuffer[] parts = imageParts(i);
+                ByteBuffer payload = ByteBuffer.allocate(Math.toIntExact(remaining(parts)));
+                for (ByteBuffer part : parts) {
+                    payload.put(part);
+                }
+                yield payload.flip();
+            }
             case Verdict v -> {
                 byte[] reason = text(v.reason());
                 yield putBytes(ByteBuffer.allocate(9 + reason.length).putInt(v.index())
@@ -334,7 +416,8 @@ final class MigrationWire implements AutoCloseable {
                     }
                     yield new Welcome(version);
                 }
-                case IMAGE -> new Image(payload.getInt(), getBytes(payload, "image", limits.maxImageBytes()),
+                case IMAGE -> new Image(payload.getInt(),
+                        List.of(getSlice(payload, "image", limits.maxImageBytes())),
                         getBytes(payload, "attachment", limits.maxAttachmentBytes()));
                 case VERDICT -> {
                     int index = payload.getInt();
@@ -395,14 +478,19 @@ final class MigrationWire implements AutoCloseable {
 
     /** A u32 length and that many bytes, the length checked against {@code max} and the payload first. */
     private static byte[] getBytes(ByteBuffer b, String what, int max) throws MigrationException {
+        return getSlice(b, what, max).toArray(ValueLayout.JAVA_BYTE);
+    }
+
+    /** {@link #getBytes} as a slice of the frame's memory: no copy. */
+    private static MemorySegment getSlice(ByteBuffer b, String what, int max) throws MigrationException {
         int length = b.getInt();
         if (length < 0 || length > b.remaining() || length > max) {
             throw new MigrationException("protocol error: the " + what + " claims "
                     + Integer.toUnsignedString(length) + " bytes; " + b.remaining() + " remain in the frame, the"
                     + " limit is " + max);
         }
-        byte[] bytes = new byte[length];
-        b.get(bytes);
+        MemorySegment bytes = MemorySegment.ofBuffer(b.slice(b.position(), length));
+        b.position(b.position() + length);
         return bytes;
     }
 

@@ -1,11 +1,9 @@
 package dev.kdirect.tcprepair;
 
 import static dev.kdirect.SocketConstants.MSG_NOSIGNAL;
-import static java.lang.foreign.ValueLayout.JAVA_BYTE;
 
 import dev.kdirect.Kernel;
 import java.io.IOException;
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
@@ -27,8 +25,8 @@ interface RestoreTarget {
     /** connect(2); in repair mode no SYN is sent. */
     void connect(InetSocketAddress remote) throws IOException;
 
-    /** Sends every byte normally (after repair mode). */
-    void sendAll(byte[] bytes) throws IOException;
+    /** Sends every byte normally (after repair mode), from native memory. */
+    void sendAll(MemorySegment bytes) throws IOException;
 
     /** A JDK channel, connected through its own methods. */
     record Channel(SocketChannel channel, int fd) implements RestoreTarget {
@@ -43,8 +41,8 @@ interface RestoreTarget {
         }
 
         @Override
-        public void sendAll(byte[] bytes) throws IOException {
-            for (ByteBuffer tail = ByteBuffer.wrap(bytes); tail.hasRemaining(); ) {
+        public void sendAll(MemorySegment bytes) throws IOException {
+            for (ByteBuffer tail = bytes.asByteBuffer(); tail.hasRemaining(); ) {
                 channel.write(tail);
             }
         }
@@ -63,13 +61,9 @@ interface RestoreTarget {
         }
 
         @Override
-        public void sendAll(byte[] bytes) throws IOException {
-            try (Arena arena = new ScratchArena()) {
-                MemorySegment data = arena.allocate(Math.max(1, bytes.length));
-                MemorySegment.copy(bytes, 0, data, JAVA_BYTE, 0, bytes.length);
-                for (long done = 0; done < bytes.length; ) {
-                    done += kernel.send(fd, data.asSlice(done, bytes.length - done), MSG_NOSIGNAL);
-                }
+        public void sendAll(MemorySegment bytes) throws IOException {
+            for (long done = 0; done < bytes.byteSize(); ) {
+                done += kernel.send(fd, bytes.asSlice(done), MSG_NOSIGNAL);
             }
         }
     }

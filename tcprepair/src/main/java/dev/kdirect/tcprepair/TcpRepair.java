@@ -16,9 +16,9 @@ import dev.kdirect.SocketConstants;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.SegmentAllocator;
 import java.net.InetSocketAddress;
 import java.nio.channels.SocketChannel;
-import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -47,20 +47,38 @@ public final class TcpRepair {
     /** False: channels' descriptors come from /proc even where the JDK could give them (for tests). */
     private final boolean jdkDescriptors;
 
+    /** Where a dump's queued bytes go; null: a new GC-managed arena per dump ({@link #queuesIn}). */
+    private final SegmentAllocator queueMemory;
+
     private TcpRepair(Kernel kernel, Privileged privileged, RepairHelperClient helper) {
-        this(kernel, privileged, helper, true);
+        this(kernel, privileged, helper, true, null);
     }
 
-    private TcpRepair(Kernel kernel, Privileged privileged, RepairHelperClient helper, boolean jdkDescriptors) {
+    private TcpRepair(Kernel kernel, Privileged privileged, RepairHelperClient helper, boolean jdkDescriptors,
+            SegmentAllocator queueMemory) {
         this.kernel = kernel;
         this.privileged = privileged;
         this.helper = helper;
         this.jdkDescriptors = jdkDescriptors;
+        this.queueMemory = queueMemory;
     }
 
     /** This TCP repair with channels' descriptors always found through /proc (SocketDescriptor), for tests. */
     TcpRepair withoutJdkDescriptors() {
-        return new TcpRepair(kernel, privileged, helper, false);
+        return new TcpRepair(kernel, privileged, helper, false, queueMemory);
+    }
+
+    /**
+     * This TCP repair with the queued bytes of every checkpoint, detach and freeze peeked (recv with MSG_PEEK)
+     * straight into one block from {@code queues}, which the {@link ConnectionState}'s queue views then are: no copy
+     * on the heap. The state is valid as long as that memory is: an arena the caller closes after the migration or
+     * the image is written, or a {@link SegmentAllocator#prefixAllocator} that reuses one buffer for every dump
+     * (each dump then overwrites the previous state's queues). Without it each dump's queues live in a new
+     * {@link Arena#ofAuto} arena, freed by the garbage collector (and counted against
+     * {@code -XX:MaxDirectMemorySize}, so a GC runs before native memory runs out).
+     */
+    public TcpRepair queuesIn(SegmentAllocator queues) {
+        return new TcpRepair(kernel, privileged, helper, jdkDescriptors, java.util.Objects.requireNonNull(queues));
     }
 
     /**
@@ -409,14 +427,13 @@ public final class TcpRepair {
     private void rebuild(ConnectionState state, RestoreTarget target) throws IOException {
         int fd = target.fd();
         try (Arena arena = new ScratchArena()) {
-            byte[] received = state.receiveQueue();
-            byte[] sent = state.sentUnacknowledged();
+            MemorySegment received = state.receiveQueueView();
             setInt(arena, fd, SOL_SOCKET, SocketConstants.SO_REUSEADDR, 1);
             privileged.set(arena, fd, SOL_SOCKET, SocketConstants.SO_SNDBUFFORCE, refillSendBuffer(state) / 2);
             privileged.set(arena, fd, SOL_SOCKET, SocketConstants.SO_RCVBUFFORCE, refillReceiveBuffer(state) / 2);
             privileged.set(arena, fd, SOL_TCP, SocketConstants.TCP_REPAIR, SocketConstants.TCP_REPAIR_ON);
             target.bind(state.local());
-            setQueueSequence(arena, fd, SocketConstants.TCP_RECV_QUEUE, state.receiveSequence() - received.length);
+            setQueueSequence(arena, fd, SocketConstants.TCP_RECV_QUEUE, state.receiveSequence() - state.receiveQueueLength());
             setQueueSequence(arena, fd, SocketConstants.TCP_SEND_QUEUE, state.sendSequence() - state.sendQueueLength());
             setInt(arena, fd, SOL_TCP, SocketConstants.TCP_REPAIR_QUEUE, SocketConstants.TCP_NO_QUEUE);
             target.connect(state.remote());
@@ -425,7 +442,7 @@ public final class TcpRepair {
                 setInt(arena, fd, SOL_TCP, SocketConstants.TCP_TIMESTAMP, state.options().timestamp());
             }
             refill(arena, fd, SocketConstants.TCP_RECV_QUEUE, received);
-            refill(arena, fd, SocketConstants.TCP_SEND_QUEUE, sent);
+            refill(arena, fd, SocketConstants.TCP_SEND_QUEUE, state.sentUnacknowledgedView());
             setInt(arena, fd, SOL_TCP, SocketConstants.TCP_REPAIR_QUEUE, SocketConstants.TCP_NO_QUEUE);
             ConnectionState.RepairWindow w = state.window();
             MemorySegment window = arena.allocate(SocketConstants.TCP_REPAIR_WINDOW_SIZE);
@@ -444,7 +461,7 @@ public final class TcpRepair {
         try (Arena arena = new ScratchArena()) {
             ConnectionState.SocketOptions o = state.socketOptions();
             privileged.set(arena, fd, SOL_TCP, SocketConstants.TCP_REPAIR, repairOff(windowProbe));
-            target.sendAll(state.unsent());
+            target.sendAll(nativeBytes(arena, state.unsentView()));
             // Only what differs from where the socket stands now (each call is a syscall, a migration makes
             // thousands): the saved buffer sizes unless the refill's were the same; SO_REUSEADDR, which leaving
             // repair mode cleared; TCP_NODELAY and SO_KEEPALIVE, off in a new socket.
@@ -494,18 +511,18 @@ public final class TcpRepair {
     }
 
     /** send(2) in repair mode appends to the selected queue without transmitting; chunks halve on failure. */
-    private void refill(Arena arena, int fd, int queue, byte[] bytes) throws KernelException {
-        if (bytes.length == 0) {
+    private void refill(Arena arena, int fd, int queue, MemorySegment bytes) throws KernelException {
+        long length = bytes.byteSize();
+        if (length == 0) {
             return;
         }
         setInt(arena, fd, SOL_TCP, SocketConstants.TCP_REPAIR_QUEUE, queue);
-        MemorySegment data = arena.allocate(bytes.length);
-        MemorySegment.copy(bytes, 0, data, JAVA_BYTE, 0, bytes.length);
+        MemorySegment data = nativeBytes(arena, bytes);
         long done = 0;
-        long chunk = bytes.length;
-        while (done < bytes.length) {
+        long chunk = length;
+        while (done < length) {
             try {
-                done += kernel.send(fd, data.asSlice(done, Math.min(chunk, bytes.length - done)), 0);
+                done += kernel.send(fd, data.asSlice(done, Math.min(chunk, length - done)), 0);
             } catch (KernelException e) {
                 if (chunk == 1) {
                     throw e;
@@ -513,6 +530,14 @@ public final class TcpRepair {
                 chunk = Math.max(1, chunk / 2);
             }
         }
+    }
+
+    /**
+     * The bytes where a system call can read them: a native view as it is (the queues a dump peeked, an image read
+     * into native memory), a heap one (a state built from arrays) copied once.
+     */
+    private static MemorySegment nativeBytes(Arena arena, MemorySegment bytes) {
+        return bytes.isNative() || bytes.byteSize() == 0 ? bytes : arena.allocate(bytes.byteSize()).copyFrom(bytes);
     }
 
     /** struct tcp_repair_opt[]: MSS, window scales (send | receive << 16), SACK permitted, timestamps. */
@@ -557,8 +582,11 @@ public final class TcpRepair {
         kernel.getsockopt(fd, SOL_TCP, SocketConstants.TCP_REPAIR_WINDOW, w);
         var window = new ConnectionState.RepairWindow(w.get(JAVA_INT, 0), w.get(JAVA_INT, 4), w.get(JAVA_INT, 8),
                 w.get(JAVA_INT, 12), w.get(JAVA_INT, 16));
-        Queue received = queue(arena, fd, SocketConstants.TCP_RECV_QUEUE, inq);
-        Queue sending = queue(arena, fd, SocketConstants.TCP_SEND_QUEUE, outq);
+        // both queues in one block: the receive queue at 0, the send queue after it (each peek asks one byte more,
+        // which lands where the next queue starts or in the block's last byte)
+        MemorySegment queues = inq + outq == 0 ? MemorySegment.NULL : queueBlock(inq + outq + 1L);
+        int receiveSequence = peekQueue(arena, fd, SocketConstants.TCP_RECV_QUEUE, queues, 0, inq);
+        int sendSequence = peekQueue(arena, fd, SocketConstants.TCP_SEND_QUEUE, queues, inq, outq);
         int sentBytes = outq - unsentBytes;
         var options = new ConnectionState.TcpOptions(mss, scales & 0xf, scales >> 4,
                 (tcpiOptions & SocketConstants.TCPI_OPT_SACK) != 0,
@@ -569,29 +597,33 @@ public final class TcpRepair {
                 reuseAddress,
                 getInt(arena, fd, SOL_TCP, SocketConstants.TCP_NODELAY) != 0,
                 getInt(arena, fd, SOL_SOCKET, SocketConstants.SO_KEEPALIVE) != 0);
-        return new ConnectionState(local, remote, sending.sequence, received.sequence, received.bytes,
-                Arrays.copyOfRange(sending.bytes, 0, sentBytes),
-                Arrays.copyOfRange(sending.bytes, sentBytes, sending.bytes.length), options, window, socketOptions);
+        return new ConnectionState(local, remote, sendSequence, receiveSequence, queues.asSlice(0, inq),
+                queues.asSlice(inq, sentBytes), queues.asSlice(inq + sentBytes, outq - sentBytes), options, window,
+                socketOptions);
     }
 
-    private record Queue(int sequence, byte[] bytes) {
+    private MemorySegment queueBlock(long size) {
+        return (queueMemory != null ? queueMemory : Arena.ofAuto()).allocate(size);
     }
 
-    /** TCP_REPAIR_QUEUE, then its TCP_QUEUE_SEQ, then a peek of exactly its bytes (one more asked, none given). */
-    private Queue queue(Arena arena, int fd, int which, int length) throws KernelException {
+    /**
+     * TCP_REPAIR_QUEUE, then its TCP_QUEUE_SEQ (returned), then a peek of exactly its {@code length} bytes into
+     * {@code block} at {@code offset} (one more asked, none given).
+     */
+    private int peekQueue(Arena arena, int fd, int which, MemorySegment block, long offset, int length)
+            throws KernelException {
         setInt(arena, fd, SOL_TCP, SocketConstants.TCP_REPAIR_QUEUE, which);
         int sequence = getInt(arena, fd, SOL_TCP, SocketConstants.TCP_QUEUE_SEQ);
         if (length == 0) {
-            return new Queue(sequence, new byte[0]);
+            return sequence;
         }
-        MemorySegment buffer = arena.allocate(length + 1L);
-        long peeked = kernel.recv(fd, buffer, MSG_PEEK | MSG_DONTWAIT);
+        long peeked = kernel.recv(fd, block.asSlice(offset, length + 1L), MSG_PEEK | MSG_DONTWAIT);
         if (peeked != length) {
             throw new IllegalStateException("the " + (which == SocketConstants.TCP_RECV_QUEUE ? "receive" : "send")
                     + " queue held " + peeked + " bytes where the kernel reported " + length + ": the connection"
                     + " changed during the checkpoint; lock it and try again");
         }
-        return new Queue(sequence, buffer.asSlice(0, length).toArray(JAVA_BYTE));
+        return sequence;
     }
 
     private int getInt(Arena arena, int fd, int level, int option) throws KernelException {

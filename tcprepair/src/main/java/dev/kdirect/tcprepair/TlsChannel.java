@@ -177,7 +177,7 @@ final class TlsChannel extends ControlChannel {
     }
 
     @Override
-    int writeNow(ByteBuffer from) throws IOException {
+    long writeNow(ByteBuffer[] from) throws IOException {
         if (!flushNow()) {
             return 0;
         }
@@ -239,6 +239,11 @@ final class TlsChannel extends ControlChannel {
 
     /** Wraps {@code from} into the (flushed) record buffer: at most one record. */
     private SSLEngineResult wrap(ByteBuffer from) throws SSLException {
+        return wrap(new ByteBuffer[] {from});
+    }
+
+    /** Wraps the next bytes of {@code from} (a gathering wrap) into the (flushed) record buffer: one record. */
+    private SSLEngineResult wrap(ByteBuffer[] from) throws SSLException {
         netOut.compact();
         try {
             return engine.wrap(from, netOut);
