@@ -25,8 +25,8 @@ import org.openjdk.jmh.annotations.Warmup;
  * Checkpoint of one live loopback connection with {@code queued} unread bytes in its receive queue: repair mode on,
  * the whole dump (TCP_INFO, queue sizes, MSS, timestamp, window, both queues peeked, socket options), repair mode
  * off. {@link #kdirect}: {@link TcpRepair#checkpoint} of the JDK channel into an immutable
- * {@link ConnectionState} (FFM binding), its queues peeked into a new GC-managed arena; {@link #kdirectReused} the same
- * into one reused buffer. {@link #c}: the same system calls from C in one downcall (the baseline;
+ * {@link ConnectionState} (FFM binding), its queues peeked into one reused buffer; {@link #kdirectHeap} without
+ * {@link TcpRepair#queuesIn}, the queues copied to the heap. {@link #c}: the same system calls from C in one downcall (the baseline;
  * kernel-facts.md quotes 3.8 us for it with empty queues). Needs CAP_NET_ADMIN: run as root.
  */
 @BenchmarkMode(Mode.AverageTime)
@@ -66,15 +66,19 @@ public class TcpCheckpointBenchmark {
         }
     }
 
+    /** The queues peeked into one buffer reused by every checkpoint ({@link TcpRepair#queuesIn}), as C does. */
     @Benchmark
     public ConnectionState kdirect(Connection c) throws Exception {
-        return c.repair.checkpoint(c.connection.end);
+        return c.repairReusing.checkpoint(c.connection.end);
     }
 
-    /** {@link #kdirect} with the queues peeked into one buffer reused by every checkpoint ({@link TcpRepair#queuesIn}). */
+    /**
+     * {@link TcpRepair#checkpoint} as it comes, without {@link TcpRepair#queuesIn}: the queues peeked into the
+     * checkpoint's scratch memory, then copied to a heap array.
+     */
     @Benchmark
-    public ConnectionState kdirectReused(Connection c) throws Exception {
-        return c.repairReusing.checkpoint(c.connection.end);
+    public ConnectionState kdirectHeap(Connection c) throws Exception {
+        return c.repair.checkpoint(c.connection.end);
     }
 
     @Benchmark

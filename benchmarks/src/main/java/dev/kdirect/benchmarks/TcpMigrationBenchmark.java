@@ -1,6 +1,8 @@
 package dev.kdirect.benchmarks;
 
 import dev.kdirect.Feature;
+import dev.kdirect.tcprepair.ConnectionState;
+import dev.kdirect.tcprepair.TcpRepair;
 import dev.kdirect.tcprepair.MigrationMode;
 import dev.kdirect.tcprepair.MigrationSource;
 import dev.kdirect.tcprepair.MigrationTarget;
@@ -8,7 +10,10 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.net.StandardSocketOptions;
+import java.nio.ByteBuffer;
 import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.SocketChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -35,7 +40,10 @@ import org.openjdk.jmh.annotations.Warmup;
  * this JVM (the target on another thread): nftables lock of every 4-tuple in one batch, freeze, images over the
  * socket, release, restore, commit, unlock. One operation is the whole migration, from {@code migrate} to the
  * target's last restored channel; each iteration builds fresh connections first, their peers in another process
- * ({@link PeerProcess}). Needs root (CAP_NET_ADMIN, nft).
+ * ({@link PeerProcess}). With {@code queued} bytes, each connection carries data both ways: the peer's
+ * {@code queued} bytes unread in the receive queue and {@code queued} bytes the peer has not taken in the send queue
+ * (the peer's receive buffer is small and it reads nothing). Run it as {@code -p connections=1000 -p queued=65536}
+ * (the default {@code queued} is 0). Needs root (CAP_NET_ADMIN, nft).
  */
 @BenchmarkMode(Mode.SingleShotTime)
 @OutputTimeUnit(TimeUnit.MILLISECONDS)
@@ -49,6 +57,9 @@ public class TcpMigrationBenchmark {
     public static class Connections {
         @Param({"1000", "10000"})
         public int connections;
+
+        @Param({"0"})
+        public int queued;
 
         Path directory;
         ServerSocketChannel server;
@@ -79,10 +90,41 @@ public class TcpMigrationBenchmark {
                     throw new UncheckedIOException(e);
                 }
             });
-            peers = PeerProcess.start(((InetSocketAddress) server.getLocalAddress()).getPort(), connections);
+            peers = PeerProcess.start(((InetSocketAddress) server.getLocalAddress()).getPort(), connections, queued);
             accepted.join();
+            for (MigrationSource.Outgoing o : outgoing) {
+                queueUnsent(o.channel());
+            }
+            if (queued > 0) {
+                checkQueued(outgoing.getFirst().channel());
+                checkQueued(outgoing.getLast().channel());
+            }
             socket = directory.resolve("target-" + round++ + ".sock");
             target = MigrationTarget.listen(socket);
+        }
+
+        /**
+         * {@code queued} bytes into the channel's send queue, beyond what the peer's small window takes: the send
+         * buffer is made large enough (up to net.core.wmem_max) that the write returns with them queued.
+         */
+        private void queueUnsent(SocketChannel channel) throws IOException {
+            if (queued == 0) {
+                return;
+            }
+            channel.setOption(StandardSocketOptions.SO_SNDBUF, 4 * queued);
+            for (ByteBuffer bytes = ByteBuffer.allocate(queued); bytes.hasRemaining(); ) {
+                channel.write(bytes);
+            }
+        }
+
+        /** A connection carries what the run says: {@code queued} bytes each way, or the setup is wrong. */
+        private void checkQueued(SocketChannel channel) throws IOException {
+            ConnectionState state = TcpRepair.system().checkpoint(channel);
+            long sendQueue = state.sentUnacknowledgedView().byteSize() + state.unsentView().byteSize();
+            if (state.receiveQueueView().byteSize() != queued || sendQueue < queued - 16384) {
+                throw new IllegalStateException("a connection holds " + state.receiveQueueView().byteSize()
+                        + " bytes received and " + sendQueue + " to send, not " + queued + " each way");
+            }
         }
 
         @TearDown(Level.Iteration)
@@ -129,6 +171,7 @@ public class TcpMigrationBenchmark {
         if (report.failure() != null) {
             throw new IllegalStateException("the migration failed: " + report.failure());
         }
+        System.out.println("locked " + report.lockedNanos() / 1_000_000 + " ms");
         return report;
     }
 }

@@ -14,10 +14,10 @@ import java.util.Objects;
  * repair window, and the socket options that shape the restored socket.
  *
  * <p>Immutable. The queued bytes are held as read-only {@link MemorySegment} views ({@link #receiveQueueView()} and
- * the others), not copied: a checkpoint peeks them from the kernel straight into native memory once
- * ({@link TcpRepair#queuesIn}), and the image, the migration wire and the restore read them from there. Nothing
- * can write through the views; the memory lives as long as the allocator the checkpoint used keeps it (a GC-managed
- * arena by default). The byte-array constructor and accessors copy, for callers that want arrays.
+ * the others), not copied: with {@link TcpRepair#queuesIn} a checkpoint peeks them from the kernel straight into the
+ * caller's native memory once, and the image, the migration wire and the restore read them from there; the views
+ * are valid as long as that memory is. Without it they are on the heap. Nothing can write through the views. The
+ * byte-array constructor and accessors copy, for callers that want arrays.
  *
  * <p>{@code equals} compares every field, the queues byte by byte; {@code hashCode} hashes the queues' lengths only
  * (equal states have equal lengths), so hashing a state with megabytes queued costs nothing.

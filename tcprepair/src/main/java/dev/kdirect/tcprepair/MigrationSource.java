@@ -10,6 +10,7 @@ import dev.kdirect.tcprepair.MigrationWire.Verdict;
 import dev.kdirect.tcprepair.MigrationWire.Verdict.Code;
 import dev.kdirect.tcprepair.MigrationWire.Welcome;
 import java.io.IOException;
+import java.lang.foreign.Arena;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
 import java.net.UnixDomainSocketAddress;
@@ -260,6 +261,14 @@ public final class MigrationSource {
     public Report migrate(List<Outgoing> connections) throws IOException {
         long deadline = System.nanoTime() + timeout.toNanos();
         TcpRepair tcp = repair != null ? repair : TcpRepair.system();
+        try (Arena queues = Arena.ofShared()) {
+            // the frozen connections' queues stay in native memory from the peek to the IMAGE frames' gathering
+            // writes (and a rollback's restore), and are freed when the session is over
+            return migrate(tcp.queuesIn(queues), connections, deadline);
+        }
+    }
+
+    private Report migrate(TcpRepair tcp, List<Outgoing> connections, long deadline) throws IOException {
         Session session = new Session(tcp, new UnixSocketGuard(allowedUids),
                 limits != null ? limits : MigrationLimits.defaults(), connections, deadline);
         for (Outgoing o : connections) {

@@ -47,7 +47,7 @@ public final class TcpRepair {
     /** False: channels' descriptors come from /proc even where the JDK could give them (for tests). */
     private final boolean jdkDescriptors;
 
-    /** Where a dump's queued bytes go; null: a new GC-managed arena per dump ({@link #queuesIn}). */
+    /** Where a dump's queued bytes go; null: copied from the dump's scratch memory to the heap ({@link #queuesIn}). */
     private final SegmentAllocator queueMemory;
 
     private TcpRepair(Kernel kernel, Privileged privileged, RepairHelperClient helper) {
@@ -73,9 +73,11 @@ public final class TcpRepair {
      * straight into one block from {@code queues}, which the {@link ConnectionState}'s queue views then are: no copy
      * on the heap. The state is valid as long as that memory is: an arena the caller closes after the migration or
      * the image is written, or a {@link SegmentAllocator#prefixAllocator} that reuses one buffer for every dump
-     * (each dump then overwrites the previous state's queues). Without it each dump's queues live in a new
-     * {@link Arena#ofAuto} arena, freed by the garbage collector (and counted against
-     * {@code -XX:MaxDirectMemorySize}, so a GC runs before native memory runs out).
+     * (each dump then overwrites the previous state's queues). Without it the queues are peeked into the dump's
+     * own scratch memory and copied once to the heap: a state that lives as long as it is referenced, at the cost of
+     * one copy and a heap array the size of the queues per dump. (Native memory freed by the garbage collector,
+     * {@link Arena#ofAuto}, would spare the copy but make a loop of large checkpoints wait on collections for its
+     * native memory: 15 times slower than C at 64 KiB queued, docs/benchmarks.md.)
      */
     public TcpRepair queuesIn(SegmentAllocator queues) {
         return new TcpRepair(kernel, privileged, helper, jdkDescriptors, java.util.Objects.requireNonNull(queues));
@@ -584,9 +586,13 @@ public final class TcpRepair {
                 w.get(JAVA_INT, 12), w.get(JAVA_INT, 16));
         // both queues in one block: the receive queue at 0, the send queue after it (each peek asks one byte more,
         // which lands where the next queue starts or in the block's last byte)
-        MemorySegment queues = inq + outq == 0 ? MemorySegment.NULL : queueBlock(inq + outq + 1L);
+        MemorySegment queues = inq + outq == 0 ? MemorySegment.NULL
+                : (queueMemory != null ? queueMemory : arena).allocate(inq + outq + 1L);
         int receiveSequence = peekQueue(arena, fd, SocketConstants.TCP_RECV_QUEUE, queues, 0, inq);
         int sendSequence = peekQueue(arena, fd, SocketConstants.TCP_SEND_QUEUE, queues, inq, outq);
+        if (queueMemory == null && inq + outq > 0) {
+            queues = MemorySegment.ofArray(queues.asSlice(0, inq + outq).toArray(JAVA_BYTE)); // the arena ends here
+        }
         int sentBytes = outq - unsentBytes;
         var options = new ConnectionState.TcpOptions(mss, scales & 0xf, scales >> 4,
                 (tcpiOptions & SocketConstants.TCPI_OPT_SACK) != 0,
@@ -600,10 +606,6 @@ public final class TcpRepair {
         return new ConnectionState(local, remote, sendSequence, receiveSequence, queues.asSlice(0, inq),
                 queues.asSlice(inq, sentBytes), queues.asSlice(inq + sentBytes, outq - sentBytes), options, window,
                 socketOptions);
-    }
-
-    private MemorySegment queueBlock(long size) {
-        return (queueMemory != null ? queueMemory : Arena.ofAuto()).allocate(size);
     }
 
     /**

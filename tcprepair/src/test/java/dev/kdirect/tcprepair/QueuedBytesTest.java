@@ -62,11 +62,12 @@ class QueuedBytesTest {
     }
 
     @Test
-    void withoutGivenMemoryTheQueueLivesInAGarbageCollectedArena() throws Exception {
+    void withoutGivenMemoryTheQueueIsCopiedToTheHeap() throws Exception {
         byte[] fromPeer = randomBytes(QUEUED);
         try (Connection c = new Connection(fromPeer)) {
             ConnectionState state = repair().checkpoint(c.client);
-            assertThat(state.receiveQueueView().isNative()).isTrue();
+            assertThat(state.receiveQueueView().isNative()).isFalse();
+            assertThat(state.receiveQueueView().isReadOnly()).isTrue();
             assertThat(state.receiveQueue()).isEqualTo(fromPeer);
             c.assertStillWorks(fromPeer);
         }
