@@ -64,7 +64,8 @@ public class TcpMoveBenchmark {
             connection = new LoopbackConnection(queued);
             cState = SoccrBaseline.newState();
             cScratch = SoccrBaseline.newState();
-            FrozenConnection frozen = repair.freeze(connection.end);
+            // the state's queues in native memory of their own, as a migration target's (read from its frame)
+            FrozenConnection frozen = repair.queuesIn(Arena.ofAuto()).freeze(connection.end);
             state = frozen.state();
             // the same frozen connection dumped by C (it stays in repair mode), then closed silently: it lives on
             // only in the two states
