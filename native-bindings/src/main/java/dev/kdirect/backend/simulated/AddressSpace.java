@@ -7,7 +7,9 @@ import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
+import java.nio.file.Files;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -51,9 +53,20 @@ final class AddressSpace {
                 throw new UnsupportedOperationException("the simulated kernel cannot map whole pages past the end of "
                         + file.path + ": extend the file first (ftruncate or fallocate)");
             }
-            FileChannel.MapMode mode = !shared ? FileChannel.MapMode.PRIVATE
-                    : file.canWrite() ? FileChannel.MapMode.READ_WRITE : FileChannel.MapMode.READ_ONLY;
-            memory = file.channel.map(mode, offset, Math.min(length, fileBytes), arena);
+            if (!shared && !file.canWrite()) {
+                // MAP_PRIVATE needs only read access (do_mmap): stores copy the page and never reach the file. NIO
+                // maps PRIVATE only through a writable channel, so the model copies the file's bytes at mmap time;
+                // the rest of the last page reads zeros. See hasPrivateCopy for what a copy cannot follow.
+                memory = arena.allocate(length, pageSize);
+                ByteBuffer into = memory.asSlice(0, Math.min(length, fileBytes)).asByteBuffer();
+                while (into.hasRemaining() && file.channel.read(into, offset + into.position()) >= 0) {
+                    // read until the file's bytes are in
+                }
+            } else {
+                FileChannel.MapMode mode = !shared ? FileChannel.MapMode.PRIVATE
+                        : file.canWrite() ? FileChannel.MapMode.READ_WRITE : FileChannel.MapMode.READ_ONLY;
+                memory = file.channel.map(mode, offset, Math.min(length, fileBytes), arena);
+            }
         }
         Backing backing = new Backing(arena, memory, length);
         long start = backing.base();
@@ -267,6 +280,27 @@ final class AddressSpace {
             }
             return 0;
         });
+    }
+
+    /**
+     * Whether a private mapping of {@code file} is a copy the model took at mmap ({@link #map}): on the kernel its
+     * pages not yet written still show later changes to the file, which a copy cannot follow.
+     */
+    synchronized boolean hasPrivateCopy(OpenFile file) {
+        for (Vma vma : vmas.values()) {
+            if (!vma.shared && vma.file != null && !vma.file.canWrite() && sameFile(vma.file, file)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static boolean sameFile(OpenFile a, OpenFile b) {
+        try {
+            return Files.isSameFile(a.path, b.path);
+        } catch (IOException e) {
+            return a.path.equals(b.path); // one of them is gone: only the same name can be the same file
+        }
     }
 
     synchronized boolean isPoisoned(long address) {

@@ -239,11 +239,13 @@ public final class SimulatedBackend implements Backend {
 
     @Override
     public int ftruncate(int fd, long length) {
+        refuseChangeUnderPrivateCopy(fd, "ftruncate");
         return files.ftruncate(fd, length);
     }
 
     @Override
     public int fallocate(int fd, int mode, long offset, long length) {
+        refuseChangeUnderPrivateCopy(fd, "fallocate");
         return files.fallocate(fd, mode, offset, length);
     }
 
@@ -255,8 +257,21 @@ public final class SimulatedBackend implements Backend {
 
     @Override
     public long pwrite(int fd, long buffer, long count, long offset) {
+        refuseChangeUnderPrivateCopy(fd, "pwrite");
         return files.pwrite(fd, nativeBuffer(buffer, count), memory.userAccessible(buffer, count, false, pkeys.pkru()),
                 offset);
+    }
+
+    /**
+     * A change through a descriptor open for writing to a file that a read-only descriptor maps privately: the
+     * kernel's private pages not yet written would show it, the model's copy ({@link AddressSpace#map}) would not.
+     */
+    private void refuseChangeUnderPrivateCopy(int fd, String call) {
+        if (fds.get(fd) instanceof OpenFile file && file.canWrite() && memory.hasPrivateCopy(file)) {
+            throw new UnsupportedOperationException(call + " of " + file.path + ": a private mapping of it through a"
+                    + " read-only descriptor is a copy in the simulated kernel, whose unwritten pages would not show"
+                    + " the change as the kernel's page cache does");
+        }
     }
 
     @Override
