@@ -167,6 +167,27 @@ class MemoryArgumentsContractTest {
     }
 
     @Test
+    void growthOverAHoleIsEnomemAndOverAPlainMappingEinval() throws Exception {
+        // do_mprotect_pkey (mm/mprotect.c): vma_find(start, end) must find an area, growing down one that starts
+        // below end, growing up one that starts at or below start; then the area must be VM_GROWSDOWN or VM_GROWSUP
+        Map<String, String> a = agree((k, o, pages, page) -> {
+            k.munmap(pages.asSlice(page), page);
+            o.step("downOverTheHole", () -> k.mprotect(pages.asSlice(page), page, Prot.READ | PROT_GROWSDOWN));
+            o.step("upOverTheHole", () -> k.mprotect(pages.asSlice(page), page, Prot.READ | PROT_GROWSUP));
+            o.step("downFromTheHoleIntoAMapping", () -> k.mprotect(pages.asSlice(page), 2 * page,
+                    Prot.READ | PROT_GROWSDOWN));
+            o.step("upFromTheHoleIntoAMapping", () -> k.mprotect(pages.asSlice(page), 2 * page,
+                    Prot.READ | PROT_GROWSUP));
+            o.step("downFromAMappingIntoTheHole", () -> k.mprotect(pages, 2 * page, Prot.READ | PROT_GROWSDOWN));
+            o.step("upFromAMappingIntoTheHole", () -> k.mprotect(pages, 2 * page, Prot.READ | PROT_GROWSUP));
+            o.step("plainOverTheHole", () -> k.mprotect(pages.asSlice(page), page, Prot.READ));
+        });
+        assertThat(a).containsEntry("downOverTheHole", "ENOMEM").containsEntry("upOverTheHole", "ENOMEM")
+                .containsEntry("downFromTheHoleIntoAMapping", "EINVAL").containsEntry("upFromTheHoleIntoAMapping", "ENOMEM")
+                .containsEntry("downFromAMappingIntoTheHole", "EINVAL").containsEntry("upFromAMappingIntoTheHole", "EINVAL");
+    }
+
+    @Test
     void madviseRefusesALengthThatRoundsToZeroAndARangeThatWraps() throws Exception {
         Map<String, String> a = agree((k, o, pages, page) -> {
             o.step("roundsToZero", () -> k.madvise(pages, -1, Advice.NORMAL));

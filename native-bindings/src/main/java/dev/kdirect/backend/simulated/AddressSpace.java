@@ -307,6 +307,12 @@ final class AddressSpace {
         return poisonedPages.contains(address & -pageSize);
     }
 
+    /** The first area that overlaps {@code [start, end)} (vma_find), or null. */
+    synchronized Vma firstAreaIn(long start, long end) {
+        Vma vma = firstEndingAfter(start);
+        return vma != null && vma.start < end ? vma : null;
+    }
+
     /** The area containing {@code address}, or null. */
     synchronized Vma areaAt(long address) {
         Vma vma = firstEndingAfter(address);

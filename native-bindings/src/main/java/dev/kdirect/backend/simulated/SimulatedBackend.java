@@ -178,7 +178,12 @@ public final class SimulatedBackend implements Backend {
             return -Errno.EINVAL.value();
         }
         if (grows != 0) {
-            return -Errno.EINVAL.value(); // no simulated area grows
+            // do_mprotect_pkey (mm/mprotect.c, 6.1 as 6.18): the first area below end must exist and, growing down,
+            // start below end, growing up, start at or below start (else ENOMEM); then EINVAL, as no simulated area
+            // is VM_GROWSDOWN and x86-64 has no VM_GROWSUP
+            Vma vma = memory.firstAreaIn(address, end);
+            boolean found = vma != null && ((grows & PROT_GROWSDOWN) != 0 || vma.start <= address);
+            return found ? -Errno.EINVAL.value() : -Errno.ENOMEM.value();
         }
         return memory.protect(address, end, bits & ~PROT_SEM, pkey);
     }
