@@ -126,8 +126,8 @@ final class AddressSpace {
     }
 
     /** madvise's walk (madvise_walk_vmas, mm/madvise.c): an area the advice does not apply to stops it. */
-    synchronized int advise(long start, long end, int advice) {
-        return walkMappedParts(start, end, (vma, from, to) -> adviseArea(vma, from, to, advice));
+    synchronized int advise(long start, long end, int advice, int pkru) {
+        return walkMappedParts(start, end, (vma, from, to) -> adviseArea(vma, from, to, advice, pkru));
     }
 
     /**
@@ -323,7 +323,7 @@ final class AddressSpace {
         forEachPage(start, end, populatedPages::add);
     }
 
-    private int adviseArea(Vma vma, long start, long end, int advice) {
+    private int adviseArea(Vma vma, long start, long end, int advice, int pkru) {
         switch (advice) {
             case Advice.DONTNEED -> dropPages(vma, start, end);
             case Advice.FREE -> {
@@ -347,8 +347,11 @@ final class AddressSpace {
             }
             case Advice.POPULATE_READ, Advice.POPULATE_WRITE -> {
                 boolean write = advice == Advice.POPULATE_WRITE;
-                if ((vma.prot & (write ? Prot.WRITE : Prot.READ)) == 0) {
-                    return -Errno.EINVAL.value(); // faultin_vma_page_range: check_vma_flags fails (verified in the guest)
+                if (!allows(vma, write, pkru)) {
+                    // faultin_vma_page_range / faultin_page_range (mm/gup.c, 6.1 and 6.18): check_vma_flags fails
+                    // on VM_READ or VM_WRITE missing (verified in the guest and on the host) and, through
+                    // arch_vma_access_permitted, on the area's key that the calling thread's PKRU forbids
+                    return -Errno.EINVAL.value();
                 }
                 for (long page = start; page < end; page += pageSize) {
                     if (poisonedPages.contains(page)) {

@@ -214,7 +214,7 @@ public final class SimulatedBackend implements Backend {
             }
             return memory.injectError(address, address + length, advice, pkeys.pkru());
         }
-        return memory.advise(address, end, advice);
+        return memory.advise(address, end, advice, pkeys.pkru());
     }
 
     @Override
