@@ -151,6 +151,42 @@ class MemoryArgumentsContractTest {
     }
 
     @Test
+    void aFileOffsetPastTheLargestFileIsEoverflowBeforeTheTypeAndTheFlags() throws Exception {
+        // do_mmap -> file_mmap_ok (mm/mmap.c, 6.1 and 6.18): a regular file's or a socket's pages must end below
+        // MAX_LFS_FILESIZE, and the offset is unsigned, so a negative one is far past it; a directory's bound is
+        // ULONG_MAX, which only the last pages reach: below them it fails for having no ->mmap
+        Path file = Files.write(dir.resolve("o"), new byte[8192]);
+        Map<String, String> a = agree((k, o, pages, page) -> {
+            int fd = k.open(file.toString(), OpenFlags.RDWR, 0);
+            int directory = k.open(dir.toString(), OpenFlags.RDONLY | OpenFlags.DIRECTORY, 0);
+            int[] pair = k.socketpair(SocketConstants.AF_UNIX, SocketConstants.SOCK_STREAM, 0);
+            try {
+                o.step("negative", () -> k.mmap(MemorySegment.NULL, page, Prot.READ, MapFlags.PRIVATE, fd, -page));
+                o.step("lowest", () -> k.mmap(MemorySegment.NULL, page, Prot.READ, MapFlags.SHARED, fd,
+                        Long.MIN_VALUE));
+                o.step("socket", () -> k.mmap(MemorySegment.NULL, page, Prot.READ, MapFlags.SHARED, pair[0], -page));
+                o.step("directory", () -> k.mmap(MemorySegment.NULL, page, Prot.READ, MapFlags.PRIVATE, directory,
+                        -page));
+                o.step("directoryLowest", () -> k.mmap(MemorySegment.NULL, page, Prot.READ, MapFlags.PRIVATE,
+                        directory, Long.MIN_VALUE));
+                // checked before the mapping type (EINVAL) and MAP_SHARED_VALIDATE's flags (EOPNOTSUPP)
+                o.step("beforeType", () -> k.mmap(MemorySegment.NULL, page, Prot.READ, 0x04, fd, -page));
+                o.step("beforeFlags", () -> k.mmap(MemorySegment.NULL, page, Prot.READ,
+                        MapFlags.SHARED_VALIDATE | 0x200000, fd, -page));
+            } finally {
+                k.close(fd);
+                k.close(directory);
+                k.close(pair[0]);
+                k.close(pair[1]);
+            }
+        });
+        assertThat(a).containsEntry("negative", "EOVERFLOW").containsEntry("lowest", "EOVERFLOW")
+                .containsEntry("socket", "EOVERFLOW").containsEntry("directory", "EOVERFLOW")
+                .containsEntry("directoryLowest", "ENODEV")
+                .containsEntry("beforeType", "EOVERFLOW").containsEntry("beforeFlags", "EOVERFLOW");
+    }
+
+    @Test
     void mprotectRefusesBothGrowthDirectionsAWrappingRangeAndGrowthOfAPlainMapping() throws Exception {
         Map<String, String> a = agree((k, o, pages, page) -> {
             o.step("bothGrows", () -> k.mprotect(pages, page, Prot.READ | PROT_GROWSDOWN | PROT_GROWSUP));

@@ -58,10 +58,7 @@ final class AddressSpace {
                 // maps PRIVATE only through a writable channel, so the model copies the file's bytes at mmap time;
                 // the rest of the last page reads zeros. See hasPrivateCopy for what a copy cannot follow.
                 memory = arena.allocate(length, pageSize);
-                ByteBuffer into = memory.asSlice(0, Math.min(length, fileBytes)).asByteBuffer();
-                while (into.hasRemaining() && file.channel.read(into, offset + into.position()) >= 0) {
-                    // read until the file's bytes are in
-                }
+                read(file.channel, memory.asSlice(0, Math.min(length, fileBytes)), offset);
             } else {
                 FileChannel.MapMode mode = !shared ? FileChannel.MapMode.PRIVATE
                         : file.canWrite() ? FileChannel.MapMode.READ_WRITE : FileChannel.MapMode.READ_ONLY;
@@ -385,12 +382,29 @@ final class AddressSpace {
         } else {
             try {
                 pages.fill((byte) 0);
-                vma.file.channel.read(pages.asByteBuffer(), vma.fileOffset + (start - vma.start));
+                read(vma.file.channel, pages, vma.fileOffset + (start - vma.start));
             } catch (IOException e) {
-                throw new IllegalStateException("re-reading " + vma.file.path + " for MADV_DONTNEED failed", e);
+                // the kernel's MADV_DONTNEED reads nothing: the next access faults the page in from the file, and an
+                // I/O error there is a SIGBUS (filemap_fault: VM_FAULT_SIGBUS), which the model cannot raise
+                throw new UnsupportedOperationException("re-reading " + vma.file.path + " after MADV_DONTNEED failed ("
+                        + e.getMessage() + "): on the kernel the next access to these pages raises SIGBUS, which the"
+                        + " simulated kernel does not model", e);
             }
         }
         forEachPage(start, end, populatedPages::remove);
+    }
+
+    /** Reads the file into {@code into} from {@code position} up to its end, in chunks a ByteBuffer can hold. */
+    private static void read(FileChannel channel, MemorySegment into, long position) throws IOException {
+        long chunk = 1L << 30;
+        for (long done = 0; done < into.byteSize(); done += chunk) {
+            ByteBuffer part = into.asSlice(done, Math.min(chunk, into.byteSize() - done)).asByteBuffer();
+            while (part.hasRemaining()) {
+                if (channel.read(part, position + done + part.position()) < 0) {
+                    return; // the end of the file: the rest stays zero
+                }
+            }
+        }
     }
 
     private boolean backedByRealPage(Vma vma, long page) {

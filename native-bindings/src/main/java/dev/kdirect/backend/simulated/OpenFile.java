@@ -2,7 +2,6 @@ package dev.kdirect.backend.simulated;
 
 import dev.kdirect.OpenFlags;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.channels.FileChannel;
 import java.nio.file.Path;
 
@@ -38,12 +37,9 @@ final class OpenFile implements FileDescription {
         return mode == OpenFlags.WRONLY || mode == OpenFlags.RDWR;
     }
 
-    long size() {
-        try {
-            return channel.size();
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
+    /** i_size; an I/O error reaching it is the caller's to turn into an errno (EIO where none is named). */
+    long size() throws IOException {
+        return channel.size();
     }
 
     @Override

@@ -23,6 +23,7 @@ import java.util.List;
  */
 public final class SimulatedBackend implements Backend {
     static final long PAGE_SIZE = 4096;
+    private static final int PAGE_SHIFT = 12;
     private static final long TASK_SIZE = 0x7ffffffff000L; // 4-level paging user address space
     private static final int PROT_SEM = 0x8;
     private static final int PROT_GROWSDOWN = 0x01000000;
@@ -96,6 +97,14 @@ public final class SimulatedBackend implements Backend {
             }
             throw new UnsupportedOperationException(
                     "the simulated kernel places mappings itself: MAP_FIXED and MAP_FIXED_NOREPLACE are not modelled");
+        }
+        if (description != null) {
+            // do_mmap -> file_mmap_ok (mm/mmap.c, 6.1 and 6.18): the pages must end below file_mmap_size_max,
+            // MAX_LFS_FILESIZE for a regular file or socket, ULONG_MAX for a directory; the offset is unsigned
+            long max = description instanceof OpenFile open && open.directory() ? -1L : Long.MAX_VALUE;
+            if (Long.compareUnsigned(offset >>> PAGE_SHIFT, (max - rounded) >>> PAGE_SHIFT) > 0) {
+                return -Errno.EOVERFLOW.value();
+            }
         }
         int type = flags & MapFlags.TYPE_MASK;
         boolean shared = type == MapFlags.SHARED || type == MapFlags.SHARED_VALIDATE;

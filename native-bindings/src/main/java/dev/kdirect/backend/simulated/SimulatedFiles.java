@@ -10,9 +10,11 @@ import java.io.IOException;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.OpenOption;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
@@ -33,6 +35,10 @@ import java.util.function.Supplier;
  */
 final class SimulatedFiles {
     private static final int CAP_DAC_OVERRIDE = 1;
+    private static final int PATH_MAX = 4096; // include/uapi/linux/limits.h, with its NUL
+    private static final int NAME_MAX = 255;
+    /** The most one read or write moves (include/linux/fs.h MAX_RW_COUNT: INT_MAX & PAGE_MASK). */
+    private static final long MAX_RW_COUNT = Integer.MAX_VALUE & -SimulatedBackend.PAGE_SIZE;
     private static final int SUPPORTED_FALLOCATE = FallocateFlags.KEEP_SIZE | FallocateFlags.PUNCH_HOLE
             | FallocateFlags.ZERO_RANGE;
 
@@ -56,10 +62,20 @@ final class SimulatedFiles {
     }
 
     int open(String name, int flags, int mode) {
+        int nul = name.indexOf('\0');
+        if (nul >= 0) {
+            name = name.substring(0, nul); // the kernel reads a C string (getname: strncpy_from_user stops at NUL)
+        }
+        if (name.getBytes(StandardCharsets.UTF_8).length >= PATH_MAX) {
+            return -Errno.ENAMETOOLONG.value(); // getname_flags: no NUL within PATH_MAX bytes
+        }
         if (name.isEmpty()) {
             return -Errno.ENOENT.value();
         }
         Path path = Path.of(name).toAbsolutePath().normalize();
+        if (componentTooLong(path)) {
+            return -Errno.ENAMETOOLONG.value();
+        }
         Supplier<String> virtual = virtualFiles.get(path);
         if (virtual != null) {
             return openSnapshot(path, virtual.get(), flags);
@@ -129,8 +145,13 @@ final class SimulatedFiles {
                     (Integer) Files.getAttribute(file.path, "unix:mode"));
             stat.set(ValueLayout.JAVA_INT_UNALIGNED, BackendKernel.STAT_UID,
                     (Integer) Files.getAttribute(file.path, "unix:uid"));
-            stat.set(ValueLayout.JAVA_LONG_UNALIGNED, BackendKernel.STAT_SIZE_FIELD, Files.size(file.path));
+            stat.set(ValueLayout.JAVA_LONG_UNALIGNED, BackendKernel.STAT_SIZE_FIELD,
+                    file.directory() ? Files.size(file.path) : file.size());
             return 0;
+        } catch (NoSuchFileException e) {
+            // the kernel's fstat reads the open inode, which outlives its name; the model reaches it by name
+            throw new UnsupportedOperationException("fstat of " + file.path + ", removed or renamed since it was"
+                    + " opened: the simulated kernel reads a file's mode and owner by its name", e);
         } catch (IOException e) {
             return -Errno.of(e).value();
         }
@@ -206,11 +227,13 @@ final class SimulatedFiles {
      * there, and fails with EFAULT when file data was due but no byte could be copied (mm/filemap.c filemap_read).
      */
     long pread(int fd, MemorySegment buffer, long writable, long offset) {
-        Positional target = positionalFile(fd, offset, false);
+        Positional target = positionalFile(fd, offset, buffer.byteSize(), false);
         if (target.file() == null) {
             return -target.errno();
         }
         OpenFile file = target.file();
+        buffer = buffer.asSlice(0, Math.min(buffer.byteSize(), MAX_RW_COUNT)); // vfs_read clamps the count
+        writable = Math.min(writable, buffer.byteSize());
         try {
             if (writable == 0 && buffer.byteSize() > 0 && offset < file.size()) {
                 return -Errno.EFAULT.value();
@@ -235,7 +258,7 @@ final class SimulatedFiles {
      * from user memory: the write stops there, EFAULT if none (mm/filemap.c generic_perform_write).
      */
     long pwrite(int fd, MemorySegment buffer, long readable, long offset) {
-        Positional target = positionalFile(fd, offset, true);
+        Positional target = positionalFile(fd, offset, buffer.byteSize(), true);
         if (target.file() == null) {
             return -target.errno();
         }
@@ -243,7 +266,7 @@ final class SimulatedFiles {
         if (readable == 0 && buffer.byteSize() > 0) {
             return -Errno.EFAULT.value();
         }
-        buffer = buffer.asSlice(0, readable);
+        buffer = buffer.asSlice(0, Math.min(readable, MAX_RW_COUNT)); // vfs_write clamps the count
         try {
             // Linux bug-compatibility: pwrite on an O_APPEND descriptor appends, whatever the offset (pwrite(2)).
             long position = (file.flags & OpenFlags.APPEND) != 0 ? file.size() : offset;
@@ -279,7 +302,7 @@ final class SimulatedFiles {
         }
     }
 
-    private Positional positionalFile(int fd, long offset, boolean write) {
+    private Positional positionalFile(int fd, long offset, long count, boolean write) {
         if (offset < 0) {
             return Positional.refused(Errno.EINVAL.value());
         }
@@ -293,10 +316,31 @@ final class SimulatedFiles {
         if (write ? !file.canWrite() : !file.canRead()) {
             return Positional.refused(Errno.EBADF.value());
         }
+        if (offset + count < 0) {
+            return Positional.refused(Errno.EINVAL.value()); // rw_verify_area: pos + count wraps past LLONG_MAX
+        }
         if (file.directory()) {
             return Positional.refused(Errno.EISDIR.value());
         }
         return new Positional(file, 0);
+    }
+
+    /**
+     * Whether the walk (fs/namei.c link_path_walk, then the file system's lookup: ext4_lookup, simple_lookup) meets
+     * a name longer than NAME_MAX before it meets a missing directory, which the caller reports as ENOENT or ENOTDIR.
+     */
+    private static boolean componentTooLong(Path path) {
+        Path walked = path.getRoot();
+        for (Path component : path) {
+            if (component.toString().getBytes(StandardCharsets.UTF_8).length > NAME_MAX) {
+                return true;
+            }
+            walked = walked.resolve(component);
+            if (!Files.isDirectory(walked)) {
+                return false;
+            }
+        }
+        return false;
     }
 
     private boolean onDaxMount(Path path) {
