@@ -47,6 +47,11 @@ class MemoryArgumentsContractTest {
     private static final int PROT_GROWSUP = 0x02000000;
     private static final int MS_ASYNC = 1;
     private static final int MS_INVALIDATE = 2;
+    private static final int MAP_HUGETLB = 0x40000;
+    /** include/uapi/asm-generic/hugetlb_encode.h: log2 of the page size at MAP_HUGE_SHIFT (26). */
+    private static final int MAP_HUGE_2MB = 21 << 26;
+    private static final int MAP_HUGE_1GB = 30 << 26;
+    private static final int MAP_HUGE_16GB = 34 << 26;
 
     @Parameter
     Binding binding;
@@ -184,6 +189,39 @@ class MemoryArgumentsContractTest {
                 .containsEntry("socket", "EOVERFLOW").containsEntry("directory", "EOVERFLOW")
                 .containsEntry("directoryLowest", "ENODEV")
                 .containsEntry("beforeType", "EOVERFLOW").containsEntry("beforeFlags", "EOVERFLOW");
+    }
+
+    @Test
+    void validateAcceptsTheLegacyHugePageSizeBitsOnAPlainFileAndMapHugetlbNeedsAHugetlbfsFile() throws Exception {
+        // do_mmap (mm/mmap.c, 6.1 and 6.18): LEGACY_MAP_MASK holds MAP_HUGE_2MB and MAP_HUGE_1GB (bits 26..30 as a
+        // mask), so MAP_SHARED_VALIDATE keeps them on any file; MAP_HUGE_16GB's bit 31 lies outside (EOPNOTSUPP).
+        // ksys_mmap_pgoff refuses MAP_HUGETLB on a file that is not hugetlbfs (EINVAL) before do_mmap's checks.
+        Path file = Files.write(dir.resolve("h"), new byte[8192]);
+        Map<String, String> a = agree((k, o, pages, page) -> {
+            int fd = k.open(file.toString(), OpenFlags.RDWR, 0);
+            try {
+                for (int size : new int[] {MAP_HUGE_2MB, MAP_HUGE_1GB, MAP_HUGE_2MB | MAP_HUGE_1GB}) {
+                    o.step("validate" + Integer.toHexString(size), () -> k.munmap(k.mmap(MemorySegment.NULL, page,
+                            Prot.READ_WRITE, MapFlags.SHARED_VALIDATE | size, fd, 0), page));
+                    o.step("private" + Integer.toHexString(size), () -> k.munmap(k.mmap(MemorySegment.NULL, page,
+                            Prot.READ_WRITE, MapFlags.PRIVATE | size, fd, 0), page));
+                }
+                o.step("validate16GB", () -> k.mmap(MemorySegment.NULL, page, Prot.READ, MapFlags.SHARED_VALIDATE
+                        | MAP_HUGE_16GB, fd, 0));
+                o.step("shared16GB", () -> k.munmap(k.mmap(MemorySegment.NULL, page, Prot.READ, MapFlags.SHARED
+                        | MAP_HUGE_16GB, fd, 0), page));
+                o.step("hugetlbShared", () -> k.mmap(MemorySegment.NULL, page, Prot.READ, MapFlags.SHARED
+                        | MAP_HUGETLB, fd, 0));
+                o.step("hugetlbBeforeValidation", () -> k.mmap(MemorySegment.NULL, page, Prot.READ,
+                        MapFlags.SHARED_VALIDATE | MAP_HUGETLB | 0x200000, fd, -page));
+            } finally {
+                k.close(fd);
+            }
+        });
+        assertThat(a).containsEntry("validate54000000", "ok").containsEntry("validate78000000", "ok")
+                .containsEntry("validate7c000000", "ok").containsEntry("private54000000", "ok")
+                .containsEntry("validate16GB", "EOPNOTSUPP").containsEntry("shared16GB", "ok")
+                .containsEntry("hugetlbShared", "EINVAL").containsEntry("hugetlbBeforeValidation", "EINVAL");
     }
 
     @Test

@@ -3,6 +3,7 @@ package dev.kdirect.backend.simulated;
 import dev.kdirect.OpenFlags;
 import java.io.IOException;
 import java.nio.channels.FileChannel;
+import java.nio.file.Files;
 import java.nio.file.Path;
 
 /**
@@ -21,6 +22,18 @@ final class OpenFile implements FileDescription {
         this.channel = channel;
         this.flags = flags;
         this.dax = dax;
+    }
+
+    /**
+     * The type of the host file system holding the file, as /proc/self/mounts names it ("ext4", "tmpfs", ...),
+     * or "" where the JDK cannot tell (the file is gone, or its mount is not listed).
+     */
+    String fileSystemType() {
+        try {
+            return Files.getFileStore(path).type();
+        } catch (IOException e) {
+            return "";
+        }
     }
 
     boolean directory() {
