@@ -70,6 +70,8 @@ public final class Errno {
     public static final Errno EPIPE = named(jnr.constants.platform.Errno.EPIPE);
     /** Function not implemented: the kernel lacks the syscall or the CPU the feature. */
     public static final Errno ENOSYS = named(jnr.constants.platform.Errno.ENOSYS);
+    /** File name too long (a path of PATH_MAX bytes or more, a name longer than NAME_MAX). */
+    public static final Errno ENAMETOOLONG = named(jnr.constants.platform.Errno.ENAMETOOLONG);
     /** Too many levels of symbolic links (O_NOFOLLOW on a link). */
     public static final Errno ELOOP = named(jnr.constants.platform.Errno.ELOOP);
     /** Value too large for defined data type. */

@@ -63,6 +63,46 @@ class FileAndProcessContractTest {
     }
 
     @Test
+    void aPathEndsAtItsFirstNulAndIsNoLongerThanPathMaxOrItsNamesThanNameMax() throws Exception {
+        // getname_flags (fs/namei.c): the path is a C string, read up to its NUL and at most PATH_MAX (4096) bytes
+        // with it; a name longer than NAME_MAX (255) is ENAMETOOLONG where the walk reaches it (ext4_lookup,
+        // simple_lookup), a missing directory before it ENOENT
+        Path file = Files.writeString(dir.resolve("f"), "x");
+        kernel.close(kernel.open(file + "\0ignored", OpenFlags.RDONLY, 0));
+        String longName = "n".repeat(256);
+        assertErrno(Errno.ENAMETOOLONG, () -> kernel.open(dir.resolve(longName).toString(), OpenFlags.RDONLY, 0));
+        assertErrno(Errno.ENAMETOOLONG, () -> kernel.open(dir.resolve(longName).toString(),
+                OpenFlags.CREAT | OpenFlags.WRONLY, 0600));
+        assertErrno(Errno.ENOENT, () -> kernel.open(dir.resolve("missing").resolve(longName).toString(),
+                OpenFlags.RDONLY, 0));
+        kernel.close(kernel.open(dir.resolve("n".repeat(255)).toString(), OpenFlags.CREAT | OpenFlags.WRONLY, 0600));
+        String deep = dir + "/" + "./".repeat(2100) + "f";
+        assertErrno(Errno.ENAMETOOLONG, () -> kernel.open(deep, OpenFlags.RDONLY, 0));
+        assertThat(Files.exists(dir.resolve(longName))).isFalse();
+    }
+
+    @Test
+    void aReadOrWriteWhosePositionPlusCountWrapsIsEinval() throws Exception {
+        // rw_verify_area (fs/read_write.c): pos + count past LLONG_MAX is EINVAL, checked before the directory's
+        // EISDIR; a read ending exactly at LLONG_MAX is a read past the end of the file
+        Path file = Files.writeString(dir.resolve("w"), "abcd");
+        int fd = kernel.open(file.toString(), OpenFlags.RDWR, 0);
+        int directory = kernel.open(dir.toString(), OpenFlags.RDONLY | OpenFlags.DIRECTORY, 0);
+        try {
+            MemorySegment buffer = arena.allocate(16);
+            assertErrno(Errno.EINVAL, () -> kernel.pread(fd, buffer, Long.MAX_VALUE - 8));
+            assertErrno(Errno.EINVAL, () -> kernel.pwrite(fd, buffer, Long.MAX_VALUE - 8));
+            assertErrno(Errno.EINVAL, () -> kernel.pread(directory, buffer, Long.MAX_VALUE - 8));
+            assertErrno(Errno.EISDIR, () -> kernel.pread(directory, buffer, 0));
+            assertThat(kernel.pread(fd, buffer, Long.MAX_VALUE - 16)).isZero();
+        } finally {
+            kernel.close(fd);
+            kernel.close(directory);
+        }
+        assertThat(Files.readString(file)).isEqualTo("abcd");
+    }
+
+    @Test
     void nofollowRefusesASymlinkAndExclRefusesEvenADanglingOne() throws Exception {
         Path target = Files.writeString(dir.resolve("target"), "keep");
         Path link = Files.createSymbolicLink(dir.resolve("link"), target);

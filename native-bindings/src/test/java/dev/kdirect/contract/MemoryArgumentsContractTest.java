@@ -47,6 +47,11 @@ class MemoryArgumentsContractTest {
     private static final int PROT_GROWSUP = 0x02000000;
     private static final int MS_ASYNC = 1;
     private static final int MS_INVALIDATE = 2;
+    private static final int MAP_HUGETLB = 0x40000;
+    /** include/uapi/asm-generic/hugetlb_encode.h: log2 of the page size at MAP_HUGE_SHIFT (26). */
+    private static final int MAP_HUGE_2MB = 21 << 26;
+    private static final int MAP_HUGE_1GB = 30 << 26;
+    private static final int MAP_HUGE_16GB = 34 << 26;
 
     @Parameter
     Binding binding;
@@ -151,6 +156,75 @@ class MemoryArgumentsContractTest {
     }
 
     @Test
+    void aFileOffsetPastTheLargestFileIsEoverflowBeforeTheTypeAndTheFlags() throws Exception {
+        // do_mmap -> file_mmap_ok (mm/mmap.c, 6.1 and 6.18): a regular file's or a socket's pages must end below
+        // MAX_LFS_FILESIZE, and the offset is unsigned, so a negative one is far past it; a directory's bound is
+        // ULONG_MAX, which only the last pages reach: below them it fails for having no ->mmap
+        Path file = Files.write(dir.resolve("o"), new byte[8192]);
+        Map<String, String> a = agree((k, o, pages, page) -> {
+            int fd = k.open(file.toString(), OpenFlags.RDWR, 0);
+            int directory = k.open(dir.toString(), OpenFlags.RDONLY | OpenFlags.DIRECTORY, 0);
+            int[] pair = k.socketpair(SocketConstants.AF_UNIX, SocketConstants.SOCK_STREAM, 0);
+            try {
+                o.step("negative", () -> k.mmap(MemorySegment.NULL, page, Prot.READ, MapFlags.PRIVATE, fd, -page));
+                o.step("lowest", () -> k.mmap(MemorySegment.NULL, page, Prot.READ, MapFlags.SHARED, fd,
+                        Long.MIN_VALUE));
+                o.step("socket", () -> k.mmap(MemorySegment.NULL, page, Prot.READ, MapFlags.SHARED, pair[0], -page));
+                o.step("directory", () -> k.mmap(MemorySegment.NULL, page, Prot.READ, MapFlags.PRIVATE, directory,
+                        -page));
+                o.step("directoryLowest", () -> k.mmap(MemorySegment.NULL, page, Prot.READ, MapFlags.PRIVATE,
+                        directory, Long.MIN_VALUE));
+                // checked before the mapping type (EINVAL) and MAP_SHARED_VALIDATE's flags (EOPNOTSUPP)
+                o.step("beforeType", () -> k.mmap(MemorySegment.NULL, page, Prot.READ, 0x04, fd, -page));
+                o.step("beforeFlags", () -> k.mmap(MemorySegment.NULL, page, Prot.READ,
+                        MapFlags.SHARED_VALIDATE | 0x200000, fd, -page));
+            } finally {
+                k.close(fd);
+                k.close(directory);
+                k.close(pair[0]);
+                k.close(pair[1]);
+            }
+        });
+        assertThat(a).containsEntry("negative", "EOVERFLOW").containsEntry("lowest", "EOVERFLOW")
+                .containsEntry("socket", "EOVERFLOW").containsEntry("directory", "EOVERFLOW")
+                .containsEntry("directoryLowest", "ENODEV")
+                .containsEntry("beforeType", "EOVERFLOW").containsEntry("beforeFlags", "EOVERFLOW");
+    }
+
+    @Test
+    void validateAcceptsTheLegacyHugePageSizeBitsOnAPlainFileAndMapHugetlbNeedsAHugetlbfsFile() throws Exception {
+        // do_mmap (mm/mmap.c, 6.1 and 6.18): LEGACY_MAP_MASK holds MAP_HUGE_2MB and MAP_HUGE_1GB (bits 26..30 as a
+        // mask), so MAP_SHARED_VALIDATE keeps them on any file; MAP_HUGE_16GB's bit 31 lies outside (EOPNOTSUPP).
+        // ksys_mmap_pgoff refuses MAP_HUGETLB on a file that is not hugetlbfs (EINVAL) before do_mmap's checks.
+        Path file = Files.write(dir.resolve("h"), new byte[8192]);
+        Map<String, String> a = agree((k, o, pages, page) -> {
+            int fd = k.open(file.toString(), OpenFlags.RDWR, 0);
+            try {
+                for (int size : new int[] {MAP_HUGE_2MB, MAP_HUGE_1GB, MAP_HUGE_2MB | MAP_HUGE_1GB}) {
+                    o.step("validate" + Integer.toHexString(size), () -> k.munmap(k.mmap(MemorySegment.NULL, page,
+                            Prot.READ_WRITE, MapFlags.SHARED_VALIDATE | size, fd, 0), page));
+                    o.step("private" + Integer.toHexString(size), () -> k.munmap(k.mmap(MemorySegment.NULL, page,
+                            Prot.READ_WRITE, MapFlags.PRIVATE | size, fd, 0), page));
+                }
+                o.step("validate16GB", () -> k.mmap(MemorySegment.NULL, page, Prot.READ, MapFlags.SHARED_VALIDATE
+                        | MAP_HUGE_16GB, fd, 0));
+                o.step("shared16GB", () -> k.munmap(k.mmap(MemorySegment.NULL, page, Prot.READ, MapFlags.SHARED
+                        | MAP_HUGE_16GB, fd, 0), page));
+                o.step("hugetlbShared", () -> k.mmap(MemorySegment.NULL, page, Prot.READ, MapFlags.SHARED
+                        | MAP_HUGETLB, fd, 0));
+                o.step("hugetlbBeforeValidation", () -> k.mmap(MemorySegment.NULL, page, Prot.READ,
+                        MapFlags.SHARED_VALIDATE | MAP_HUGETLB | 0x200000, fd, -page));
+            } finally {
+                k.close(fd);
+            }
+        });
+        assertThat(a).containsEntry("validate54000000", "ok").containsEntry("validate78000000", "ok")
+                .containsEntry("validate7c000000", "ok").containsEntry("private54000000", "ok")
+                .containsEntry("validate16GB", "EOPNOTSUPP").containsEntry("shared16GB", "ok")
+                .containsEntry("hugetlbShared", "EINVAL").containsEntry("hugetlbBeforeValidation", "EINVAL");
+    }
+
+    @Test
     void mprotectRefusesBothGrowthDirectionsAWrappingRangeAndGrowthOfAPlainMapping() throws Exception {
         Map<String, String> a = agree((k, o, pages, page) -> {
             o.step("bothGrows", () -> k.mprotect(pages, page, Prot.READ | PROT_GROWSDOWN | PROT_GROWSUP));
@@ -164,6 +238,27 @@ class MemoryArgumentsContractTest {
         });
         assertThat(a).containsEntry("bothGrows", "EINVAL").containsEntry("wraps", "ENOMEM")
                 .containsEntry("roundsToZero", "ENOMEM").containsEntry("semaphoreBitIsAccepted", "ok");
+    }
+
+    @Test
+    void growthOverAHoleIsEnomemAndOverAPlainMappingEinval() throws Exception {
+        // do_mprotect_pkey (mm/mprotect.c): vma_find(start, end) must find an area, growing down one that starts
+        // below end, growing up one that starts at or below start; then the area must be VM_GROWSDOWN or VM_GROWSUP
+        Map<String, String> a = agree((k, o, pages, page) -> {
+            k.munmap(pages.asSlice(page), page);
+            o.step("downOverTheHole", () -> k.mprotect(pages.asSlice(page), page, Prot.READ | PROT_GROWSDOWN));
+            o.step("upOverTheHole", () -> k.mprotect(pages.asSlice(page), page, Prot.READ | PROT_GROWSUP));
+            o.step("downFromTheHoleIntoAMapping", () -> k.mprotect(pages.asSlice(page), 2 * page,
+                    Prot.READ | PROT_GROWSDOWN));
+            o.step("upFromTheHoleIntoAMapping", () -> k.mprotect(pages.asSlice(page), 2 * page,
+                    Prot.READ | PROT_GROWSUP));
+            o.step("downFromAMappingIntoTheHole", () -> k.mprotect(pages, 2 * page, Prot.READ | PROT_GROWSDOWN));
+            o.step("upFromAMappingIntoTheHole", () -> k.mprotect(pages, 2 * page, Prot.READ | PROT_GROWSUP));
+            o.step("plainOverTheHole", () -> k.mprotect(pages.asSlice(page), page, Prot.READ));
+        });
+        assertThat(a).containsEntry("downOverTheHole", "ENOMEM").containsEntry("upOverTheHole", "ENOMEM")
+                .containsEntry("downFromTheHoleIntoAMapping", "EINVAL").containsEntry("upFromTheHoleIntoAMapping", "ENOMEM")
+                .containsEntry("downFromAMappingIntoTheHole", "EINVAL").containsEntry("upFromAMappingIntoTheHole", "EINVAL");
     }
 
     @Test

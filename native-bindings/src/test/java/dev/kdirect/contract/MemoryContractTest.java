@@ -4,6 +4,7 @@ import static dev.kdirect.contract.ContractKernels.assertErrno;
 import static java.lang.foreign.ValueLayout.JAVA_BYTE;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.kdirect.Advice;
 import dev.kdirect.Binding;
@@ -107,6 +108,50 @@ class MemoryContractTest {
         int fd = openFile(OpenFlags.RDONLY, page);
         try {
             assertErrno(Errno.EACCES, () -> kernel.mmap(MemorySegment.NULL, page, Prot.READ_WRITE, MapFlags.SHARED, fd, 0));
+        } finally {
+            kernel.close(fd);
+        }
+    }
+
+    @Test
+    void aPrivateWritableMappingOfAReadOnlyFileIsCopyOnWrite() throws Exception {
+        // do_mmap (mm/mmap.c): MAP_PRIVATE needs only FMODE_READ and always gets VM_MAYWRITE, so PROT_WRITE is allowed
+        // (now or by a later mprotect); stores copy the page and never reach the file; MADV_DONTNEED drops the copy.
+        Path path = Files.createTempFile(dir, "private", ".bin");
+        Files.write(path, new byte[] {1, 2, 3});
+        int fd = kernel.open(path.toString(), OpenFlags.RDONLY | OpenFlags.CLOEXEC, 0);
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment m = kernel.mmap(MemorySegment.NULL, page, Prot.READ_WRITE, MapFlags.PRIVATE, fd, 0);
+            assertThat(m.asSlice(0, 4).toArray(JAVA_BYTE)).containsExactly(1, 2, 3, 0); // the rest of the page is 0
+            m.set(JAVA_BYTE, 0, (byte) 9);
+            m.set(JAVA_BYTE, 100, (byte) 9);
+            MemorySegment buffer = arena.allocate(4);
+            assertThat(kernel.pread(fd, buffer, 0)).isEqualTo(3);
+            assertThat(buffer.asSlice(0, 3).toArray(JAVA_BYTE)).containsExactly(1, 2, 3);
+            assertThat(Files.size(path)).isEqualTo(3);
+            kernel.mprotect(m, page, Prot.READ);
+            kernel.mprotect(m, page, Prot.READ_WRITE);
+            assertThat(m.get(JAVA_BYTE, 0)).isEqualTo((byte) 9);
+            kernel.madvise(m, page, Advice.DONTNEED);
+            assertThat(m.asSlice(0, 4).toArray(JAVA_BYTE)).containsExactly(1, 2, 3, 0);
+            assertThat(m.get(JAVA_BYTE, 100)).isZero();
+            kernel.munmap(m, page);
+            MemorySegment readOnly = kernel.mmap(MemorySegment.NULL, page, Prot.READ, MapFlags.PRIVATE, fd, 0);
+            kernel.mprotect(readOnly, page, Prot.READ_WRITE);
+            readOnly.set(JAVA_BYTE, 1, (byte) 7);
+            assertThat(kernel.pread(fd, buffer, 0)).isEqualTo(3);
+            assertThat(buffer.get(JAVA_BYTE, 1)).isEqualTo((byte) 2);
+            if (binding == Binding.SIMULATED) {
+                // the model's private pages are a copy: a change to the file they would not show is refused
+                int writer = kernel.open(path.toString(), OpenFlags.RDWR | OpenFlags.CLOEXEC, 0);
+                try {
+                    assertThatThrownBy(() -> kernel.pwrite(writer, buffer, 0))
+                            .isInstanceOf(UnsupportedOperationException.class).hasMessageContaining("private mapping");
+                } finally {
+                    kernel.close(writer);
+                }
+            }
+            kernel.munmap(readOnly, page);
         } finally {
             kernel.close(fd);
         }

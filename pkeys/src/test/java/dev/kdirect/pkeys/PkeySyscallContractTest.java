@@ -3,6 +3,7 @@ package dev.kdirect.pkeys;
 import static dev.kdirect.contract.ContractKernels.assertErrno;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.kdirect.Advice;
 import dev.kdirect.Binding;
 import dev.kdirect.Errno;
 import dev.kdirect.Feature;
@@ -280,6 +281,22 @@ class PkeySyscallContractTest {
         } finally {
             kernel.close(fd);
         }
+    }
+
+    @Test
+    void populatingAPageTheKeyForbidsIsEinval() throws Exception {
+        // madvise_populate: check_vma_flags (mm/gup.c) asks arch_vma_access_permitted, which checks the area's key
+        // against the calling thread's PKRU; its failure is the EINVAL of an incompatible mapping
+        int key = allocate(DISABLE_WRITE);
+        MemorySegment guarded = mapping.asSlice(page, page);
+        kernel.pkeyMprotect(guarded, page, Prot.READ_WRITE, key);
+        kernel.madvise(guarded, page, Advice.POPULATE_READ);
+        assertErrno(Errno.EINVAL, () -> kernel.madvise(guarded, page, Advice.POPULATE_WRITE));
+        assertErrno(Errno.EINVAL, () -> kernel.madvise(mapping, 2 * page, Advice.POPULATE_WRITE));
+        kernel.pkeySet(key, DISABLE_ACCESS);
+        assertErrno(Errno.EINVAL, () -> kernel.madvise(guarded, page, Advice.POPULATE_READ));
+        kernel.pkeySet(key, 0);
+        kernel.madvise(mapping, 2 * page, Advice.POPULATE_WRITE);
     }
 
     /** Starts a platform thread now that reads its rights for {@code key} once {@code go} opens. */

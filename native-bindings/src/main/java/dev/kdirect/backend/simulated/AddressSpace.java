@@ -7,7 +7,11 @@ import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.Files;
+import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -46,14 +50,25 @@ final class AddressSpace {
             memory = arena.allocate(length, pageSize); // zero-filled, like fresh anonymous pages
         } else {
             long fileBytes = file.size() - offset;
-            if (length - fileBytes >= pageSize) {
-                arena.close(); // whole pages past EOF would SIGBUS on access: the model cannot represent them
+            boolean pastTheEnd = length - fileBytes >= pageSize;
+            if (pastTheEnd && !shared && !file.canWrite()) {
+                arena.close(); // a copy has no pages that raise SIGBUS
                 throw new UnsupportedOperationException("the simulated kernel cannot map whole pages past the end of "
-                        + file.path + ": extend the file first (ftruncate or fallocate)");
+                        + file.path + " privately through a read-only descriptor (its private mapping is a copy):"
+                        + " extend the file first (ftruncate or fallocate), or open it for writing");
             }
-            FileChannel.MapMode mode = !shared ? FileChannel.MapMode.PRIVATE
-                    : file.canWrite() ? FileChannel.MapMode.READ_WRITE : FileChannel.MapMode.READ_ONLY;
-            memory = file.channel.map(mode, offset, Math.min(length, fileBytes), arena);
+            if (!shared && !file.canWrite()) {
+                // MAP_PRIVATE needs only read access (do_mmap): stores copy the page and never reach the file. NIO
+                // maps PRIVATE only through a writable channel, so the model copies the file's bytes at mmap time;
+                // the rest of the last page reads zeros. See hasPrivateCopy for what a copy cannot follow.
+                memory = arena.allocate(length, pageSize);
+                read(file.channel, memory.asSlice(0, Math.min(length, fileBytes)), offset);
+            } else {
+                FileChannel.MapMode mode = !shared ? FileChannel.MapMode.PRIVATE
+                        : file.canWrite() ? FileChannel.MapMode.READ_WRITE : FileChannel.MapMode.READ_ONLY;
+                memory = pastTheEnd ? mapPastTheEnd(file, mode, offset, length, arena)
+                        : file.channel.map(mode, offset, Math.min(length, fileBytes), arena);
+            }
         }
         Backing backing = new Backing(arena, memory, length);
         long start = backing.base();
@@ -64,6 +79,37 @@ final class AddressSpace {
             markPopulated(start, start + length);
         }
         return start;
+    }
+
+    /**
+     * The kernel maps whole pages past the end of a file, and a touch of one raises SIGBUS (filemap_fault:
+     * VM_FAULT_SIGBUS); a copy to or from one in a syscall fails with EFAULT. NIO maps only within the file, so the
+     * model grows the file over the mapping, maps it and truncates it back: the host kernel then raises that SIGBUS
+     * itself (the JDK's InternalError, as on the real kernel) and fails those copies, and pages the file grows over
+     * later become the file's. The file's size is larger for that moment, and its modification time changes.
+     */
+    private static MemorySegment mapPastTheEnd(OpenFile file, FileChannel.MapMode mode, long offset, long length,
+            Arena arena) throws IOException {
+        long size = file.channel.size();
+        try (FileChannel grower = file.canWrite() ? null : FileChannel.open(file.path, StandardOpenOption.WRITE)) {
+            FileChannel writable = file.canWrite() ? file.channel : grower;
+            writable.write(ByteBuffer.allocate(1), offset + length - 1);
+            try {
+                return file.channel.map(mode, offset, length, arena);
+            } finally {
+                writable.truncate(size);
+            }
+        } catch (AccessDeniedException e) {
+            arena.close();
+            throw new UnsupportedOperationException("the simulated kernel maps whole pages past the end of a file by"
+                    + " growing it for a moment, which needs write access to " + file.path, e);
+        }
+    }
+
+    /** Where the pages of {@code vma}'s file end now (rounded up to a page): past it a touch raises SIGBUS. */
+    private long fileEnd(Vma vma) throws IOException {
+        long bytes = Math.max(0, vma.file.size() - vma.fileOffset);
+        return bytes >= vma.end - vma.start ? vma.end : vma.start + ((bytes + pageSize - 1) & -pageSize);
     }
 
     /** munmap of [start, end): pages not mapped are skipped (mm/vma.c do_vmi_munmap). */
@@ -113,8 +159,8 @@ final class AddressSpace {
     }
 
     /** madvise's walk (madvise_walk_vmas, mm/madvise.c): an area the advice does not apply to stops it. */
-    synchronized int advise(long start, long end, int advice) {
-        return walkMappedParts(start, end, (vma, from, to) -> adviseArea(vma, from, to, advice));
+    synchronized int advise(long start, long end, int advice, int pkru) {
+        return walkMappedParts(start, end, (vma, from, to) -> adviseArea(vma, from, to, advice, pkru));
     }
 
     /**
@@ -269,8 +315,35 @@ final class AddressSpace {
         });
     }
 
+    /**
+     * Whether a private mapping of {@code file} is a copy the model took at mmap ({@link #map}): on the kernel its
+     * pages not yet written still show later changes to the file, which a copy cannot follow.
+     */
+    synchronized boolean hasPrivateCopy(OpenFile file) {
+        for (Vma vma : vmas.values()) {
+            if (!vma.shared && vma.file != null && !vma.file.canWrite() && sameFile(vma.file, file)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static boolean sameFile(OpenFile a, OpenFile b) {
+        try {
+            return Files.isSameFile(a.path, b.path);
+        } catch (IOException e) {
+            return a.path.equals(b.path); // one of them is gone: only the same name can be the same file
+        }
+    }
+
     synchronized boolean isPoisoned(long address) {
         return poisonedPages.contains(address & -pageSize);
+    }
+
+    /** The first area that overlaps {@code [start, end)} (vma_find), or null. */
+    synchronized Vma firstAreaIn(long start, long end) {
+        Vma vma = firstEndingAfter(start);
+        return vma != null && vma.start < end ? vma : null;
     }
 
     /** The area containing {@code address}, or null. */
@@ -283,7 +356,7 @@ final class AddressSpace {
         forEachPage(start, end, populatedPages::add);
     }
 
-    private int adviseArea(Vma vma, long start, long end, int advice) {
+    private int adviseArea(Vma vma, long start, long end, int advice, int pkru) {
         switch (advice) {
             case Advice.DONTNEED -> dropPages(vma, start, end);
             case Advice.FREE -> {
@@ -298,6 +371,13 @@ final class AddressSpace {
                 if (!vma.shared || !vma.mayWrite) {
                     return -Errno.EACCES.value();
                 }
+                if (!vma.anonymous) {
+                    try {
+                        end = Math.max(start, Math.min(end, fileEnd(vma))); // pages past the file's end hold nothing
+                    } catch (IOException e) {
+                        return -Errno.of(e).value();
+                    }
+                }
                 vma.backing.slice(start, end - start).fill((byte) 0);
             }
             case Advice.WIPEONFORK -> {
@@ -307,12 +387,24 @@ final class AddressSpace {
             }
             case Advice.POPULATE_READ, Advice.POPULATE_WRITE -> {
                 boolean write = advice == Advice.POPULATE_WRITE;
-                if ((vma.prot & (write ? Prot.WRITE : Prot.READ)) == 0) {
-                    return -Errno.EINVAL.value(); // faultin_vma_page_range: check_vma_flags fails (verified in the guest)
+                if (!allows(vma, write, pkru)) {
+                    // faultin_vma_page_range / faultin_page_range (mm/gup.c, 6.1 and 6.18): check_vma_flags fails
+                    // on VM_READ or VM_WRITE missing (verified in the guest and on the host) and, through
+                    // arch_vma_access_permitted, on the area's key that the calling thread's PKRU forbids
+                    return -Errno.EINVAL.value();
+                }
+                long valid;
+                try {
+                    valid = vma.anonymous ? end : fileEnd(vma);
+                } catch (IOException e) {
+                    return -Errno.EFAULT.value(); // the fault's read fails: VM_FAULT_SIGBUS
                 }
                 for (long page = start; page < end; page += pageSize) {
                     if (poisonedPages.contains(page)) {
                         return -Errno.EHWPOISON.value(); // FOLL_HWPOISON; the pages before stay populated
+                    }
+                    if (page >= valid) {
+                        return -Errno.EFAULT.value(); // past the file's end: VM_FAULT_SIGBUS (madvise_populate)
                     }
                     if (write || !vma.anonymous || vma.shared) {
                         populatedPages.add(page); // a read of private anonymous memory maps the zero page
@@ -336,18 +428,43 @@ final class AddressSpace {
             return; // the data lives on in the page cache or shmem
         }
         forEachPage(start, end, poisonedPages::remove);
+        if (!vma.anonymous) {
+            try {
+                end = Math.max(start, Math.min(end, fileEnd(vma))); // pages past the file's end: nothing to drop
+            } catch (IOException e) {
+                throw new UnsupportedOperationException("the size of " + vma.file.path + " cannot be read ("
+                        + e.getMessage() + "): the simulated kernel cannot tell which pages raise SIGBUS", e);
+            }
+        }
         MemorySegment pages = vma.backing.slice(start, end - start);
         if (vma.anonymous) {
             pages.fill((byte) 0);
         } else {
             try {
                 pages.fill((byte) 0);
-                vma.file.channel.read(pages.asByteBuffer(), vma.fileOffset + (start - vma.start));
+                read(vma.file.channel, pages, vma.fileOffset + (start - vma.start));
             } catch (IOException e) {
-                throw new IllegalStateException("re-reading " + vma.file.path + " for MADV_DONTNEED failed", e);
+                // the kernel's MADV_DONTNEED reads nothing: the next access faults the page in from the file, and an
+                // I/O error there is a SIGBUS (filemap_fault: VM_FAULT_SIGBUS), which the model cannot raise
+                throw new UnsupportedOperationException("re-reading " + vma.file.path + " after MADV_DONTNEED failed ("
+                        + e.getMessage() + "): on the kernel the next access to these pages raises SIGBUS, which the"
+                        + " simulated kernel does not model", e);
             }
         }
         forEachPage(start, end, populatedPages::remove);
+    }
+
+    /** Reads the file into {@code into} from {@code position} up to its end, in chunks a ByteBuffer can hold. */
+    private static void read(FileChannel channel, MemorySegment into, long position) throws IOException {
+        long chunk = 1L << 30;
+        for (long done = 0; done < into.byteSize(); done += chunk) {
+            ByteBuffer part = into.asSlice(done, Math.min(chunk, into.byteSize() - done)).asByteBuffer();
+            while (part.hasRemaining()) {
+                if (channel.read(part, position + done + part.position()) < 0) {
+                    return; // the end of the file: the rest stays zero
+                }
+            }
+        }
     }
 
     private boolean backedByRealPage(Vma vma, long page) {

@@ -153,7 +153,12 @@ final class KexecModel {
         if (fds.anyMatch(d -> d instanceof OpenFile other && other.canWrite() && other.path.equals(file.path))) {
             return FileRead.refused(Errno.ETXTBSY.value()); // deny_write_access: open for writing (this fd included)
         }
-        long size = file.size();
+        long size;
+        try {
+            size = file.size();
+        } catch (IOException e) {
+            return FileRead.refused(Errno.EIO.value()); // as a failed read of the file below
+        }
         if (size <= 0) {
             return FileRead.refused(Errno.EINVAL.value());
         }

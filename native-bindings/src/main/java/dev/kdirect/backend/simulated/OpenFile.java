@@ -2,8 +2,8 @@ package dev.kdirect.backend.simulated;
 
 import dev.kdirect.OpenFlags;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.channels.FileChannel;
+import java.nio.file.Files;
 import java.nio.file.Path;
 
 /**
@@ -24,6 +24,18 @@ final class OpenFile implements FileDescription {
         this.dax = dax;
     }
 
+    /**
+     * The type of the host file system holding the file, as /proc/self/mounts names it ("ext4", "tmpfs", ...),
+     * or "" where the JDK cannot tell (the file is gone, or its mount is not listed).
+     */
+    String fileSystemType() {
+        try {
+            return Files.getFileStore(path).type();
+        } catch (IOException e) {
+            return "";
+        }
+    }
+
     boolean directory() {
         return channel == null;
     }
@@ -38,12 +50,9 @@ final class OpenFile implements FileDescription {
         return mode == OpenFlags.WRONLY || mode == OpenFlags.RDWR;
     }
 
-    long size() {
-        try {
-            return channel.size();
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
+    /** i_size; an I/O error reaching it is the caller's to turn into an errno (EIO where none is named). */
+    long size() throws IOException {
+        return channel.size();
     }
 
     @Override

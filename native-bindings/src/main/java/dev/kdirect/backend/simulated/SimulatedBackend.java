@@ -23,13 +23,23 @@ import java.util.List;
  */
 public final class SimulatedBackend implements Backend {
     static final long PAGE_SIZE = 4096;
+    private static final int PAGE_SHIFT = 12;
     private static final long TASK_SIZE = 0x7ffffffff000L; // 4-level paging user address space
     private static final int PROT_SEM = 0x8;
     private static final int PROT_GROWSDOWN = 0x01000000;
     private static final int PROT_GROWSUP = 0x02000000;
-    // LEGACY_MAP_MASK (include/linux/mman.h): the flags plain MAP_SHARED accepts and silently keeps.
+    private static final int MAP_32BIT = 0x40;
+    private static final int MAP_ABOVE4G = 0x80; // arch/x86/include/uapi/asm/mman.h, since 6.6
+    private static final int MAP_HUGETLB = 0x40000;
+    private static final int MAP_HUGE_SHIFT = 26;
+    // LEGACY_MAP_MASK (include/linux/mman.h, 6.1 and 6.18): the flags plain MAP_SHARED accepts and silently keeps,
+    // MAP_SHARED_VALIDATE accepts without a ->mmap_validate: SHARED, PRIVATE, FIXED, ANONYMOUS, DENYWRITE,
+    // EXECUTABLE, UNINITIALIZED, GROWSDOWN, LOCKED, NORESERVE, POPULATE, NONBLOCK, STACK, HUGETLB, 32BIT and the
+    // x86 MAP_HUGE_2MB and MAP_HUGE_1GB size bits (all of them since MAP_SHARED_VALIDATE came, in 4.15; as a mask,
+    // so every size whose encoding lies within bits 26..30). 6.6 added MAP_ABOVE4G, handled apart.
     private static final int LEGACY_MAP_MASK = 0x01 | 0x02 | 0x10 | 0x20 | 0x800 | 0x1000 | 0x4000000 | 0x100
-            | 0x2000 | 0x4000 | 0x8000 | 0x10000 | 0x20000 | 0x40000;
+            | 0x2000 | 0x4000 | 0x8000 | 0x10000 | 0x20000 | MAP_HUGETLB | MAP_32BIT | 21 << MAP_HUGE_SHIFT
+            | 30 << MAP_HUGE_SHIFT;
     // include/uapi/linux/reboot.h: RESTART, HALT, CAD_ON, CAD_OFF, POWER_OFF, RESTART2, SW_SUSPEND
     private static final java.util.Set<Integer> KNOWN_REBOOT_COMMANDS = java.util.Set.of(0x01234567, 0xCDEF0123,
             0x89ABCDEF, 0x00000000, 0x4321FEDC, 0xA1B2C3D4, 0xD000FCE2);
@@ -80,6 +90,19 @@ public final class SimulatedBackend implements Backend {
             if (description == null) {
                 return -Errno.EBADF.value();
             }
+            if ((flags & MAP_HUGETLB) != 0) {
+                // ksys_mmap_pgoff (mm/mmap.c, 6.1 and 6.18): MAP_HUGETLB needs a hugetlbfs file, which no simulated
+                // file is (a host file on hugetlbfs would be: the model does not know huge page pools)
+                if (description instanceof OpenFile open && "hugetlbfs".equals(open.fileSystemType())) {
+                    throw new UnsupportedOperationException("the simulated kernel does not model hugetlbfs files ("
+                            + open.path + ")");
+                }
+                return -Errno.EINVAL.value();
+            }
+        } else if ((flags & MAP_HUGETLB) != 0) {
+            // ksys_mmap_pgoff: hugetlb_file_setup's answer depends on the machine's huge page sizes and pool
+            throw new UnsupportedOperationException("the simulated kernel does not model anonymous MAP_HUGETLB: the"
+                    + " kernel's answer depends on the huge page pool (/proc/sys/vm/nr_hugepages)");
         }
         if (length == 0) {
             return -Errno.EINVAL.value();
@@ -97,13 +120,26 @@ public final class SimulatedBackend implements Backend {
             throw new UnsupportedOperationException(
                     "the simulated kernel places mappings itself: MAP_FIXED and MAP_FIXED_NOREPLACE are not modelled");
         }
+        if (description != null) {
+            // do_mmap -> file_mmap_ok (mm/mmap.c, 6.1 and 6.18): the pages must end below file_mmap_size_max,
+            // MAX_LFS_FILESIZE for a regular file or socket, ULONG_MAX for a directory; the offset is unsigned
+            long max = description instanceof OpenFile open && open.directory() ? -1L : Long.MAX_VALUE;
+            if (Long.compareUnsigned(offset >>> PAGE_SHIFT, (max - rounded) >>> PAGE_SHIFT) > 0) {
+                return -Errno.EOVERFLOW.value();
+            }
+        }
         int type = flags & MapFlags.TYPE_MASK;
         boolean shared = type == MapFlags.SHARED || type == MapFlags.SHARED_VALIDATE;
         OpenFile file = null;
         boolean sync = false;
         if (description != null) {
-            if (type == MapFlags.SHARED_VALIDATE && (flags & ~(LEGACY_MAP_MASK | MapFlags.SYNC)) != 0) {
+            if (type == MapFlags.SHARED_VALIDATE && (flags & ~(LEGACY_MAP_MASK | MAP_ABOVE4G | MapFlags.SYNC)) != 0) {
                 return -Errno.EOPNOTSUPP.value(); // ext4 and xfs support MAP_SYNC; anything else is unknown
+            }
+            if (type == MapFlags.SHARED_VALIDATE && (flags & MAP_ABOVE4G) != 0) {
+                throw new UnsupportedOperationException("MAP_SHARED_VALIDATE with MAP_ABOVE4G: EOPNOTSUPP before"
+                        + " Linux 6.6, accepted since (LEGACY_MAP_MASK, include/linux/mman.h); the simulated kernel"
+                        + " follows no one version here");
             }
             if (type != MapFlags.SHARED && type != MapFlags.SHARED_VALIDATE && type != MapFlags.PRIVATE) {
                 return -Errno.EINVAL.value();
@@ -126,6 +162,10 @@ public final class SimulatedBackend implements Backend {
         }
         if (sync && !file.dax) {
             return -Errno.EOPNOTSUPP.value(); // ext4_file_mmap -> daxdev_mapping_supported
+        }
+        if ((flags & (MAP_32BIT | MAP_ABOVE4G)) != 0) {
+            throw new UnsupportedOperationException("the simulated kernel places mappings itself: MAP_32BIT and"
+                    + " MAP_ABOVE4G (arch/x86/kernel/sys_x86_64.c) are not modelled");
         }
         try {
             return memory.map(rounded, prot, shared, file, offset, (flags & MapFlags.POPULATE) != 0);
@@ -178,7 +218,12 @@ public final class SimulatedBackend implements Backend {
             return -Errno.EINVAL.value();
         }
         if (grows != 0) {
-            return -Errno.EINVAL.value(); // no simulated area grows
+            // do_mprotect_pkey (mm/mprotect.c, 6.1 as 6.18): the first area below end must exist and, growing down,
+            // start below end, growing up, start at or below start (else ENOMEM); then EINVAL, as no simulated area
+            // is VM_GROWSDOWN and x86-64 has no VM_GROWSUP
+            Vma vma = memory.firstAreaIn(address, end);
+            boolean found = vma != null && ((grows & PROT_GROWSDOWN) != 0 || vma.start <= address);
+            return found ? -Errno.EINVAL.value() : -Errno.ENOMEM.value();
         }
         return memory.protect(address, end, bits & ~PROT_SEM, pkey);
     }
@@ -209,7 +254,7 @@ public final class SimulatedBackend implements Backend {
             }
             return memory.injectError(address, address + length, advice, pkeys.pkru());
         }
-        return memory.advise(address, end, advice);
+        return memory.advise(address, end, advice, pkeys.pkru());
     }
 
     @Override
@@ -239,11 +284,13 @@ public final class SimulatedBackend implements Backend {
 
     @Override
     public int ftruncate(int fd, long length) {
+        refuseChangeUnderPrivateCopy(fd, "ftruncate");
         return files.ftruncate(fd, length);
     }
 
     @Override
     public int fallocate(int fd, int mode, long offset, long length) {
+        refuseChangeUnderPrivateCopy(fd, "fallocate");
         return files.fallocate(fd, mode, offset, length);
     }
 
@@ -255,8 +302,21 @@ public final class SimulatedBackend implements Backend {
 
     @Override
     public long pwrite(int fd, long buffer, long count, long offset) {
+        refuseChangeUnderPrivateCopy(fd, "pwrite");
         return files.pwrite(fd, nativeBuffer(buffer, count), memory.userAccessible(buffer, count, false, pkeys.pkru()),
                 offset);
+    }
+
+    /**
+     * A change through a descriptor open for writing to a file that a read-only descriptor maps privately: the
+     * kernel's private pages not yet written would show it, the model's copy ({@link AddressSpace#map}) would not.
+     */
+    private void refuseChangeUnderPrivateCopy(int fd, String call) {
+        if (fds.get(fd) instanceof OpenFile file && file.canWrite() && memory.hasPrivateCopy(file)) {
+            throw new UnsupportedOperationException(call + " of " + file.path + ": a private mapping of it through a"
+                    + " read-only descriptor is a copy in the simulated kernel, whose unwritten pages would not show"
+                    + " the change as the kernel's page cache does");
+        }
     }
 
     @Override

@@ -70,6 +70,14 @@ final class SocketSettings {
         receiveBufferLocked = true;
     }
 
+    /**
+     * The largest sk_rcvbuf may become: tcp_clamp_window raises an unlocked buffer up to tcp_rmem[2] when the
+     * receive queue outgrows it; a locked one (SO_RCVBUF, SO_RCVBUFFORCE) stays.
+     */
+    long receiveBufferLimit() {
+        return receiveBufferLocked ? receiveBuffer : Math.max(receiveBuffer, TCP_RMEM_MAX);
+    }
+
     /** tcp_full_space: the part of the receive buffer offered as window, half of it at the initial scaling. */
     private int fullSpace() {
         return receiveBuffer / 2;

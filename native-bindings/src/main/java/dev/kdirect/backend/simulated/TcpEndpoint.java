@@ -36,6 +36,8 @@ final class TcpEndpoint {
     /** tcp_send_rcvq takes at most MAX_SKB_FRAGS pages plus the part of a page beyond them per call. */
     private static final int MAX_SKB_FRAGS = 17;
     private static final int PAGE = 4096;
+    /** sizeof(struct skb_shared_info) on x86-64, cache-line aligned (SKB_DATA_ALIGN). */
+    private static final int SHARED_INFO = 320;
 
     final SimulatedNetwork network;
     final SocketSettings settings;
@@ -54,6 +56,10 @@ final class TcpEndpoint {
     int copiedSeq;
     private final SequenceQueue sendQueue = new SequenceQueue();
     private final SequenceQueue receiveQueue = new SequenceQueue();
+    /** A bound on the truesize the receive queue charges, while it holds only bytes a repair send put there. */
+    private long receiveChargeBound;
+    /** The receive queue holds segments from the peer, whose truesize the model does not bound. */
+    private boolean receiveChargeUnknown;
     long bytesSent;
     private boolean finPending;
     private boolean finReceived;
@@ -254,22 +260,51 @@ final class TcpEndpoint {
         return done;
     }
 
-    /** tcp_send_rcvq: received-queue bytes at rcv_nxt; ENOMEM once the receive buffer is over its limit. */
+    /**
+     * tcp_send_rcvq (net/ipv4/tcp_input.c, 6.1 as 6.18): one skb of at most MAX_SKB_FRAGS pages plus the part of a
+     * page beyond them, queued at rcv_nxt if tcp_try_rmem_schedule admits its truesize, else ENOBUFS (err keeps the
+     * -ENOBUFS alloc_skb_with_frags set before it succeeded). Admission counts truesize, after coalescing with the
+     * tail skb and tcp_collapse, and sk_rcvbuf may grow to tcp_rmem[2] unless locked (tcp_clamp_window): the model
+     * admits what surely fits (an empty queue, or a bound on the charged truesize within sk_rcvbuf), refuses what
+     * surely does not (more bytes queued than sk_rcvbuf can grow to), and refuses to guess in between.
+     */
     private long refillReceiveQueue(MemorySegment data) {
         long size = data.byteSize();
         if (size == 0) {
             return 0;
         }
+        long pages = 0;
         if (size > PAGE) {
-            long pages = Math.min(size / PAGE, MAX_SKB_FRAGS);
+            pages = Math.min(size / PAGE, MAX_SKB_FRAGS);
             size = pages * PAGE + size % PAGE;
         }
-        if (receiveQueue.size() > settings.receiveBuffer) {
-            return -Errno.ENOMEM.value();
+        long bound = pages * PAGE + truesizeBeyondFrags(size - pages * PAGE);
+        if (receiveQueue.size() > 0) {
+            if (receiveQueue.size() > settings.receiveBufferLimit()) {
+                return -Errno.ENOBUFS.value();
+            }
+            if (receiveChargeUnknown || receiveChargeBound + bound > settings.receiveBuffer) {
+                throw new UnsupportedOperationException("TCP_REPAIR send to the receive queue: whether"
+                        + " tcp_try_rmem_schedule admits " + size + " more bytes after " + receiveQueue.size()
+                        + " queued depends on skb truesize, coalescing and tcp_collapse, which the simulated kernel"
+                        + " does not count (it admits an empty queue, or bytes whose truesize surely fits sk_rcvbuf "
+                        + settings.receiveBuffer + ")");
+            }
         }
         receiveQueue.append(data.asSlice(0, size));
+        receiveChargeBound += bound;
         rcvNxt += (int) size;
         return size;
+    }
+
+    /**
+     * A bound on what an skb with {@code linear} bytes in its head charges beyond its page frags (SKB_TRUESIZE): the
+     * head from kmalloc, the data and skb_shared_info cache-line aligned, in a bucket of at most the next power of
+     * two or skb_small_head_cache's (under 1 KiB), and struct sk_buff (under 512 bytes).
+     */
+    private static long truesizeBeyondFrags(long linear) {
+        long head = ((linear + 63) & ~63L) + SHARED_INFO;
+        return Math.max(Long.highestOneBit(head - 1) << 1, 1024) + 512;
     }
 
     /**
@@ -317,6 +352,10 @@ final class TcpEndpoint {
         if (!peek) {
             receiveQueue.drop(n);
             copiedSeq += n;
+            if (receiveQueue.size() == 0) {
+                receiveChargeBound = 0; // every skb freed
+                receiveChargeUnknown = false;
+            }
             TcpEndpoint peer = peer();
             if (peer != null) {
                 peer.transmit(); // the window opened
@@ -350,6 +389,7 @@ final class TcpEndpoint {
         int n = Math.min(available, Math.max(0, peer.settings.receiveBuffer - peer.receiveQueue.size()));
         sendQueue.copyTo(offset, peer.receiveQueue, n);
         peer.rcvNxt += n;
+        peer.receiveChargeUnknown |= n > 0;
         bytesSent += n;
         if (n == available && finPending && !peer.finReceived) {
             peer.finReceived = true;

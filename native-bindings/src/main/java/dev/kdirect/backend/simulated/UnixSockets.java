@@ -261,7 +261,13 @@ final class UnixSockets {
 
     private static byte[] gather(List<MemorySegment> buffers) {
         long total = buffers.stream().mapToLong(MemorySegment::byteSize).sum();
-        byte[] data = new byte[Math.toIntExact(total)];
+        if (total > Integer.MAX_VALUE - 8) {
+            // the kernel clamps the iovecs to MAX_RW_COUNT (lib/iov_iter.c __import_iovec) and unix_stream_sendmsg
+            // sends what sk_sndbuf admits: the model holds a message whole and models no send buffer
+            throw new UnsupportedOperationException("the simulated kernel sends at most 2 GiB in one AF_UNIX sendmsg"
+                    + " and does not model the send buffer that limits the kernel's");
+        }
+        byte[] data = new byte[(int) total];
         int at = 0;
         for (MemorySegment b : buffers) {
             MemorySegment.copy(b, 0, MemorySegment.ofArray(data), at, b.byteSize());
