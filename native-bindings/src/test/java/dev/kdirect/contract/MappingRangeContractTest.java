@@ -226,46 +226,4 @@ class MappingRangeContractTest {
         kernel.madvise(m, page, Advice.POPULATE_WRITE);
         kernel.munmap(m, page);
     }
-
-    @Test
-    void wholePagesPastTheEndOfAFileAreMappedAndFailCopiesAndPopulationUntilTheFileGrows() throws Exception {
-        // do_mmap checks no file size: the pages past the end are mapped, and a fault there is VM_FAULT_SIGBUS
-        // (filemap_fault), which MADV_POPULATE_* reports as EFAULT and copy_to_user/copy_from_user as EFAULT. Once
-        // the file grows over them they are the file's. No page past the end is touched here on the real kernel:
-        // that SIGBUS would be the JDK's InternalError.
-        Path file = Files.write(dir.resolve("short"), new byte[] {7, 7, 7, 7, 7, 7, 7, 7, 7, 7});
-        int fd = kernel.open(file.toString(), OpenFlags.RDWR | OpenFlags.CLOEXEC, 0);
-        int source = kernel.open(Files.write(dir.resolve("source"), new byte[(int) page]).toString(),
-                OpenFlags.RDWR | OpenFlags.CLOEXEC, 0);
-        try {
-            for (int flags : new int[] {MapFlags.SHARED, MapFlags.PRIVATE, MapFlags.SHARED_VALIDATE}) {
-                MemorySegment m = kernel.mmap(MemorySegment.NULL, 3 * page, Prot.READ_WRITE, flags, fd, 0);
-                assertThat(m.get(JAVA_BYTE, 9)).isEqualTo((byte) 7);
-                assertThat(m.get(JAVA_BYTE, 10)).isZero();
-                kernel.madvise(m, page, Advice.POPULATE_READ);
-                assertErrno(Errno.EFAULT, () -> kernel.madvise(m, 3 * page, Advice.POPULATE_READ));
-                assertErrno(Errno.EFAULT, () -> kernel.madvise(m.asSlice(page), page, Advice.POPULATE_WRITE));
-                assertErrno(Errno.EFAULT, () -> kernel.pread(source, m.asSlice(page, page), 0));
-                assertErrno(Errno.EFAULT, () -> kernel.pwrite(source, m.asSlice(2 * page, page), 0));
-                kernel.madvise(m, 3 * page, Advice.DONTNEED);
-                kernel.msync(m, 3 * page, Kernel.MS_SYNC);
-                kernel.munmap(m, 3 * page);
-            }
-            // an offset past the end maps too; a later ftruncate makes the pages the file's
-            MemorySegment far = kernel.mmap(MemorySegment.NULL, page, Prot.READ_WRITE, MapFlags.SHARED, fd, 2 * page);
-            assertErrno(Errno.EFAULT, () -> kernel.madvise(far, page, Advice.POPULATE_READ));
-            kernel.ftruncate(fd, 3 * page);
-            kernel.madvise(far, page, Advice.POPULATE_WRITE);
-            far.set(JAVA_BYTE, 0, (byte) 9);
-            kernel.msync(far, page, Kernel.MS_SYNC);
-            kernel.munmap(far, page);
-        } finally {
-            kernel.close(fd);
-            kernel.close(source);
-        }
-        byte[] after = Files.readAllBytes(file);
-        assertThat(after).hasSize((int) (3 * page));
-        assertThat(after[(int) (2 * page)]).isEqualTo((byte) 9);
-        assertThat(after[0]).isEqualTo((byte) 7);
-    }
 }

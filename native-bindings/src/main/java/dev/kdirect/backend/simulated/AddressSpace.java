@@ -9,9 +9,7 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
-import java.nio.file.AccessDeniedException;
 import java.nio.file.Files;
-import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -50,12 +48,10 @@ final class AddressSpace {
             memory = arena.allocate(length, pageSize); // zero-filled, like fresh anonymous pages
         } else {
             long fileBytes = file.size() - offset;
-            boolean pastTheEnd = length - fileBytes >= pageSize;
-            if (pastTheEnd && !shared && !file.canWrite()) {
-                arena.close(); // a copy has no pages that raise SIGBUS
+            if (length - fileBytes >= pageSize) {
+                arena.close(); // whole pages past EOF would SIGBUS on access: the model cannot represent them
                 throw new UnsupportedOperationException("the simulated kernel cannot map whole pages past the end of "
-                        + file.path + " privately through a read-only descriptor (its private mapping is a copy):"
-                        + " extend the file first (ftruncate or fallocate), or open it for writing");
+                        + file.path + ": extend the file first (ftruncate or fallocate)");
             }
             if (!shared && !file.canWrite()) {
                 // MAP_PRIVATE needs only read access (do_mmap): stores copy the page and never reach the file. NIO
@@ -66,8 +62,7 @@ final class AddressSpace {
             } else {
                 FileChannel.MapMode mode = !shared ? FileChannel.MapMode.PRIVATE
                         : file.canWrite() ? FileChannel.MapMode.READ_WRITE : FileChannel.MapMode.READ_ONLY;
-                memory = pastTheEnd ? mapPastTheEnd(file, mode, offset, length, arena)
-                        : file.channel.map(mode, offset, Math.min(length, fileBytes), arena);
+                memory = file.channel.map(mode, offset, Math.min(length, fileBytes), arena);
             }
         }
         Backing backing = new Backing(arena, memory, length);
@@ -79,37 +74,6 @@ final class AddressSpace {
             markPopulated(start, start + length);
         }
         return start;
-    }
-
-    /**
-     * The kernel maps whole pages past the end of a file, and a touch of one raises SIGBUS (filemap_fault:
-     * VM_FAULT_SIGBUS); a copy to or from one in a syscall fails with EFAULT. NIO maps only within the file, so the
-     * model grows the file over the mapping, maps it and truncates it back: the host kernel then raises that SIGBUS
-     * itself (the JDK's InternalError, as on the real kernel) and fails those copies, and pages the file grows over
-     * later become the file's. The file's size is larger for that moment, and its modification time changes.
-     */
-    private static MemorySegment mapPastTheEnd(OpenFile file, FileChannel.MapMode mode, long offset, long length,
-            Arena arena) throws IOException {
-        long size = file.channel.size();
-        try (FileChannel grower = file.canWrite() ? null : FileChannel.open(file.path, StandardOpenOption.WRITE)) {
-            FileChannel writable = file.canWrite() ? file.channel : grower;
-            writable.write(ByteBuffer.allocate(1), offset + length - 1);
-            try {
-                return file.channel.map(mode, offset, length, arena);
-            } finally {
-                writable.truncate(size);
-            }
-        } catch (AccessDeniedException e) {
-            arena.close();
-            throw new UnsupportedOperationException("the simulated kernel maps whole pages past the end of a file by"
-                    + " growing it for a moment, which needs write access to " + file.path, e);
-        }
-    }
-
-    /** Where the pages of {@code vma}'s file end now (rounded up to a page): past it a touch raises SIGBUS. */
-    private long fileEnd(Vma vma) throws IOException {
-        long bytes = Math.max(0, vma.file.size() - vma.fileOffset);
-        return bytes >= vma.end - vma.start ? vma.end : vma.start + ((bytes + pageSize - 1) & -pageSize);
     }
 
     /** munmap of [start, end): pages not mapped are skipped (mm/vma.c do_vmi_munmap). */
@@ -371,13 +335,6 @@ final class AddressSpace {
                 if (!vma.shared || !vma.mayWrite) {
                     return -Errno.EACCES.value();
                 }
-                if (!vma.anonymous) {
-                    try {
-                        end = Math.max(start, Math.min(end, fileEnd(vma))); // pages past the file's end hold nothing
-                    } catch (IOException e) {
-                        return -Errno.of(e).value();
-                    }
-                }
                 vma.backing.slice(start, end - start).fill((byte) 0);
             }
             case Advice.WIPEONFORK -> {
@@ -393,18 +350,9 @@ final class AddressSpace {
                     // arch_vma_access_permitted, on the area's key that the calling thread's PKRU forbids
                     return -Errno.EINVAL.value();
                 }
-                long valid;
-                try {
-                    valid = vma.anonymous ? end : fileEnd(vma);
-                } catch (IOException e) {
-                    return -Errno.EFAULT.value(); // the fault's read fails: VM_FAULT_SIGBUS
-                }
                 for (long page = start; page < end; page += pageSize) {
                     if (poisonedPages.contains(page)) {
                         return -Errno.EHWPOISON.value(); // FOLL_HWPOISON; the pages before stay populated
-                    }
-                    if (page >= valid) {
-                        return -Errno.EFAULT.value(); // past the file's end: VM_FAULT_SIGBUS (madvise_populate)
                     }
                     if (write || !vma.anonymous || vma.shared) {
                         populatedPages.add(page); // a read of private anonymous memory maps the zero page
@@ -428,14 +376,6 @@ final class AddressSpace {
             return; // the data lives on in the page cache or shmem
         }
         forEachPage(start, end, poisonedPages::remove);
-        if (!vma.anonymous) {
-            try {
-                end = Math.max(start, Math.min(end, fileEnd(vma))); // pages past the file's end: nothing to drop
-            } catch (IOException e) {
-                throw new UnsupportedOperationException("the size of " + vma.file.path + " cannot be read ("
-                        + e.getMessage() + "): the simulated kernel cannot tell which pages raise SIGBUS", e);
-            }
-        }
         MemorySegment pages = vma.backing.slice(start, end - start);
         if (vma.anonymous) {
             pages.fill((byte) 0);
