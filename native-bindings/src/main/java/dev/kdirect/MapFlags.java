@@ -14,6 +14,18 @@ public final class MapFlags {
     public static final int FIXED = 0x10;
     /** Not backed by a file; fd is ignored (pass -1). */
     public static final int ANONYMOUS = 0x20;
+    /** Place the mapping in the first 2 GiB (x86-64). */
+    public static final int MAP_32BIT = 0x40;
+    /** Place the mapping above 4 GiB (x86-64, since Linux 6.6). */
+    public static final int ABOVE4G = 0x80;
+    /** Back the mapping with huge pages (anonymous, or a hugetlbfs file); a size may be given with {@link #HUGE_SHIFT}. */
+    public static final int HUGETLB = 0x40000;
+    /** The shift of the huge page size's log2 in the flags (MAP_HUGE_SHIFT): {@code 21 << HUGE_SHIFT} is 2 MiB. */
+    public static final int HUGE_SHIFT = 26;
+    /** Huge pages of 2 MiB. */
+    public static final int HUGE_2MB = 21 << HUGE_SHIFT;
+    /** Huge pages of 1 GiB. */
+    public static final int HUGE_1GB = 30 << HUGE_SHIFT;
     /** Do not reserve swap space. */
     public static final int NORESERVE = 0x4000;
     /** Pre-fault the pages. */

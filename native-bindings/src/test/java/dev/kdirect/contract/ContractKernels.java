@@ -64,6 +64,19 @@ public final class ContractKernels {
         return Kernels.of(binding == Binding.FFM ? Binding.JNA : Binding.FFM);
     }
 
+    /**
+     * For a test class run once per binding that compares the real kernel with the model: the real kernel, which is
+     * {@code binding}'s own when it is real, else {@link #independentRealKernel}.
+     */
+    public static Kernel realSideOf(Binding binding) {
+        return binding.isReal() ? kernel(binding) : independentRealKernel(binding);
+    }
+
+    /** The model side of {@link #realSideOf}: the simulated kernel. */
+    public static Kernel simulatedSideOf(Binding binding) {
+        return binding.isReal() ? kernel(Binding.SIMULATED) : kernel(binding);
+    }
+
     /** Calls on a kernel whose answer (values, errno names) is compared whole between kernels. */
     @FunctionalInterface
     public interface Scenario<T> {

@@ -42,8 +42,8 @@ class FallocateContractTest {
 
     @BeforeEach
     void setUp() {
-        real = binding.isReal() ? ContractKernels.kernel(binding) : ContractKernels.independentRealKernel(binding);
-        simulated = binding.isReal() ? ContractKernels.kernel(Binding.SIMULATED) : ContractKernels.kernel(binding);
+        real = ContractKernels.realSideOf(binding);
+        simulated = ContractKernels.simulatedSideOf(binding);
     }
 
     @FunctionalInterface

@@ -49,9 +49,9 @@ class MemoryArgumentsContractTest {
     private static final int MS_INVALIDATE = 2;
     private static final int MAP_HUGETLB = 0x40000;
     /** include/uapi/asm-generic/hugetlb_encode.h: log2 of the page size at MAP_HUGE_SHIFT (26). */
-    private static final int MAP_HUGE_2MB = 21 << 26;
-    private static final int MAP_HUGE_1GB = 30 << 26;
-    private static final int MAP_HUGE_16GB = 34 << 26;
+    private static final int MAP_HUGE_2MB = MapFlags.HUGE_2MB;
+    private static final int MAP_HUGE_1GB = MapFlags.HUGE_1GB;
+    private static final int MAP_HUGE_16GB = 34 << MapFlags.HUGE_SHIFT;
 
     @Parameter
     Binding binding;
@@ -64,8 +64,8 @@ class MemoryArgumentsContractTest {
 
     @BeforeEach
     void setUp() {
-        real = binding.isReal() ? ContractKernels.kernel(binding) : ContractKernels.independentRealKernel(binding);
-        simulated = binding.isReal() ? ContractKernels.kernel(Binding.SIMULATED) : ContractKernels.kernel(binding);
+        real = ContractKernels.realSideOf(binding);
+        simulated = ContractKernels.simulatedSideOf(binding);
     }
 
     @FunctionalInterface

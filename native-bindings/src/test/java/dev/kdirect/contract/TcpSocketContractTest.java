@@ -61,7 +61,7 @@ class TcpSocketContractTest {
 
     @BeforeEach
     void setUp() {
-        real = binding.isReal() ? ContractKernels.kernel(binding) : ContractKernels.independentRealKernel(binding);
+        real = ContractKernels.realSideOf(binding);
         // every call on the model bounded: a mutant that blocks a read fails here, not at PIT's timeout
         simulated = TestDeadline.watched(binding.isReal() ? ContractKernels.kernel(Binding.SIMULATED)
                 : ContractKernels.kernel(binding));

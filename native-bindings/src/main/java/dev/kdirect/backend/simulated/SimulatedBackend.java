@@ -28,18 +28,17 @@ public final class SimulatedBackend implements Backend {
     private static final int PROT_SEM = 0x8;
     private static final int PROT_GROWSDOWN = 0x01000000;
     private static final int PROT_GROWSUP = 0x02000000;
-    private static final int MAP_32BIT = 0x40;
-    private static final int MAP_ABOVE4G = 0x80; // arch/x86/include/uapi/asm/mman.h, since 6.6
-    private static final int MAP_HUGETLB = 0x40000;
-    private static final int MAP_HUGE_SHIFT = 26;
+    private static final int MAP_32BIT = MapFlags.MAP_32BIT;
+    private static final int MAP_ABOVE4G = MapFlags.ABOVE4G; // arch/x86/include/uapi/asm/mman.h, since 6.6
+    private static final int MAP_HUGETLB = MapFlags.HUGETLB;
     // LEGACY_MAP_MASK (include/linux/mman.h, 6.1 and 6.18): the flags plain MAP_SHARED accepts and silently keeps,
     // MAP_SHARED_VALIDATE accepts without a ->mmap_validate: SHARED, PRIVATE, FIXED, ANONYMOUS, DENYWRITE,
     // EXECUTABLE, UNINITIALIZED, GROWSDOWN, LOCKED, NORESERVE, POPULATE, NONBLOCK, STACK, HUGETLB, 32BIT and the
     // x86 MAP_HUGE_2MB and MAP_HUGE_1GB size bits (all of them since MAP_SHARED_VALIDATE came, in 4.15; as a mask,
     // so every size whose encoding lies within bits 26..30). 6.6 added MAP_ABOVE4G, handled apart.
     private static final int LEGACY_MAP_MASK = 0x01 | 0x02 | 0x10 | 0x20 | 0x800 | 0x1000 | 0x4000000 | 0x100
-            | 0x2000 | 0x4000 | 0x8000 | 0x10000 | 0x20000 | MAP_HUGETLB | MAP_32BIT | 21 << MAP_HUGE_SHIFT
-            | 30 << MAP_HUGE_SHIFT;
+            | 0x2000 | 0x4000 | 0x8000 | 0x10000 | 0x20000 | MAP_HUGETLB | MAP_32BIT | MapFlags.HUGE_2MB
+            | MapFlags.HUGE_1GB;
     // include/uapi/linux/reboot.h: RESTART, HALT, CAD_ON, CAD_OFF, POWER_OFF, RESTART2, SW_SUSPEND
     private static final java.util.Set<Integer> KNOWN_REBOOT_COMMANDS = java.util.Set.of(0x01234567, 0xCDEF0123,
             0x89ABCDEF, 0x00000000, 0x4321FEDC, 0xA1B2C3D4, 0xD000FCE2);
