@@ -67,8 +67,8 @@ public final class SocketConstants {
     public static final int TCP_CLOSE = 7;
     public static final int TCP_CLOSE_WAIT = 8;
     public static final int TCP_LISTEN = 10;
-    /** sizeof(struct tcp_repair_window). */
-    public static final int TCP_REPAIR_WINDOW_SIZE = 20;
+    /** sizeof(struct tcp_repair_window) ({@link TcpStructs#REPAIR_WINDOW}). */
+    public static final int TCP_REPAIR_WINDOW_SIZE = (int) TcpStructs.REPAIR_WINDOW.byteSize();
     /** SOL_SOCKET option: a receive timeout, struct timeval (16 bytes); a recv that waits longer fails with EAGAIN. */
     public static final int SO_RCVTIMEO = 20;
     /** SOL_SOCKET options: the socket's protocol (IPPROTO_TCP 6 for TCP, 0 for AF_UNIX); its type. Read only. */

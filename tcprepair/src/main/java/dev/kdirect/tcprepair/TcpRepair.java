@@ -13,6 +13,7 @@ import dev.kdirect.Kernel;
 import dev.kdirect.KernelException;
 import dev.kdirect.Kernels;
 import dev.kdirect.SocketConstants;
+import dev.kdirect.TcpStructs;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -36,7 +37,6 @@ import java.util.List;
  * are not part of this class.
  */
 public final class TcpRepair {
-    private static final int TCP_INFO_BYTES = 232;
     /** Room beyond the queued bytes while restoring: sk_buff overhead of the kernel's accounting. */
     private static final int BUFFER_ROOM = 1 << 16;
 
@@ -447,13 +447,8 @@ public final class TcpRepair {
             refill(arena, fd, SocketConstants.TCP_SEND_QUEUE, state.sentUnacknowledgedView());
             setInt(arena, fd, SOL_TCP, SocketConstants.TCP_REPAIR_QUEUE, SocketConstants.TCP_NO_QUEUE);
             ConnectionState.RepairWindow w = state.window();
-            MemorySegment window = arena.allocate(SocketConstants.TCP_REPAIR_WINDOW_SIZE);
-            window.set(JAVA_INT, 0, w.sendWl1());
-            window.set(JAVA_INT, 4, w.sendWindow());
-            window.set(JAVA_INT, 8, w.maxWindow());
-            window.set(JAVA_INT, 12, w.receiveWindow());
-            window.set(JAVA_INT, 16, w.receiveWup());
-            kernel.setsockopt(fd, SOL_TCP, SocketConstants.TCP_REPAIR_WINDOW, window);
+            kernel.setsockopt(fd, SOL_TCP, SocketConstants.TCP_REPAIR_WINDOW, TcpStructs.repairWindow(arena,
+                    w.sendWl1(), w.sendWindow(), w.maxWindow(), w.receiveWindow(), w.receiveWup()));
         }
     }
 
@@ -545,7 +540,7 @@ public final class TcpRepair {
     /** struct tcp_repair_opt[]: MSS, window scales (send | receive << 16), SACK permitted, timestamps. */
     private static MemorySegment repairOptions(Arena arena, ConnectionState.TcpOptions o) {
         int count = 2 + (o.sackPermitted() ? 1 : 0) + (o.timestamps() ? 1 : 0);
-        MemorySegment options = arena.allocate(8L * count);
+        MemorySegment options = arena.allocate(TcpStructs.REPAIR_OPT, count);
         int i = 0;
         i = option(options, i, SocketConstants.TCPOPT_MAXSEG, o.mssClamp());
         i = option(options, i, SocketConstants.TCPOPT_WINDOW, o.sendWindowScale() | o.receiveWindowScale() << 16);
@@ -559,31 +554,33 @@ public final class TcpRepair {
     }
 
     private static int option(MemorySegment options, int index, int code, int value) {
-        options.set(JAVA_INT, 8L * index, code);
-        options.set(JAVA_INT, 8L * index + 4, value);
+        MemorySegment option = options.asSlice(index * TcpStructs.REPAIR_OPT.byteSize(), TcpStructs.REPAIR_OPT);
+        TcpStructs.OPT_CODE.set(option, code);
+        TcpStructs.OPT_VAL.set(option, value);
         return index + 1;
     }
 
     private ConnectionState dump(Arena arena, int fd, InetSocketAddress local, InetSocketAddress remote,
             boolean reuseAddress) throws KernelException {
-        MemorySegment info = arena.allocate(TCP_INFO_BYTES);
+        MemorySegment info = arena.allocate(TcpStructs.INFO_SIZE);
         kernel.getsockopt(fd, SOL_TCP, SocketConstants.TCP_INFO, info);
-        int state = info.get(JAVA_BYTE, 0);
+        int state = (byte) TcpStructs.INFO_STATE.get(info);
         if (state != SocketConstants.TCP_ESTABLISHED) {
             throw new IllegalStateException("only an ESTABLISHED connection can be checkpointed; " + local + " -> "
                     + remote + " is in TCP state " + state);
         }
-        int tcpiOptions = info.get(JAVA_BYTE, 5);
-        int scales = info.get(JAVA_BYTE, 6) & 0xff;
+        int tcpiOptions = (byte) TcpStructs.INFO_OPTIONS.get(info);
+        int scales = (byte) TcpStructs.INFO_WSCALES.get(info) & 0xff;
         int outq = kernel.ioctlInt(fd, SocketConstants.SIOCOUTQ);
         int unsentBytes = kernel.ioctlInt(fd, SocketConstants.SIOCOUTQNSD);
         int inq = kernel.ioctlInt(fd, SocketConstants.SIOCINQ);
         int mss = getInt(arena, fd, SOL_TCP, SocketConstants.TCP_MAXSEG);
         int timestamp = getInt(arena, fd, SOL_TCP, SocketConstants.TCP_TIMESTAMP);
-        MemorySegment w = arena.allocate(SocketConstants.TCP_REPAIR_WINDOW_SIZE);
+        MemorySegment w = arena.allocate(TcpStructs.REPAIR_WINDOW);
         kernel.getsockopt(fd, SOL_TCP, SocketConstants.TCP_REPAIR_WINDOW, w);
-        var window = new ConnectionState.RepairWindow(w.get(JAVA_INT, 0), w.get(JAVA_INT, 4), w.get(JAVA_INT, 8),
-                w.get(JAVA_INT, 12), w.get(JAVA_INT, 16));
+        var window = new ConnectionState.RepairWindow((int) TcpStructs.WINDOW_SND_WL1.get(w),
+                (int) TcpStructs.WINDOW_SND_WND.get(w), (int) TcpStructs.WINDOW_MAX_WINDOW.get(w),
+                (int) TcpStructs.WINDOW_RCV_WND.get(w), (int) TcpStructs.WINDOW_RCV_WUP.get(w));
         // both queues in one block: the receive queue at 0, the send queue after it (each peek asks one byte more,
         // which lands where the next queue starts or in the block's last byte)
         MemorySegment queues = inq + outq == 0 ? MemorySegment.NULL

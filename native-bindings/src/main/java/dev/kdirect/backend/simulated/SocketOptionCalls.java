@@ -5,14 +5,15 @@ import static dev.kdirect.SocketConstants.SOL_TCP;
 import static dev.kdirect.SocketConstants.TCP_CLOSE;
 import static dev.kdirect.SocketConstants.TCP_ESTABLISHED;
 import static dev.kdirect.SocketConstants.TCP_LISTEN;
-import static java.lang.foreign.ValueLayout.JAVA_BYTE;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 
 import dev.kdirect.Capability;
 import dev.kdirect.Credentials;
 import dev.kdirect.Errno;
 import dev.kdirect.SocketConstants;
+import dev.kdirect.TcpStructs;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.SegmentAllocator;
 
 /**
  * setsockopt(2) and getsockopt(2) on simulated TCP sockets: sk_setsockopt / sk_getsockopt (net/core/sock.c) for
@@ -27,8 +28,7 @@ final class SocketOptionCalls {
     private static final int TCP_MAX_WSCALE = 14;
     private static final int TCP_QUEUES_NR = 3;
     /** sizeof(struct tcp_info) as the model fills it; the kernel copies min(asked, its size). */
-    private static final int TCP_INFO_SIZE = 232;
-    private static final int REPAIR_OPT_SIZE = 8;
+    private static final long REPAIR_OPT_SIZE = TcpStructs.REPAIR_OPT.byteSize();
 
     private final Credentials credentials;
     private final SimulatedSockets sockets;
@@ -178,8 +178,9 @@ final class SocketOptionCalls {
      */
     private static int repairOptions(TcpEndpoint tcp, MemorySegment value) {
         for (long offset = 0; offset + REPAIR_OPT_SIZE <= value.byteSize(); offset += REPAIR_OPT_SIZE) {
-            int code = value.get(JAVA_INT, offset);
-            int val = value.get(JAVA_INT, offset + 4);
+            MemorySegment option = value.asSlice(offset, REPAIR_OPT_SIZE);
+            int code = (int) TcpStructs.OPT_CODE.get(option);
+            int val = (int) TcpStructs.OPT_VAL.get(option);
             switch (code) {
                 case SocketConstants.TCPOPT_MAXSEG -> {
                     tcp.mssClamp = val;
@@ -222,8 +223,9 @@ final class SocketOptionCalls {
         if (value.byteSize() != SocketConstants.TCP_REPAIR_WINDOW_SIZE) {
             return -Errno.EINVAL.value();
         }
-        return tcp.setWindow(value.get(JAVA_INT, 0), value.get(JAVA_INT, 4), value.get(JAVA_INT, 8),
-                value.get(JAVA_INT, 12), value.get(JAVA_INT, 16));
+        return tcp.setWindow((int) TcpStructs.WINDOW_SND_WL1.get(value), (int) TcpStructs.WINDOW_SND_WND.get(value),
+                (int) TcpStructs.WINDOW_MAX_WINDOW.get(value), (int) TcpStructs.WINDOW_RCV_WND.get(value),
+                (int) TcpStructs.WINDOW_RCV_WUP.get(value));
     }
 
     /** __sys_getsockopt: the descriptor, then the level; returns the length written. */
@@ -291,15 +293,15 @@ final class SocketOptionCalls {
 
     /** TCP_INFO: tcpi_state, tcpi_options and the window scales; the rest is zero. */
     private static int tcpInfo(TcpEndpoint tcp, MemorySegment buffer) {
-        MemorySegment info = MemorySegment.ofArray(new byte[TCP_INFO_SIZE]);
-        info.set(JAVA_BYTE, 0, (byte) tcp.state);
+        MemorySegment info = MemorySegment.ofArray(new byte[TcpStructs.INFO_SIZE]);
+        TcpStructs.INFO_STATE.set(info, (byte) tcp.state);
         if (tcp.state != TCP_LISTEN && tcp.state != TCP_CLOSE || tcp.remote != null) {
-            info.set(JAVA_BYTE, 5, (byte) tcp.infoOptions());
+            TcpStructs.INFO_OPTIONS.set(info, (byte) tcp.infoOptions());
             if (tcp.windowScaling) {
-                info.set(JAVA_BYTE, 6, (byte) (tcp.sendWindowScale | tcp.receiveWindowScale << 4));
+                TcpStructs.INFO_WSCALES.set(info, (byte) (tcp.sendWindowScale | tcp.receiveWindowScale << 4));
             }
         }
-        int length = (int) Math.min(buffer.byteSize(), TCP_INFO_SIZE);
+        int length = (int) Math.min(buffer.byteSize(), TcpStructs.INFO_SIZE);
         MemorySegment.copy(info, 0, buffer, 0, length);
         return length;
     }
@@ -312,10 +314,8 @@ final class SocketOptionCalls {
         if (!tcp.repair) {
             return -Errno.EPERM.value();
         }
-        int[] window = tcp.window();
-        for (int i = 0; i < window.length; i++) {
-            buffer.set(JAVA_INT, 4L * i, window[i]);
-        }
+        int[] w = tcp.window(); // snd_wl1, snd_wnd, max_window, rcv_wnd, rcv_wup
+        TcpStructs.repairWindow(SegmentAllocator.prefixAllocator(buffer), w[0], w[1], w[2], w[3], w[4]);
         return SocketConstants.TCP_REPAIR_WINDOW_SIZE;
     }
 
