@@ -410,8 +410,8 @@ public interface Kernel {
      */
     void cacheLinePersist(MemorySegment range);
 
-    /** msync flag: write back and wait. */
-    int MS_SYNC = 4;
+    /** msync flag: write back and wait ({@link MsyncFlags#SYNC}). */
+    int MS_SYNC = MsyncFlags.SYNC;
 
     /** LINUX_REBOOT_CMD_KEXEC (include/uapi/linux/reboot.h): boot the kernel loaded with kexec. */
     int REBOOT_CMD_KEXEC = 0x45584543;

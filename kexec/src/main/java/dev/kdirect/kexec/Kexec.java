@@ -7,6 +7,7 @@ import dev.kdirect.Feature;
 import dev.kdirect.Kernel;
 import dev.kdirect.KernelException;
 import dev.kdirect.Kernels;
+import dev.kdirect.KexecFlags;
 import dev.kdirect.OpenFlags;
 import dev.kdirect.rules.Refusal;
 import java.io.IOException;
@@ -29,9 +30,9 @@ import java.util.regex.Pattern;
  * so a failed crash load leaves none loaded.
  */
 public final class Kexec {
-    static final long UNLOAD = 1;
-    static final long ON_CRASH = 2;
-    static final long NO_INITRAMFS = 4;
+    static final long UNLOAD = KexecFlags.UNLOAD;
+    static final long ON_CRASH = KexecFlags.ON_CRASH;
+    static final long NO_INITRAMFS = KexecFlags.NO_INITRAMFS;
     private static final Pattern LOCKDOWN_ACTIVE = Pattern.compile("\\[(\\w+)]");
 
     private final Kernel kernel;

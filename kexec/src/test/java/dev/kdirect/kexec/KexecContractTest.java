@@ -10,6 +10,7 @@ import dev.kdirect.Errno;
 import dev.kdirect.Feature;
 import dev.kdirect.Kernel;
 import dev.kdirect.KernelException;
+import dev.kdirect.KexecFlags;
 import dev.kdirect.OpenFlags;
 import dev.kdirect.contract.ChildJvm;
 import dev.kdirect.contract.ContractKernels;
@@ -41,7 +42,7 @@ import org.junit.jupiter.params.provider.EnumSource;
 class KexecContractTest {
     private static final long UNLOAD = 1;
     private static final long ON_CRASH = 2;
-    private static final long NO_INITRAMFS = 4;
+    private static final long NO_INITRAMFS = KexecFlags.NO_INITRAMFS;
     /** bzImage64_load's message when the command line leaves no room for elfcorehdr= (pr_debug: not logged). */
     private static final String ELFCOREHDR =
             "Appending elfcorehdr=<addr> to command line exceeds maximum allowed length";

@@ -8,6 +8,7 @@ import dev.kdirect.Errno;
 import dev.kdirect.Feature;
 import dev.kdirect.Kernel;
 import dev.kdirect.KernelException;
+import dev.kdirect.KexecFlags;
 import dev.kdirect.OpenFlags;
 import dev.kdirect.contract.ContractKernels;
 import dev.kdirect.rules.Refusal;
@@ -36,7 +37,7 @@ import org.junit.jupiter.api.io.TempDir;
 @RequiresRealKernel
 class KexecDifferentialFuzzTest {
     private static final int CASES = Integer.getInteger("kdirect.fuzz.cases", 1000);
-    private static final long NO_INITRAMFS = 4;
+    private static final long NO_INITRAMFS = KexecFlags.NO_INITRAMFS;
     private static final int[] CHECKED_BYTES = {0x1f1, 0x1fe, 0x1ff, 0x202, 0x203, 0x204, 0x205, 0x206, 0x207,
         0x211, 0x236, 0x237, 0x238, 0x239, 0x23a, 0x23b};
 

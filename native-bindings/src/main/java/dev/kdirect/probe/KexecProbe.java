@@ -5,6 +5,7 @@ import dev.kdirect.Feature;
 import dev.kdirect.FeatureStatus;
 import dev.kdirect.Kernel;
 import dev.kdirect.KernelException;
+import dev.kdirect.KexecFlags;
 import java.lang.foreign.MemorySegment;
 import java.nio.file.Path;
 
@@ -14,7 +15,7 @@ import java.nio.file.Path;
  * checks permission, then flags (kernel/kexec_file.c), so EINVAL proves the syscall exists and is permitted.
  */
 final class KexecProbe {
-    private static final long KEXEC_FILE_UNLOAD = 1;
+    private static final long KEXEC_FILE_UNLOAD = KexecFlags.UNLOAD;
     private static final long UNKNOWN_FLAG = 1L << 30;
 
     private KexecProbe() {

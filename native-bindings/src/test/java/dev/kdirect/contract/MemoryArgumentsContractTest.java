@@ -6,6 +6,7 @@ import dev.kdirect.Advice;
 import dev.kdirect.Binding;
 import dev.kdirect.Kernel;
 import dev.kdirect.MapFlags;
+import dev.kdirect.MsyncFlags;
 import dev.kdirect.OpenFlags;
 import dev.kdirect.Prot;
 import dev.kdirect.SocketConstants;
@@ -45,8 +46,8 @@ class MemoryArgumentsContractTest {
     private static final int PROT_SEM = 0x8;
     private static final int PROT_GROWSDOWN = 0x01000000;
     private static final int PROT_GROWSUP = 0x02000000;
-    private static final int MS_ASYNC = 1;
-    private static final int MS_INVALIDATE = 2;
+    private static final int MS_ASYNC = MsyncFlags.ASYNC;
+    private static final int MS_INVALIDATE = MsyncFlags.INVALIDATE;
     private static final int MAP_HUGETLB = 0x40000;
     /** include/uapi/asm-generic/hugetlb_encode.h: log2 of the page size at MAP_HUGE_SHIFT (26). */
     private static final int MAP_HUGE_2MB = MapFlags.HUGE_2MB;

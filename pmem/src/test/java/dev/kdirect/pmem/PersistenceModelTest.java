@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.kdirect.Credentials;
 import dev.kdirect.Kernel;
 import dev.kdirect.Kernels;
+import dev.kdirect.MsyncFlags;
 import dev.kdirect.pmem.CrashState.UncertainWord;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -85,7 +86,7 @@ class PersistenceModelTest {
             kernel.cacheLinePersist(region.readOnlyView().asSlice(0, 2 * page));
             assertThat(region.model().linesWrittenBack()).as("CLWB of page-cache lines reaches DRAM only").isZero();
             assertThat(survivesEveryCrash(region, page + 8)).isFalse();
-            kernel.msync(region.readOnlyView().asSlice(page), page, 1); // MS_ASYNC starts no write-back
+            kernel.msync(region.readOnlyView().asSlice(page), page, MsyncFlags.ASYNC); // starts no write-back
             assertThat(survivesEveryCrash(region, page + 8)).isFalse();
 
             region.persist(page + 8, 8);

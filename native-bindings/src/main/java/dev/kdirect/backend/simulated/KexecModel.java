@@ -3,6 +3,7 @@ package dev.kdirect.backend.simulated;
 import dev.kdirect.Capability;
 import dev.kdirect.Credentials;
 import dev.kdirect.Errno;
+import dev.kdirect.KexecFlags;
 import dev.kdirect.SimulatedReboot;
 import dev.kdirect.rules.BzImageRules;
 import dev.kdirect.rules.Refusal;
@@ -25,9 +26,9 @@ import java.util.Optional;
  * /sys/kernel/kexec_loaded, kexec_crash_loaded and kexec_crash_size (kernel/ksysfs.c).
  */
 final class KexecModel {
-    static final long UNLOAD = 1;
-    static final long ON_CRASH = 2;
-    static final long NO_INITRAMFS = 4;
+    static final long UNLOAD = KexecFlags.UNLOAD;
+    static final long ON_CRASH = KexecFlags.ON_CRASH;
+    static final long NO_INITRAMFS = KexecFlags.NO_INITRAMFS;
     private static final long KNOWN_FLAGS = UNLOAD | ON_CRASH | NO_INITRAMFS;
     private static final long FILE_SIZE_MAX = 4L << 30; // KEXEC_FILE_SIZE_MAX
 

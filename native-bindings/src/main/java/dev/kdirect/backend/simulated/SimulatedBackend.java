@@ -6,6 +6,7 @@ import dev.kdirect.Capability;
 import dev.kdirect.Credentials;
 import dev.kdirect.Errno;
 import dev.kdirect.MapFlags;
+import dev.kdirect.MsyncFlags;
 import dev.kdirect.Prot;
 import dev.kdirect.backend.Backend;
 import dev.kdirect.backend.BackendKernel;
@@ -454,17 +455,16 @@ public final class SimulatedBackend implements Backend {
     /** msync (mm/msync.c): flags, alignment, MS_ASYNC with MS_SYNC, then the walk. */
     @Override
     public int msync(long address, long length, int flags) {
-        int async = 1;
-        int invalidate = 2;
-        if ((flags & ~(async | invalidate | dev.kdirect.Kernel.MS_SYNC)) != 0 || (address & (PAGE_SIZE - 1)) != 0
-                || (flags & async) != 0 && (flags & dev.kdirect.Kernel.MS_SYNC) != 0) {
+        if ((flags & ~(MsyncFlags.ASYNC | MsyncFlags.INVALIDATE | MsyncFlags.SYNC)) != 0
+                || (address & (PAGE_SIZE - 1)) != 0
+                || (flags & MsyncFlags.ASYNC) != 0 && (flags & MsyncFlags.SYNC) != 0) {
             return -Errno.EINVAL.value();
         }
         long end = address + pageAlign(length);
         if (Long.compareUnsigned(end, address) < 0) {
             return -Errno.ENOMEM.value();
         }
-        return end == address ? 0 : memory.sync(address, end, (flags & dev.kdirect.Kernel.MS_SYNC) != 0);
+        return end == address ? 0 : memory.sync(address, end, (flags & MsyncFlags.SYNC) != 0);
     }
 
     /** CLWB of the lines covering the range: told to the persistent memory's observers (the pmem model). */
