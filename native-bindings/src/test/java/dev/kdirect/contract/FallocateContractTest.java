@@ -12,9 +12,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.Map;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.Parameter;
 import org.junit.jupiter.params.ParameterizedClass;
 import org.junit.jupiter.params.provider.EnumSource;
@@ -28,23 +26,8 @@ import org.junit.jupiter.params.provider.EnumSource;
 @ParameterizedClass(name = "{0}")
 @EnumSource(Binding.class)
 @RequiresRealKernel
-class FallocateContractTest {
+class FallocateContractTest extends RealVersusModel {
     private static final int PAGE = 4096;
-
-    @Parameter
-    Binding binding;
-
-    @TempDir
-    Path dir;
-
-    Kernel real;
-    Kernel simulated;
-
-    @BeforeEach
-    void setUp() {
-        real = ContractKernels.realSideOf(binding);
-        simulated = ContractKernels.simulatedSideOf(binding);
-    }
 
     @FunctionalInterface
     private interface Scenario {

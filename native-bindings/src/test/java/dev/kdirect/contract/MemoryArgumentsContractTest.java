@@ -15,9 +15,7 @@ import java.lang.foreign.MemorySegment;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.Parameter;
 import org.junit.jupiter.params.ParameterizedClass;
 import org.junit.jupiter.params.provider.EnumSource;
@@ -33,7 +31,7 @@ import org.junit.jupiter.params.provider.EnumSource;
 @ParameterizedClass(name = "{0}")
 @EnumSource(Binding.class)
 @RequiresRealKernel
-class MemoryArgumentsContractTest {
+class MemoryArgumentsContractTest extends RealVersusModel {
     private static final int ANON_PRIVATE = MapFlags.PRIVATE | MapFlags.ANONYMOUS;
     /** Above the 47-bit x86-64 user address space (TASK_SIZE 0x7ffffffff000). */
     private static final long PAST_TASK_SIZE = 0x800000000000L;
@@ -53,21 +51,6 @@ class MemoryArgumentsContractTest {
     private static final int MAP_HUGE_2MB = MapFlags.HUGE_2MB;
     private static final int MAP_HUGE_1GB = MapFlags.HUGE_1GB;
     private static final int MAP_HUGE_16GB = 34 << MapFlags.HUGE_SHIFT;
-
-    @Parameter
-    Binding binding;
-
-    @TempDir
-    Path dir;
-
-    Kernel real;
-    Kernel simulated;
-
-    @BeforeEach
-    void setUp() {
-        real = ContractKernels.realSideOf(binding);
-        simulated = ContractKernels.simulatedSideOf(binding);
-    }
 
     @FunctionalInterface
     private interface Scenario {
