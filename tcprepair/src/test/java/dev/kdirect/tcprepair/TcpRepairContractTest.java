@@ -290,6 +290,38 @@ class TcpRepairContractTest {
         assertThat(back.toArray(JAVA_INT)).containsExactly(edge.toArray(JAVA_INT));
     }
 
+    @ParameterizedTest
+    @ValueSource(strings = {"127.0.0.1", "::1"})
+    void aHandshakeLeavesSndWl1AtTheSequenceOfTheSegmentThatSetTheWindow(String host) throws Exception {
+        // snd_wl1 is the sequence of the segment that last set the send window (tcp_init_wl, net/ipv4/tcp_input.c,
+        // 6.1 and 6.18): the connecting end takes the SYN-ACK's in tcp_rcv_synsent_state_process, the peer's initial
+        // sequence, one before rcv_nxt as the SYN counts one; the accepting end takes the final ACK's in
+        // tcp_rcv_state_process (TCP_SYN_RECV), which is rcv_nxt.
+        Sockets.Pair p = s.pair(host);
+        int[] client = repairWindow(p.client());
+        int[] server = repairWindow(p.server());
+        assertThat(new int[] {client[0] - client[5], server[0] - server[5]})
+                .as("snd_wl1 - rcv_nxt of the connecting and the accepting end").containsExactly(-1, 0);
+        assertThat(new int[] {client[4] - client[5], server[4] - server[5]}).as("rcv_wup - rcv_nxt")
+                .containsExactly(0, 0);
+    }
+
+    /** TCP_REPAIR_WINDOW's five fields and rcv_nxt, read in repair mode (left again, without a window probe, when it was off). */
+    private int[] repairWindow(int fd) throws KernelException {
+        boolean wasOn = s.getInt(fd, SOL_TCP, SocketConstants.TCP_REPAIR) == TCP_REPAIR_ON;
+        s.repair(fd, TCP_REPAIR_ON);
+        MemorySegment window = s.bytes(20);
+        kernel.getsockopt(fd, SOL_TCP, TCP_REPAIR_WINDOW, window);
+        s.queue(fd, TCP_RECV_QUEUE);
+        int rcvNxt = s.getInt(fd, SOL_TCP, TCP_QUEUE_SEQ);
+        s.queue(fd, TCP_NO_QUEUE);
+        if (!wasOn) {
+            s.repair(fd, SocketConstants.TCP_REPAIR_OFF_NO_WP); // no window probe: the peer's state stays
+        }
+        int[] w = window.toArray(JAVA_INT);
+        return new int[] {w[0], w[1], w[2], w[3], w[4], rcvNxt};
+    }
+
     @Test
     void theRepairWindowCountsTheBytesARepairSendQueuedAndAFullReceiveQueueIsEnobufs() throws Exception {
         int peer = s.listener(V4);

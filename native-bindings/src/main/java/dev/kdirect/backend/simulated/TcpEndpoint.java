@@ -124,6 +124,11 @@ final class TcpEndpoint {
         mssCache = Math.min(mssCache, boundToHalfWindow(child.settings.synWindow(child.mssCache)));
         updateWindows(child);
         child.updateWindows(this);
+        // snd_wl1 is the sequence of the segment that set the send window (tcp_init_wl, net/ipv4/tcp_input.c, 6.1
+        // and 6.18): the SYN-ACK's on the connecting end (tcp_rcv_synsent_state_process), one before rcv_nxt; the
+        // final ACK's on the accepting end (tcp_rcv_state_process, TCP_SYN_RECV), rcv_nxt
+        sndWl1 = rcvNxt - 1;
+        child.sndWl1 = child.rcvNxt;
     }
 
     /** The MSS option of this end's SYN: the loopback route's advmss, less a smaller TCP_MAXSEG. */
