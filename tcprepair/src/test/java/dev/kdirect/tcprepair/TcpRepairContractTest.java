@@ -306,6 +306,32 @@ class TcpRepairContractTest {
                 .containsExactly(0, 0);
     }
 
+    @ParameterizedTest
+    @ValueSource(strings = {"127.0.0.1", "::1"})
+    void aRepairConnectOffersTheInitialWindowOfTheRoutesMss(String host) throws Exception {
+        // tcp_connect_init (net/ipv4/tcp_output.c) runs for a repair connect too: tcp_select_initial_window offers
+        // tcp_full_space (half of sk_rcvbuf: 65536 by default) rounded down to a multiple of the route's advmss
+        // (loopback: 65495 over IPv4, 65476 over IPv6) when larger, at most U16_MAX; with SO_RCVBUF 2048 (sk_rcvbuf
+        // 4096) the space 2048 is under the MSS and offered whole.
+        int mss = host.contains(":") ? 65476 : 65495;
+        for (int buffer : new int[] {0, 2048}) {
+            int peer = s.listener(host);
+            int fd = s.tcp(host);
+            if (buffer > 0) {
+                s.setInt(fd, SOL_SOCKET, SocketConstants.SO_RCVBUF, buffer);
+            }
+            s.repair(fd, TCP_REPAIR_ON);
+            s.queue(fd, TCP_RECV_QUEUE);
+            s.setInt(fd, SOL_TCP, TCP_QUEUE_SEQ, 5000);
+            s.queue(fd, TCP_NO_QUEUE);
+            kernel.connect(fd, kernel.getsockname(peer));
+            int[] w = repairWindow(fd);
+            assertThat(new int[] {w[0], w[1], w[2], w[3], w[4]})
+                    .as("snd_wl1, snd_wnd, max_window, rcv_wnd, rcv_wup with SO_RCVBUF " + buffer)
+                    .containsExactly(0, 0, 0, buffer > 0 ? buffer : mss, 5000);
+        }
+    }
+
     /** TCP_REPAIR_WINDOW's five fields and rcv_nxt, read in repair mode (left again, without a window probe, when it was off). */
     private int[] repairWindow(int fd) throws KernelException {
         boolean wasOn = s.getInt(fd, SOL_TCP, SocketConstants.TCP_REPAIR) == TCP_REPAIR_ON;

@@ -94,10 +94,11 @@ final class SocketSettings {
     }
 
     /**
-     * The window a SYN-ACK offers (tcp_select_initial_window): the full space rounded down to a multiple of the
-     * MSS when larger, at most U16_MAX.
+     * The first window an end offers (tcp_select_initial_window, net/ipv4/tcp_output.c, 6.1 and 6.18: a SYN's or a
+     * repair connect's from tcp_connect_init, a SYN-ACK's from tcp_openreq_init_rwin): the full space rounded down
+     * to a multiple of the MSS when larger, at most U16_MAX (window_clamp, when SO_RCVBUF set it, is the full space).
      */
-    int synWindow(int mss) {
+    int initialWindow(int mss) {
         int space = fullSpace();
         return Math.min(space > mss ? space - space % mss : space, U16_MAX);
     }

@@ -121,7 +121,7 @@ final class TcpEndpoint {
             e.state = TCP_ESTABLISHED;
         }
         // tcp_sync_mss bounds the connecting end's MSS to half the window of the SYN-ACK (tcp_bound_to_half_wnd)
-        mssCache = Math.min(mssCache, boundToHalfWindow(child.settings.synWindow(child.mssCache)));
+        mssCache = Math.min(mssCache, boundToHalfWindow(child.settings.initialWindow(child.mssCache)));
         updateWindows(child);
         child.updateWindows(this);
         // snd_wl1 is the sequence of the segment that set the send window (tcp_init_wl, net/ipv4/tcp_input.c, 6.1
@@ -155,7 +155,9 @@ final class TcpEndpoint {
         mssCache = mssClamp;
         timestampOffset = network.timestampOffset();
         sndWl1 = sndWnd = maxWindow = 0;
-        rcvWnd = settings.receiveBuffer;
+        // tcp_connect_init (net/ipv4/tcp_output.c, 6.1 and 6.18) runs in repair mode too: the window of
+        // tcp_select_initial_window for the route's advmss (no timestamps negotiated yet)
+        rcvWnd = settings.initialWindow(advertisedMss());
         state = TCP_ESTABLISHED;
     }
 
