@@ -3,6 +3,7 @@ package dev.kdirect.kexec;
 import static dev.kdirect.contract.ContractKernels.assertErrno;
 import static java.lang.foreign.ValueLayout.JAVA_BYTE;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.kdirect.Binding;
 import dev.kdirect.Capability;
@@ -15,6 +16,7 @@ import dev.kdirect.OpenFlags;
 import dev.kdirect.contract.ChildJvm;
 import dev.kdirect.contract.ContractKernels;
 import dev.kdirect.contract.Outcomes;
+import dev.kdirect.rules.BzImageRules;
 import dev.kdirect.testing.RequiresRealKernel;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -40,8 +42,8 @@ import org.junit.jupiter.params.provider.EnumSource;
 @EnumSource(Binding.class)
 @RequiresRealKernel
 class KexecContractTest {
-    private static final long UNLOAD = 1;
-    private static final long ON_CRASH = 2;
+    private static final long UNLOAD = KexecFlags.UNLOAD;
+    private static final long ON_CRASH = KexecFlags.ON_CRASH;
     private static final long NO_INITRAMFS = KexecFlags.NO_INITRAMFS;
     /** bzImage64_load's message when the command line leaves no room for elfcorehdr= (pr_debug: not logged). */
     private static final String ELFCOREHDR =
@@ -263,6 +265,55 @@ class KexecContractTest {
             assertErrno(Errno.EBADF, () -> kernel.kexecFileLoad(writeOnly, -1, cmdline(""), NO_INITRAMFS));
         } finally {
             kernel.close(writeOnly);
+        }
+        assertThat(kexec.state().loaded()).isFalse();
+    }
+
+    /**
+     * Where the kernel segment goes (PAGE_ALIGN(init_size) bytes, aligned to kernel_alignment, top-down through
+     * System RAM) and the segment checks after it, on the QEMU guest's 3 GiB, which the simulated machine has too:
+     * {kernel_alignment, init_size, errno or 0}, each measured in the guest (kernel 6.1).
+     */
+    @Test
+    void theKernelSegmentIsPlacedTopDownOrRefusedAsTheKernelRefuses() throws Exception {
+        long[][] cases = {
+            {0x200000, 0x10000, 0}, // the 64 KiB image's bytes fit its memory
+            {0x40000000L, 0x10000000, 0}, // 256 MiB at 2 GiB, below purgatory at the top
+            {0x80000000L, 0x1000000, 0}, // 16 MiB at 2 GiB
+            {0x200000, 0x8000, Errno.EINVAL.value()}, // more file bytes than memory (bufsz > memsz)
+            {0x200000, 0, Errno.EINVAL.value()},
+            {0x200000, 0xffffffffL, Errno.EINVAL.value()}, // PAGE_ALIGN of a u32 wraps to 0
+            {0x200000, 0x80000000L, Errno.EINVAL.value()}, // placed, but more than half of the memory
+            {0x40000000L, 0x80000000L, Errno.EADDRNOTAVAIL.value()}, // no 1 GiB-aligned 2 GiB hole
+            {0x80000000L, 0x40000000L, Errno.EADDRNOTAVAIL.value()}}; // 2 GiB-aligned: only 0, below the minimum
+        for (long[] c : cases) {
+            Path file = TestImages.write(dir, "placed", TestImages.withU32(TestImages.withU32(image,
+                    BzImageRules.KERNEL_ALIGNMENT, (int) c[0]), BzImageRules.INIT_SIZE, (int) c[1]));
+            String what = String.format("kernel_alignment 0x%x, init_size 0x%x", c[0], c[1]);
+            if (c[2] == 0) {
+                load(file, "", 0);
+                assertThat(kexec.state().loaded()).as(what).isTrue();
+                kexec.unload();
+            } else {
+                Errno expected = Errno.of((int) c[2]);
+                assertErrno(expected, () -> load(file, "", 0));
+                assertThat(kexec.state().loaded()).as(what).isFalse();
+            }
+        }
+    }
+
+    /**
+     * An alignment that is not a power of two: the kernel's ALIGN_DOWN clears arbitrary bits and the other segments
+     * decide (EADDRNOTAVAIL in the guest); the model says it cannot tell rather than guess.
+     */
+    @Test
+    void aKernelAlignmentThatIsNoPowerOfTwoIsEaddrnotavailAndTheModelRefusesToGuess() throws Exception {
+        Path file = TestImages.write(dir, "odd", TestImages.withU32(image, BzImageRules.KERNEL_ALIGNMENT, 0x12345));
+        if (binding.isReal()) {
+            assertErrno(Errno.EADDRNOTAVAIL, () -> load(file, "", 0));
+        } else {
+            assertThatThrownBy(() -> load(file, "", 0)).isInstanceOf(UnsupportedOperationException.class)
+                    .hasMessageContaining("not a power of two");
         }
         assertThat(kexec.state().loaded()).isFalse();
     }

@@ -30,9 +30,9 @@ import org.junit.jupiter.api.io.TempDir;
  * Differential fuzzing of kexec_file_load: mutated bzImage headers and command lines, each loaded through the
  * simulated kernel, the real kernel where kexec is real (always in the QEMU guest), and judged by
  * {@link KexecValidator}. All three must give the same verdict (success or errno) for every image. The mutations
- * touch what the model covers: the probe's fields, setup_sects, cmdline_size, the length and the command line;
- * placement fields (init_size, kernel_alignment, pref_address) are left alone, since where the segments fit in
- * physical memory is not modelled.
+ * touch the probe's fields, setup_sects, cmdline_size, the length and the command line; placement fields
+ * (init_size, kernel_alignment) are left alone here, since the validator (a check on the host before the syscall)
+ * does not know the memory map: KexecContractTest holds the model's placement to the guest's kernel.
  */
 @RequiresRealKernel
 class KexecDifferentialFuzzTest {

@@ -33,6 +33,10 @@ public final class BzImageRules {
     public static final int LOADFLAGS = 0x211;
     public static final int XLOADFLAGS = 0x236;
     public static final int CMDLINE_SIZE = 0x238;
+    /** The alignment the kernel wants for its own placement (kexec_add_buffer's buf_align). */
+    public static final int KERNEL_ALIGNMENT = 0x230;
+    /** The memory the kernel needs from its load address on (its segment's memsz, page aligned). */
+    public static final int INIT_SIZE = 0x260;
     /** "HdrS" read as a little-endian int. */
     public static final int HDRS = 0x53726448;
 

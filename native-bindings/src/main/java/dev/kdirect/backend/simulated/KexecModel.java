@@ -21,7 +21,8 @@ import java.util.Optional;
 /**
  * kexec_file_load and the kexec reboot of Linux 6.1 (kernel/kexec_file.c, kernel/kexec_core.c,
  * fs/kernel_read_file.c, arch/x86/kernel/kexec-bzimage64.c): the two image slots, the order of checks that
- * decides which errno wins, and purgatory's SHA-256 over the loaded segments, checked at reboot. The machine has
+ * decides which errno wins, where the segments are placed ({@link KexecPlacement}, on the QEMU guest's memory
+ * map), and purgatory's SHA-256 over the loaded segments, checked at reboot. The machine has
  * no crashkernel= reservation, like the QEMU guest: a crash load fails with EADDRNOTAVAIL. Exposed through
  * /sys/kernel/kexec_loaded, kexec_crash_loaded and kexec_crash_size (kernel/ksysfs.c).
  */
@@ -35,6 +36,8 @@ final class KexecModel {
     private final Credentials credentials;
     private final FdTable fds;
     private final boolean fiveLevelPaging = BzImageRules.runningKernelUsesFiveLevelPaging();
+    /** The simulated machine's memory, where the segments are placed: the QEMU guest's. */
+    private final KexecPlacement placement = new KexecPlacement(KexecPlacement.GUEST_MEMORY);
     private Image image;
     private Image crashImage;
 
@@ -99,6 +102,10 @@ final class KexecModel {
         }
         if (crash) {
             return -Errno.EADDRNOTAVAIL.value(); // no crashkernel= memory: kexec_locate_mem_hole finds none
+        }
+        int placed = placement.place(kernel.bytes, initrd.length);
+        if (placed != 0) {
+            return placed;
         }
         setSlot(false, new Image(kernel.bytes, initrd, cmdline, digest(kernel.bytes, initrd, cmdline)));
         return 0;
