@@ -63,14 +63,7 @@ public final class ConnectionImage {
     /** The image of a state, in one array (a copy of the queues; {@link #write(ConnectionState,
      * GatheringByteChannel)} writes them from where they are). */
     public static byte[] write(ConnectionState s) {
-        List<MemorySegment> parts = parts(s);
-        byte[] image = new byte[Math.toIntExact(length(parts))];
-        long at = 0;
-        for (MemorySegment part : parts) {
-            MemorySegment.copy(part, 0, MemorySegment.ofArray(image), at, part.byteSize());
-            at += part.byteSize();
-        }
-        return image;
+        return joined(parts(s));
     }
 
     /**
@@ -81,11 +74,9 @@ public final class ConnectionImage {
      * @return the image's length in bytes
      */
     public static long write(ConnectionState s, GatheringByteChannel out) throws IOException {
-        ByteBuffer[] buffers = parts(s).stream().map(MemorySegment::asByteBuffer).toArray(ByteBuffer[]::new);
-        long length = 0;
-        for (ByteBuffer b : buffers) {
-            length += b.remaining();
-        }
+        List<MemorySegment> parts = parts(s);
+        ByteBuffer[] buffers = parts.stream().map(MemorySegment::asByteBuffer).toArray(ByteBuffer[]::new);
+        long length = length(parts);
         for (long written = 0; written < length; ) {
             written += out.write(buffers);
         }
@@ -136,6 +127,17 @@ public final class ConnectionImage {
 
     private static MemorySegment lengthOf(MemorySegment queue) {
         return MemorySegment.ofArray(ByteBuffer.allocate(4).putInt((int) queue.byteSize()).array());
+    }
+
+    /** The parts' bytes in one array, in order. */
+    static byte[] joined(List<MemorySegment> parts) {
+        MemorySegment joined = MemorySegment.ofArray(new byte[Math.toIntExact(length(parts))]);
+        long at = 0;
+        for (MemorySegment part : parts) {
+            MemorySegment.copy(part, 0, joined, at, part.byteSize());
+            at += part.byteSize();
+        }
+        return (byte[]) joined.heapBase().orElseThrow();
     }
 
     /** The bytes of all parts. */

@@ -80,16 +80,7 @@ final class MigrationWire implements AutoCloseable {
 
         /** The image in one segment (received: its frame's slice; sent: the parts copied together). */
         MemorySegment whole() {
-            if (image.size() == 1) {
-                return image.getFirst();
-            }
-            MemorySegment whole = MemorySegment.ofArray(new byte[Math.toIntExact(ConnectionImage.length(image))]);
-            long at = 0;
-            for (MemorySegment part : image) {
-                MemorySegment.copy(part, 0, whole, at, part.byteSize());
-                at += part.byteSize();
-            }
-            return whole;
+            return image.size() == 1 ? image.getFirst() : MemorySegment.ofArray(ConnectionImage.joined(image));
         }
     }
 
@@ -293,12 +284,16 @@ final class MigrationWire implements AutoCloseable {
 
     /** {@code message} as a whole frame, its length first, ready to write. */
     static ByteBuffer frame(Message message) {
-        ByteBuffer[] parts = frameParts(message);
-        ByteBuffer frame = ByteBuffer.allocate(Math.toIntExact(remaining(parts)));
+        return joined(frameParts(message));
+    }
+
+    /** The buffers' remaining bytes in one buffer (read mode). */
+    private static ByteBuffer joined(ByteBuffer[] parts) {
+        ByteBuffer joined = ByteBuffer.allocate(Math.toIntExact(remaining(parts)));
         for (ByteBuffer part : parts) {
-            frame.put(part);
+            joined.put(part);
         }
-        return frame.flip();
+        return joined.flip();
     }
 
     /**
@@ -374,14 +369,7 @@ final class MigrationWire implements AutoCloseable {
             case Hello h -> ByteBuffer.allocate(MAGIC.length + 7).put(MAGIC).putShort((short) VERSION)
                     .put((byte) (h.mode() == MigrationMode.SAME_NAMESPACE ? 0 : 1)).putInt(h.count()).flip();
             case Welcome w -> ByteBuffer.allocate(2).putShort((short) w.version()).flip();
-            case Image i -> {
-                ByteBuffer[] parts = imageParts(i);
-                ByteBuffer payload = ByteBuffer.allocate(Math.toIntExact(remaining(parts)));
-                for (ByteBuffer part : parts) {
-                    payload.put(part);
-                }
-                yield payload.flip();
-            }
+            case Image i -> joined(imageParts(i));
             case Verdict v -> {
                 byte[] reason = text(v.reason());
                 yield putBytes(ByteBuffer.allocate(9 + reason.length).putInt(v.index())
