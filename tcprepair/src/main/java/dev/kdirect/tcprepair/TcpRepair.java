@@ -435,7 +435,8 @@ public final class TcpRepair {
             privileged.set(arena, fd, SOL_SOCKET, SocketConstants.SO_RCVBUFFORCE, refillReceiveBuffer(state) / 2);
             privileged.set(arena, fd, SOL_TCP, SocketConstants.TCP_REPAIR, SocketConstants.TCP_REPAIR_ON);
             target.bind(state.local());
-            setQueueSequence(arena, fd, SocketConstants.TCP_RECV_QUEUE, state.receiveSequence() - state.receiveQueueLength());
+            setQueueSequence(arena, fd, SocketConstants.TCP_RECV_QUEUE,
+                    state.receiveSequence() - state.receiveQueueLength());
             setQueueSequence(arena, fd, SocketConstants.TCP_SEND_QUEUE, state.sendSequence() - state.sendQueueLength());
             setInt(arena, fd, SOL_TCP, SocketConstants.TCP_REPAIR_QUEUE, SocketConstants.TCP_NO_QUEUE);
             target.connect(state.remote());
