@@ -65,6 +65,26 @@ public final class ChildJvm {
         return run(command, "drop " + name);
     }
 
+    /**
+     * Runs {@code main} with {@code args} in a child JVM with this process's credentials, for what must start from a
+     * fresh process (the protection keys a process has used stay allocated) or may bring it down. Returns what the
+     * child printed; a child that does not end within {@code timeoutSeconds} or a non-zero exit fails.
+     *
+     * @param classPath classes whose code the child needs besides kdirect's core (see {@link #classPath})
+     * @param jvmOptions options for the child JVM, before the class path
+     */
+    public static String run(Class<?> main, List<Class<?>> classPath, List<String> jvmOptions, long timeoutSeconds,
+            String... args) throws Exception {
+        List<Class<?>> classes = new ArrayList<>(classPath);
+        classes.add(main);
+        List<String> command = new ArrayList<>(List.of(java(), "-Xshare:auto", "-XX:TieredStopAtLevel=1",
+                "--enable-native-access=ALL-UNNAMED"));
+        command.addAll(jvmOptions);
+        command.addAll(List.of("-cp", classPath(classes.toArray(Class<?>[]::new)), main.getName()));
+        command.addAll(List.of(args));
+        return run(command, "run " + main.getSimpleName(), timeoutSeconds);
+    }
+
     /** The uid and gid an unprivileged child runs as: nobody and nogroup on Debian. */
     public static final int NOBODY = 65534;
 
@@ -136,20 +156,24 @@ public final class ChildJvm {
 
     /** Runs the child command; what it printed, after asserting it ended in time with status 0. */
     private static String run(List<String> command, String purpose) throws Exception {
+        return run(command, purpose, CHILD_TIMEOUT_SECONDS);
+    }
+
+    private static String run(List<String> command, String purpose, long timeoutSeconds) throws Exception {
         Path log = Files.createTempFile("child-jvm-", ".log");
         try {
             Process process;
             try {
                 process = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
             } catch (IOException e) {
-                throw new AssertionError("cannot start setpriv (util-linux), needed to " + purpose + ": " + e, e);
+                throw new AssertionError("cannot start " + command.get(0) + ", needed to " + purpose + ": " + e, e);
             }
-            boolean finished = process.waitFor(CHILD_TIMEOUT_SECONDS, TimeUnit.SECONDS);
+            boolean finished = process.waitFor(timeoutSeconds, TimeUnit.SECONDS);
             if (!finished) {
                 process.destroyForcibly().waitFor();
             }
             String output = Files.readString(log);
-            assertThat(finished).as("child JVM finished within %d s%n%s", CHILD_TIMEOUT_SECONDS, output).isTrue();
+            assertThat(finished).as("child JVM finished within %d s%n%s", timeoutSeconds, output).isTrue();
             assertThat(process.exitValue()).as("child JVM's exit status%n%s", output).isZero();
             return output;
         } finally {
