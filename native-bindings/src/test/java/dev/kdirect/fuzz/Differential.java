@@ -198,9 +198,9 @@ public final class Differential {
     }
 
     /** The running kernel's release, as {@code uname -r} prints it ("simulated" when the real side is the model). */
-    static String kernelRelease(Kernel real) throws IOException {
+    static String kernelRelease(Kernel real) {
         return real.binding() == Binding.SIMULATED ? "simulated"
-                : Files.readString(Path.of("/proc/sys/kernel/osrelease")).strip();
+                : dev.kdirect.KernelRelease.running().text();
     }
 
     private static void deleteTree(Path root) throws IOException {

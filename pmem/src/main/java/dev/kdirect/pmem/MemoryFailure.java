@@ -5,7 +5,9 @@ import dev.kdirect.Advice;
 import dev.kdirect.Errno;
 import dev.kdirect.Feature;
 import dev.kdirect.Kernel;
+import dev.kdirect.KernelRelease;
 import dev.kdirect.KernelException;
+import dev.kdirect.KernelRelease;
 import dev.kdirect.Kernels;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -452,8 +454,8 @@ public final class MemoryFailure {
                     + " (BUS_MCEERR_AO) to this process as soon as the page is poisoned, which kills a JVM; set it"
                     + " to 0 for the drill");
         }
-        String release = readTrimmed(Path.of("/proc/sys/kernel/osrelease"));
-        if (madviseHwpoison && signalsInsideMadvise(release)) {
+        KernelRelease release = KernelRelease.running();
+        if (madviseHwpoison && release.atLeast(6, 11)) {
             throw new UnsupportedOperationException("Linux " + release + " passes MF_ACTION_REQUIRED from"
                     + " madvise(MADV_HWPOISON) (since 6.11): it would send SIGBUS to this thread inside the madvise"
                     + " call, which kills a JVM. Use injectThroughDebugfs (modprobe hwpoison_inject), or inject"
@@ -463,13 +465,7 @@ public final class MemoryFailure {
 
     /** True for a kernel release of 6.11 or later ("6.1.0-50-amd64" is false). */
     static boolean signalsInsideMadvise(String release) {
-        java.util.regex.Matcher m = java.util.regex.Pattern.compile("^(\\d+)\\.(\\d+)").matcher(release);
-        if (!m.find()) {
-            return false;
-        }
-        int major = Integer.parseInt(m.group(1));
-        int minor = Integer.parseInt(m.group(2));
-        return major > 6 || major == 6 && minor >= 11;
+        return KernelRelease.parse(release).atLeast(6, 11);
     }
 
     private static String readTrimmed(Path file) {

@@ -3,11 +3,9 @@ package dev.kdirect.examples.cli;
 import dev.kdirect.Binding;
 import dev.kdirect.Feature;
 import dev.kdirect.FeatureStatus;
+import dev.kdirect.KernelRelease;
 import dev.kdirect.Kernels;
-import java.io.IOException;
 import java.io.PrintWriter;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.LinkedHashMap;
@@ -89,7 +87,7 @@ final class DoctorCommand implements Callable<Integer> {
         }
         Map<String, Object> report = new LinkedHashMap<>();
         report.put("configuredBinding", binding.id()); // "binding" elsewhere: the one a command ran on
-        report.put("kernelRelease", kernelRelease());
+        report.put("kernelRelease", KernelRelease.running().text());
         report.put("arch", System.getProperty("os.arch"));
         report.put("euid", Kernels.real().geteuid());
         report.put("java", Runtime.version().toString());
@@ -99,7 +97,7 @@ final class DoctorCommand implements Callable<Integer> {
 
     private static String text(Binding binding, List<FeatureStatus> statuses) {
         StringBuilder out = new StringBuilder();
-        out.append("kdirect doctor: binding ").append(binding.id()).append(", Linux ").append(kernelRelease())
+        out.append("kdirect doctor: binding ").append(binding.id()).append(", Linux ").append(KernelRelease.running())
                 .append(" (").append(System.getProperty("os.arch")).append("), euid ").append(Kernels.real().geteuid())
                 .append(", Java ").append(Runtime.version().feature()).append("\n\n");
         if (!binding.isReal()) {
@@ -114,13 +112,5 @@ final class DoctorCommand implements Callable<Integer> {
             }
         }
         return out.toString().stripTrailing();
-    }
-
-    private static String kernelRelease() {
-        try {
-            return Files.readString(Path.of("/proc/sys/kernel/osrelease")).trim();
-        } catch (IOException e) {
-            return System.getProperty("os.version");
-        }
     }
 }

@@ -4,6 +4,7 @@ import static java.lang.foreign.ValueLayout.JAVA_BYTE;
 
 import dev.kdirect.Advice;
 import dev.kdirect.Feature;
+import dev.kdirect.KernelRelease;
 import dev.kdirect.Kernel;
 import dev.kdirect.KernelException;
 import dev.kdirect.MapFlags;
@@ -14,8 +15,6 @@ import dev.kdirect.pmem.PoisonedPageException;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.lang.foreign.MemorySegment;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -88,7 +87,7 @@ final class HwpoisonDrillCommand implements Callable<Integer> {
         Map<String, Object> r = new LinkedHashMap<>();
         r.put("binding", kernel.binding().id());
         r.put("realKernel", kernel.binding().isReal());
-        r.put("kernelRelease", kernel.binding().isReal() ? release() : "simulated");
+        r.put("kernelRelease", kernel.binding().isReal() ? KernelRelease.running().text() : "simulated");
         r.put("pages", pages);
         r.put("pageSize", page);
         r.put("route", debugfs ? "debugfs corrupt-pfn" : "madvise(MADV_HWPOISON)");
@@ -186,14 +185,6 @@ final class HwpoisonDrillCommand implements Callable<Integer> {
         byte[] copy = new byte[(int) data.byteSize()];
         MemorySegment.copy(data, JAVA_BYTE, 0, copy, 0, copy.length);
         return crc(copy);
-    }
-
-    private static String release() {
-        try {
-            return Files.readString(Path.of("/proc/sys/kernel/osrelease")).trim();
-        } catch (IOException e) {
-            return "unknown";
-        }
     }
 
     private static String story(Map<String, Object> r) {
