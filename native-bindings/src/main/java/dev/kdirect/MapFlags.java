@@ -26,6 +26,10 @@ public final class MapFlags {
     public static final int HUGE_2MB = 21 << HUGE_SHIFT;
     /** Huge pages of 1 GiB. */
     public static final int HUGE_1GB = 30 << HUGE_SHIFT;
+    /** A grows-down (stack) area, VM_GROWSDOWN: private anonymous mappings only. */
+    public static final int GROWSDOWN = 0x100;
+    /** Lock the pages in memory (VM_LOCKED), as mlock does: needs RLIMIT_MEMLOCK room or CAP_IPC_LOCK. */
+    public static final int LOCKED = 0x2000;
     /** Do not reserve swap space. */
     public static final int NORESERVE = 0x4000;
     /** Pre-fault the pages. */
