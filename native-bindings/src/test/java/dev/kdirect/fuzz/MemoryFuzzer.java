@@ -5,6 +5,7 @@ import dev.kdirect.Feature;
 import dev.kdirect.Kernel;
 import dev.kdirect.KernelException;
 import dev.kdirect.MapFlags;
+import dev.kdirect.MsyncFlags;
 import dev.kdirect.Prot;
 import dev.kdirect.fuzz.MemoryWorld.Slot;
 import java.io.IOException;
@@ -54,7 +55,11 @@ public final class MemoryFuzzer implements Fuzzer<MemoryWorld> {
     /** What the real world found at its opening: the execute-only key (0: none) and the keys others hold. */
     private int executeOnlyKey;
     private Set<Integer> heldKeys = Set.of();
+    private boolean keysFound;
     private static volatile Integer processExecuteOnlyKey;
+    /** The worker threads every world starts with, created once from the thread that runs the programs. */
+    private final List<MemoryWorld.Worker> baseWorkers = new ArrayList<>();
+    private Path dataFile;
 
     public MemoryFuzzer() {
         this(true);
@@ -77,13 +82,20 @@ public final class MemoryFuzzer implements Fuzzer<MemoryWorld> {
 
     @Override
     public MemoryWorld open(Kernel kernel, Path dir) throws Exception {
-        MemoryWorld world = new MemoryWorld(kernel, dir);
+        while (baseWorkers.size() < MemoryWorld.INITIAL_THREADS) {
+            baseWorkers.add(new MemoryWorld.Worker());
+        }
+        if (dataFile == null) {
+            dataFile = MemoryWorld.dataFile();
+        }
+        MemoryWorld world = new MemoryWorld(kernel, dataFile, baseWorkers, pkeys);
         try {
             if (pkeys) {
                 if (world.isModel()) {
                     takeKeysAsTheRealProcessHolds(kernel);
-                } else {
-                    findRealKeys(kernel);
+                } else if (!keysFound) {
+                    findRealKeys(kernel); // once: the world's close gives back what a program took
+                    keysFound = true;
                 }
             }
         } catch (Exception | Error e) {
@@ -179,17 +191,13 @@ public final class MemoryFuzzer implements Fuzzer<MemoryWorld> {
         if (hole < 0 || hole >= lastPage) {
             return null;
         }
-        long from = s.base + first * world.page;
-        long to = s.base + (long) lastPage * world.page;
-        for (String line : Files.readAllLines(Path.of("/proc/self/maps"))) {
-            String[] range = line.substring(0, line.indexOf(' ')).split("-");
-            long mapStart = Long.parseUnsignedLong(range[0], 16);
-            long mapEnd = Long.parseUnsignedLong(range[1], 16);
-            for (int p = s.holes.nextSetBit((int) first); p >= 0 && p < lastPage; p = s.holes.nextSetBit(p + 1)) {
-                long pageStart = s.base + p * world.page;
-                if (mapStart < pageStart + world.page && mapEnd > pageStart && pageStart >= from && pageStart < to) {
-                    return "another mapping (" + line + ") lies in a hole the program made in slot " + r.slot();
-                }
+        for (int p = hole; p >= 0 && p < lastPage; p = s.holes.nextSetBit(p + 1)) {
+            // msync fails with ENOMEM on a page nothing maps (mm/msync.c): one call, where /proc/self/maps is long
+            try {
+                world.kernel.msync(MemoryWorld.at(s.base + p * world.page, world.page), world.page, MsyncFlags.ASYNC);
+                return "another mapping lies in a hole the program made in slot " + r.slot() + ", page " + p;
+            } catch (KernelException e) {
+                // ENOMEM: still a hole
             }
         }
         return null;
@@ -199,7 +207,7 @@ public final class MemoryFuzzer implements Fuzzer<MemoryWorld> {
     public List<Step<MemoryWorld>> program(Random random) {
         int[] pages = {4, 4, 4, 4};
         List<Step<MemoryWorld>> steps = new ArrayList<>();
-        int length = 8 + random.nextInt(33);
+        int length = 6 + random.nextInt(25);
         for (int i = 0; i < length; i++) {
             int thread = random.nextInt(10) < 7 ? random.nextInt(2) : random.nextInt(MemoryWorld.MAX_THREADS);
             int slot = random.nextInt(MemoryWorld.SLOTS);
@@ -244,7 +252,7 @@ public final class MemoryFuzzer implements Fuzzer<MemoryWorld> {
             } else if (roll < 88) {
                 int flags = random.nextInt(25) == 0 ? 1 : 0;
                 int rights = random.nextInt(15) == 0 ? new int[] {4, -1, 7}[random.nextInt(3)] : random.nextInt(4);
-                steps.add(new PkeyAlloc(thread, flags, rights));
+                steps.add(new PkeyAlloc(thread, flags, rights, random.nextInt(8) == 0 ? 6 + random.nextInt(10) : 1));
             } else if (roll < 91) {
                 steps.add(new PkeyFree(thread, key(random, false)));
             } else if (roll < 95) {
@@ -464,20 +472,27 @@ public final class MemoryFuzzer implements Fuzzer<MemoryWorld> {
                 if (w.workers.size() >= MemoryWorld.MAX_THREADS) {
                     return "no room";
                 }
-                w.workers.add(w.new Worker());
+                w.workers.add(new MemoryWorld.Worker());
                 return "ok";
             });
         }
     }
 
-    /** pkey_alloc: the key number (the same on both kernels: the lowest free one). */
-    public record PkeyAlloc(int thread, int flags, int rights) implements Step<MemoryWorld> {
+    /**
+     * pkey_alloc, {@code count} times: the key numbers (the same on both kernels: the lowest free one each time), or
+     * the first call's error (the keys before it stay allocated).
+     */
+    public record PkeyAlloc(int thread, int flags, int rights, int count) implements Step<MemoryWorld> {
         @Override
         public String apply(MemoryWorld w) throws Exception {
             return w.on(thread, () -> {
-                int key = w.kernel.pkeyAlloc(flags, rights);
-                w.keys.add(key);
-                return "key " + key;
+                StringBuilder keys = new StringBuilder("keys");
+                for (int i = 0; i < count; i++) {
+                    int key = w.kernel.pkeyAlloc(flags, rights);
+                    w.keys.add(key);
+                    keys.append(' ').append(key);
+                }
+                return keys.toString();
             });
         }
     }

@@ -35,13 +35,15 @@ final class MemoryWorld implements AutoCloseable {
     static final int MAX_THREADS = 4;
     static final int INITIAL_THREADS = 2;
     /** The data file: its first pages hold a pattern that reads copy into slots; writes go to {@link #OUT}. */
-    static final int FILE_PAGES = 16;
+    static final int FILE_PAGES = 10;
     static final long OUT = 1 << 20;
 
     final Kernel kernel;
     final long page;
     final Slot[] slots = new Slot[SLOTS];
     final List<Worker> workers = new ArrayList<>();
+    private final int baseWorkers;
+    private final boolean resetKeys;
     /** Keys the program's pkey_alloc returned and it did not free: the world's close frees them. */
     final Set<Integer> keys = new TreeSet<>();
     final Path file;
@@ -59,18 +61,19 @@ final class MemoryWorld implements AutoCloseable {
         }
     }
 
-    MemoryWorld(Kernel kernel, Path dir) throws Exception {
+    /**
+     * @param file the data file, holding the pattern in its first {@link #FILE_PAGES} pages
+     * @param base the first workers, kept across programs (thread creation is slow under emulation): threads with
+     *        the init PKRU, as the real world's close leaves them when {@code resetKeys}
+     */
+    MemoryWorld(Kernel kernel, Path file, List<Worker> base, boolean resetKeys) throws Exception {
         this.kernel = kernel;
         this.page = kernel.pageSize();
-        byte[] pattern = new byte[(int) (FILE_PAGES * page)];
-        for (int i = 0; i < pattern.length; i++) {
-            pattern[i] = (byte) (i * 7 + i / 4096);
-        }
-        this.file = Files.write(dir.resolve("data"), pattern);
+        this.file = file;
         this.fd = kernel.open(file.toString(), OpenFlags.RDWR | OpenFlags.CLOEXEC, 0);
-        for (int i = 0; i < INITIAL_THREADS; i++) {
-            workers.add(new Worker());
-        }
+        workers.addAll(base);
+        this.baseWorkers = base.size();
+        this.resetKeys = resetKeys && !isModel();
     }
 
     boolean isModel() {
@@ -127,6 +130,17 @@ final class MemoryWorld implements AutoCloseable {
         }
     }
 
+    /** A data file for worlds to share (one runs at a time): its first pages hold a pattern no program changes. */
+    static Path dataFile() throws IOException {
+        byte[] pattern = new byte[FILE_PAGES * 4096];
+        for (int i = 0; i < pattern.length; i++) {
+            pattern[i] = (byte) (i * 7 + i / 4096);
+        }
+        Path file = Files.createTempFile("kdirect-memory-fuzz-", ".data");
+        file.toFile().deleteOnExit();
+        return Files.write(file, pattern);
+    }
+
     /** The CRC-32 of {@code count} bytes of the data file at {@link #OUT}, read from Java. */
     String written(long count) throws IOException {
         try (FileChannel channel = FileChannel.open(file, StandardOpenOption.READ)) {
@@ -143,8 +157,19 @@ final class MemoryWorld implements AutoCloseable {
     @Override
     public void close() throws Exception {
         try {
-            for (Worker w : workers) {
+            for (Worker w : workers.subList(baseWorkers, workers.size())) {
                 w.stop();
+            }
+            if (resetKeys) {
+                // the init PKRU, 0x55555554 (access disabled for keys 1 to 15), which a fresh model's threads have
+                for (Worker w : workers.subList(0, baseWorkers)) {
+                    w.run(() -> {
+                        for (int key = 1; key < 16; key++) {
+                            kernel.pkeySet(key, 1);
+                        }
+                        return "ok";
+                    });
+                }
             }
             for (int i = 0; i < SLOTS; i++) {
                 if (slots[i] != null) {
@@ -164,7 +189,7 @@ final class MemoryWorld implements AutoCloseable {
      * A platform thread that runs the world's calls one at a time. Constructed and started on the thread that
      * creates it, so it inherits that thread's PKRU (clone) and, in the model, its InheritableThreadLocal.
      */
-    final class Worker {
+    static final class Worker {
         private final LinkedBlockingQueue<FutureTask<String>> calls = new LinkedBlockingQueue<>();
         private final Thread thread;
 
