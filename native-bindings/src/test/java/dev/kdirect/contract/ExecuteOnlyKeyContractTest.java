@@ -31,7 +31,8 @@ class ExecuteOnlyKeyContractTest {
                 .containsEntry("pkey-mprotect-with-it", "EINVAL")
                 .containsEntry("rights-after-exec-only-mprotect", "1")
                 .containsEntry("copy-from-exec-only", "EFAULT")
-                .containsEntry("copy-still-faults", "EFAULT")
+                .containsEntry("copy-after-exec-sem", "ok")
+                .containsEntry("copy-faults-again", "EFAULT")
                 .containsEntry("copy-from-key-0", "ok");
     }
 }

@@ -49,10 +49,13 @@ public final class ExecuteOnlyKeyProgram {
             out.step("mprotect-exec-only", () -> k.mprotect(rw, page, Prot.EXEC));
             out.put("rights-after-exec-only-mprotect", k.pkeyGet(lowest));
             out.step("copy-from-exec-only", () -> k.pwrite(fd, rw, 0));
-            // PROT_EXEC with PROT_SEM is not exactly PROT_EXEC: the area keeps its key
+            // PROT_EXEC with PROT_SEM is not exactly PROT_EXEC: arch_override_mprotect_pkey moves the execute-only area
+            // back to key 0, and x86 page tables let the kernel read an executable page
             out.step("mprotect-exec-sem", () -> k.mprotect(rw, page, Prot.EXEC | Prot.SEM));
-            out.step("copy-still-faults", () -> k.pwrite(fd, rw, 0));
-            // made readable, the area goes back to key 0 (arch_override_mprotect_pkey)
+            out.step("copy-after-exec-sem", () -> k.pwrite(fd, rw, 0));
+            out.step("mprotect-exec-only-again", () -> k.mprotect(rw, page, Prot.EXEC));
+            out.step("copy-faults-again", () -> k.pwrite(fd, rw, 0));
+            // made readable, the area goes back to key 0
             out.step("mprotect-read-exec", () -> k.mprotect(rw, page, Prot.READ | Prot.EXEC));
             out.step("copy-from-key-0", () -> k.pwrite(fd, rw, 0));
         } finally {

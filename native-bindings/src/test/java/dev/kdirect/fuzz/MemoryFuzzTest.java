@@ -18,6 +18,7 @@ class MemoryFuzzTest {
     void theModelAgreesWithTheKernelOnRandomMemoryAndProtectionKeyPrograms() throws Exception {
         ContractKernels.kernel(Binding.FFM, Feature.PKEYS); // skips where PKU is not real, fails where required
         String output = FuzzInChildJvm.run(MemoryFuzzer.class);
+        output.lines().filter(l -> l.startsWith("fuzz memory on ")).forEach(System.out::println); // the summary
         int programs = FuzzInChildJvm.field(output, "programs");
         assertThat(FuzzInChildJvm.field(output, "disagreements")).as(output).isZero();
         assertThat(programs).isEqualTo(Differential.PROGRAMS);
