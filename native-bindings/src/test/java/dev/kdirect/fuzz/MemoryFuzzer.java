@@ -35,13 +35,13 @@ import java.util.TreeSet;
  * <p>The execute-only key: the first PROT_EXEC-only mmap or mprotect of a process takes a key for good
  * (arch/x86/mm/pkeys.c), and the real side is one process for the whole run. So each world starts from the real
  * process's key state: the real world takes the execute-only key (a prologue) and finds which key it is (smaps'
- * ProtectionKey) and which keys others hold; the model world takes the same keys in the same order.
+ * ProtectionKey) and which keys others hold (once per run: each world's close frees the keys its program took); the
+ * model world takes the same keys in the same order. The worlds' first two worker threads are kept across programs
+ * (thread creation is slow under emulation); the real world's close resets their PKRU to the init value, which a
+ * fresh model's threads have. Threads a program starts are new, and end with its world.
  */
 public final class MemoryFuzzer implements Fuzzer<MemoryWorld> {
     private static final int ANON = MapFlags.ANONYMOUS;
-    private static final int MAP_STACK = 0x20000;
-    private static final int MAP_NONBLOCK = 0x10000;
-    private static final int MAP_DENYWRITE = 0x800;
     private static final int[] COMMON_ADVICE = {Advice.NORMAL, Advice.RANDOM, Advice.SEQUENTIAL, Advice.WILLNEED,
         Advice.DONTNEED, Advice.FREE, Advice.REMOVE, Advice.DONTFORK, Advice.DOFORK, Advice.MERGEABLE,
         Advice.UNMERGEABLE, Advice.HUGEPAGE, Advice.NOHUGEPAGE, Advice.DONTDUMP, Advice.DODUMP, Advice.WIPEONFORK,
@@ -289,8 +289,8 @@ public final class MemoryFuzzer implements Fuzzer<MemoryWorld> {
         int r = random.nextInt(40);
         int flags = ANON | (r == 0 ? MapFlags.SHARED_VALIDATE : r == 1 ? 0 : r < 16 ? MapFlags.SHARED
                 : MapFlags.PRIVATE);
-        int[] odd = {MapFlags.NORESERVE, MapFlags.POPULATE, MapFlags.GROWSDOWN, MapFlags.LOCKED, MAP_STACK,
-            MAP_NONBLOCK, MAP_DENYWRITE};
+        int[] odd = {MapFlags.NORESERVE, MapFlags.POPULATE, MapFlags.GROWSDOWN, MapFlags.LOCKED, MapFlags.STACK,
+            MapFlags.NONBLOCK, MapFlags.DENYWRITE};
         for (int flag : odd) {
             if (random.nextInt(14) == 0) {
                 flags |= flag;

@@ -37,8 +37,9 @@ public final class SimulatedBackend implements Backend {
     // EXECUTABLE, UNINITIALIZED, GROWSDOWN, LOCKED, NORESERVE, POPULATE, NONBLOCK, STACK, HUGETLB, 32BIT and the
     // x86 MAP_HUGE_2MB and MAP_HUGE_1GB size bits (all of them since MAP_SHARED_VALIDATE came, in 4.15; as a mask,
     // so every size whose encoding lies within bits 26..30). 6.6 added MAP_ABOVE4G, handled apart.
-    private static final int LEGACY_MAP_MASK = 0x01 | 0x02 | 0x10 | 0x20 | 0x800 | 0x1000 | 0x4000000
-            | MapFlags.GROWSDOWN | MapFlags.LOCKED | 0x4000 | 0x8000 | 0x10000 | 0x20000 | MAP_HUGETLB | MAP_32BIT | MapFlags.HUGE_2MB
+    private static final int LEGACY_MAP_MASK = 0x01 | 0x02 | 0x10 | 0x20 | MapFlags.DENYWRITE | 0x1000 | 0x4000000
+            | MapFlags.GROWSDOWN | MapFlags.LOCKED | MapFlags.NORESERVE | MapFlags.POPULATE | MapFlags.NONBLOCK
+            | MapFlags.STACK | MAP_HUGETLB | MAP_32BIT | MapFlags.HUGE_2MB
             | MapFlags.HUGE_1GB;
     // include/uapi/linux/reboot.h: RESTART, HALT, CAD_ON, CAD_OFF, POWER_OFF, RESTART2, SW_SUSPEND
     private static final java.util.Set<Integer> KNOWN_REBOOT_COMMANDS = java.util.Set.of(0x01234567, 0xCDEF0123,
