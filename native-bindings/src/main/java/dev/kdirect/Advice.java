@@ -12,6 +12,8 @@ public final class Advice {
     public static final int REMOVE = 9;
     public static final int DONTFORK = 10;
     public static final int DOFORK = 11;
+    public static final int MERGEABLE = 12;
+    public static final int UNMERGEABLE = 13;
     public static final int HUGEPAGE = 14;
     public static final int NOHUGEPAGE = 15;
     public static final int DONTDUMP = 16;
@@ -31,6 +33,10 @@ public final class Advice {
      * not writable.
      */
     public static final int POPULATE_WRITE = 23;
+    /** Like {@link #DONTNEED}, also on locked (VM_LOCKED) areas (Linux 5.18). */
+    public static final int DONTNEED_LOCKED = 24;
+    /** Collapse the range into transparent huge pages synchronously (Linux 6.1). */
+    public static final int COLLAPSE = 25;
     /**
      * Inject a hardware memory error into the pages (CAP_SYS_ADMIN, CONFIG_MEMORY_FAILURE): a dirty anonymous page
      * is unmapped and its next access gets SIGBUS (BUS_MCEERR_AR). See {@link Kernel#madvise} for the errors.

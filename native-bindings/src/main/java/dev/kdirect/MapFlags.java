@@ -26,6 +26,16 @@ public final class MapFlags {
     public static final int HUGE_2MB = 21 << HUGE_SHIFT;
     /** Huge pages of 1 GiB. */
     public static final int HUGE_1GB = 30 << HUGE_SHIFT;
+    /** A grows-down (stack) area, VM_GROWSDOWN: private anonymous mappings only. */
+    public static final int GROWSDOWN = 0x100;
+    /** Lock the pages in memory (VM_LOCKED), as mlock does: needs RLIMIT_MEMLOCK room or CAP_IPC_LOCK. */
+    public static final int LOCKED = 0x2000;
+    /** Ignored since Linux 2.6 (kept in the legacy mask). */
+    public static final int DENYWRITE = 0x800;
+    /** A thread stack: no effect on x86-64 in 6.1 (later kernels make it VM_NOHUGEPAGE). */
+    public static final int STACK = 0x20000;
+    /** With {@link #POPULATE}: do not populate (since 2.6.23, no read-ahead either). */
+    public static final int NONBLOCK = 0x10000;
     /** Do not reserve swap space. */
     public static final int NORESERVE = 0x4000;
     /** Pre-fault the pages. */

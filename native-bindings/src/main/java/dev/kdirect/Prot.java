@@ -12,6 +12,12 @@ public final class Prot {
     public static final int EXEC = 0x4;
     /** Read and write. */
     public static final int READ_WRITE = READ | WRITE;
+    /** PROT_SEM: accepted by mprotect (arch_validate_prot) and otherwise ignored on x86-64. */
+    public static final int SEM = 0x8;
+    /** mprotect only: extend the change down to the start of a grows-down (stack) area. */
+    public static final int GROWSDOWN = 0x01000000;
+    /** mprotect only: extend the change up to the end of a grows-up area (none exist on x86-64). */
+    public static final int GROWSUP = 0x02000000;
 
     private Prot() {
     }

@@ -41,9 +41,9 @@ class MemoryArgumentsContractTest extends RealVersusModel {
      * that only reaches the 47-bit top would unmap the whole JVM above the test's pages on a 5-level kernel.
      */
     private static final long PAST_EVERY_TASK_SIZE = 1L << 56;
-    private static final int PROT_SEM = 0x8;
-    private static final int PROT_GROWSDOWN = 0x01000000;
-    private static final int PROT_GROWSUP = 0x02000000;
+    private static final int PROT_SEM = Prot.SEM;
+    private static final int PROT_GROWSDOWN = Prot.GROWSDOWN;
+    private static final int PROT_GROWSUP = Prot.GROWSUP;
     private static final int MS_ASYNC = MsyncFlags.ASYNC;
     private static final int MS_INVALIDATE = MsyncFlags.INVALIDATE;
     private static final int MAP_HUGETLB = 0x40000;

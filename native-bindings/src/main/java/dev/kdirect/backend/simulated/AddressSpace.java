@@ -26,6 +26,8 @@ final class AddressSpace {
     private final long pageSize;
     private final WriteBacks writeBacks;
     private final TreeMap<Long, Vma> vmas = new TreeMap<>();
+    /** The memory of every mapping not wholly unmapped yet, by base: its unmapped pages are holes, not Java's. */
+    private final TreeMap<Long, Backing> backings = new TreeMap<>();
     private final Set<Long> poisonedPages = new HashSet<>();
     private final Set<Long> populatedPages = new HashSet<>();
     /** The shared zero page is one frame of the machine: once poisoned, it stays so (one machine per model). */
@@ -42,6 +44,14 @@ final class AddressSpace {
      */
     synchronized long map(long length, int prot, boolean shared, OpenFile file, long offset, boolean populate)
             throws IOException {
+        return map(length, prot, shared, file, offset, populate, 0, false, false);
+    }
+
+    /**
+     * {@link #map} with the area's key (the execute-only key for a PROT_EXEC-only mmap), VM_GROWSDOWN and VM_LOCKED.
+     */
+    synchronized long map(long length, int prot, boolean shared, OpenFile file, long offset, boolean populate,
+            int pkey, boolean growsDown, boolean locked) throws IOException {
         Arena arena = Arena.ofShared();
         MemorySegment memory;
         if (file == null) {
@@ -67,9 +77,14 @@ final class AddressSpace {
         }
         Backing backing = new Backing(arena, memory, length);
         long start = backing.base();
-        Vma vma = new Vma(start, start + length, prot, shared, file == null, file == null || file.canWrite(), file,
-                offset, backing);
+        // calc_vm_prot_bits keeps read, write and execute; mmap ignores every other bit of prot
+        Vma vma = new Vma(start, start + length, prot & (Prot.READ | Prot.WRITE | Prot.EXEC), shared, file == null,
+                file == null || file.canWrite(), file, offset, backing);
+        vma.pkey = pkey;
+        vma.growsDown = growsDown;
+        vma.locked = locked;
         vmas.put(start, vma);
+        backings.put(start, backing);
         if (populate) {
             markPopulated(start, start + length);
         }
@@ -81,6 +96,9 @@ final class AddressSpace {
         for (Vma vma : splitRange(start, end)) {
             vmas.remove(vma.start);
             vma.backing.unmapped(vma.length());
+            if (!vma.backing.holds(vma.backing.base())) {
+                backings.remove(vma.backing.base());
+            }
             forEachPage(vma.start, vma.end, page -> {
                 poisonedPages.remove(page);
                 populatedPages.remove(page);
@@ -93,8 +111,9 @@ final class AddressSpace {
      * changed one by one, so a hole or an EACCES stops the walk with the earlier areas already changed.
      *
      * @param pkey the new key, or -1 to keep each area's key (plain mprotect)
+     * @param executeOnly the caller's prot was exactly PROT_EXEC (no PROT_SEM either)
      */
-    synchronized int protect(long start, long end, int prot, int pkey) {
+    synchronized int protect(long start, long end, int prot, int pkey, boolean executeOnly, ProtectionKeys keys) {
         Vma vma = firstEndingAfter(start);
         if (vma == null || vma.start > start) {
             return -Errno.ENOMEM.value();
@@ -104,12 +123,11 @@ final class AddressSpace {
             if ((prot & Prot.WRITE) != 0 && vma.shared && !vma.mayWrite) {
                 return -Errno.EACCES.value(); // VM_WRITE without VM_MAYWRITE: shared map of a read-only file
             }
+            int newKey = newKey(vma, pkey, executeOnly, keys);
             long until = Math.min(vma.end, end);
             for (Vma part : splitRange(next, until)) {
                 part.prot = prot;
-                if (pkey != -1) {
-                    part.pkey = pkey;
-                }
+                part.pkey = newKey;
             }
             next = until;
             if (next >= end) {
@@ -122,9 +140,54 @@ final class AddressSpace {
         }
     }
 
+    /**
+     * arch_override_mprotect_pkey (arch/x86/mm/pkeys.c, 6.1 as 6.12), once per area of the walk: pkey_mprotect's key
+     * stands; a plain mprotect to exactly PROT_EXEC takes the execute-only key (the area keeps its key when none is
+     * free); an execute-only area that is made anything else goes back to key 0; else the area keeps its key.
+     */
+    private static int newKey(Vma vma, int pkey, boolean executeOnly, ProtectionKeys keys) {
+        if (pkey != -1) {
+            return pkey;
+        }
+        if (executeOnly) {
+            int key = keys.executeOnlyKey();
+            return key > 0 ? key : vma.pkey;
+        }
+        if (vma.executeOnly() && keys.isExecuteOnlyKey(vma.pkey)) {
+            return 0;
+        }
+        return vma.pkey;
+    }
+
     /** madvise's walk (madvise_walk_vmas, mm/madvise.c): an area the advice does not apply to stops it. */
     synchronized int advise(long start, long end, int advice, int pkru) {
+        if (advice == Advice.POPULATE_READ || advice == Advice.POPULATE_WRITE) {
+            refusePopulateFailingAfterAHole(start, end, advice == Advice.POPULATE_WRITE, pkru);
+        }
         return walkMappedParts(start, end, (vma, from, to) -> adviseArea(vma, from, to, advice, pkru));
+    }
+
+    /**
+     * MADV_POPULATE_READ/WRITE over a hole followed by an area that fails: 6.1 populates each area of
+     * madvise_walk_vmas (mm/madvise.c) and returns that area's error (the hole's ENOMEM only at the end); 6.12 and
+     * later fault the range in one pass (madvise_populate, faultin_page_range) and stop at the hole with ENOMEM.
+     * The simulated kernel follows no one version there.
+     */
+    private void refusePopulateFailingAfterAHole(long start, long end, boolean write, int pkru) {
+        long next = start;
+        boolean hole = false;
+        for (Vma vma = firstEndingAfter(start); vma != null && vma.start < end; vma = firstEndingAfter(vma.end)) {
+            hole |= vma.start > next;
+            boolean fails = !allows(vma, write, pkru);
+            for (long page = Math.max(vma.start, start); page < Math.min(vma.end, end); page += pageSize) {
+                fails |= poisonedPages.contains(page);
+            }
+            if (hole && fails) {
+                throw new UnsupportedOperationException("MADV_POPULATE over a hole and then an area it fails on:"
+                        + " Linux 6.1 answers that area's error, 6.12 and later ENOMEM for the hole (madvise_populate)");
+            }
+            next = vma.end;
+        }
     }
 
     /**
@@ -250,11 +313,36 @@ final class AddressSpace {
     synchronized long userAccessible(long address, long length, boolean kernelWrites, int pkru) {
         for (long page = address & -pageSize; Long.compareUnsigned(page, address + length) < 0; page += pageSize) {
             Vma vma = areaAt(page);
-            if (vma != null && (!allows(vma, kernelWrites, pkru) || poisonedPages.contains(page))) {
+            if (vma == null && insideMapping(page) && firstEndingAfter(page) instanceof Vma above && above.growsDown) {
+                throw new UnsupportedOperationException("a copy to or from a hole right below a MAP_GROWSDOWN area:"
+                        + " the kernel's fault grows the stack area down into it (expand_stack) where the guard gap"
+                        + " allows, which the simulated kernel does not model");
+            }
+            if (vma == null ? insideMapping(page)
+                    : !copyAllows(vma, kernelWrites, pkru) || poisonedPages.contains(page)) {
                 return Math.max(0, page - address);
             }
         }
         return length;
+    }
+
+    /** Whether {@code page}, in no area, lies where a mapping of this process was: a hole the process made. */
+    private boolean insideMapping(long page) {
+        Map.Entry<Long, Backing> below = backings.floorEntry(page);
+        return below != null && below.getValue().holds(page);
+    }
+
+    /**
+     * Whether copy_to_user ({@code write}) or copy_from_user may touch a page of {@code vma}: the thread's PKRU must
+     * allow the key (arch_vma_access_permitted); a write needs VM_WRITE; a read faults in any page of an area with
+     * read, write or execute (access_error, arch/x86/mm/fault.c: "read, not present" checks vma_is_accessible), and
+     * x86 page tables make every such present page readable.
+     */
+    private static boolean copyAllows(Vma vma, boolean write, int pkru) {
+        int rights = (pkru >>> (2 * vma.pkey)) & ProtectionKeys.ACCESS_MASK;
+        boolean pkeyAllows = (rights & ProtectionKeys.DISABLE_ACCESS) == 0
+                && !(write && (rights & ProtectionKeys.DISABLE_WRITE) != 0);
+        return pkeyAllows && (write ? vma.writable() : vma.accessible());
     }
 
     private static boolean allows(Vma vma, boolean write, int pkru) {
@@ -322,13 +410,32 @@ final class AddressSpace {
 
     private int adviseArea(Vma vma, long start, long end, int advice, int pkru) {
         switch (advice) {
-            case Advice.DONTNEED -> dropPages(vma, start, end);
+            case Advice.DONTNEED, Advice.DONTNEED_LOCKED -> {
+                if (vma.locked && advice == Advice.DONTNEED) {
+                    return -Errno.EINVAL.value(); // madvise_dontneed_free_valid_vma (mm/madvise.c, 6.1 as 6.12)
+                }
+                dropPages(vma, start, end);
+            }
             case Advice.FREE -> {
+                if (vma.locked) {
+                    return -Errno.EINVAL.value(); // madvise_dontneed_free_valid_vma
+                }
                 if (!vma.anonymous || vma.shared) {
                     return -Errno.EINVAL.value(); // only private anonymous memory can be freed lazily
                 }
             }
+            case Advice.COLD, Advice.PAGEOUT -> {
+                if (vma.locked) {
+                    return -Errno.EINVAL.value(); // can_madv_lru_vma (mm/madvise.c, 6.1 as 6.12)
+                }
+            }
+            case Advice.COLLAPSE -> throw new UnsupportedOperationException("MADV_COLLAPSE: the kernel's answer"
+                    + " depends on the extent of the area after merges with neighbouring mappings, which the simulated"
+                    + " kernel does not make (hugepage_vma_check, transhuge_vma_suitable, mm/khugepaged.c)");
             case Advice.REMOVE -> {
+                if (vma.locked) {
+                    return -Errno.EINVAL.value(); // madvise_remove (mm/madvise.c, 6.1 as 6.12) checks VM_LOCKED first
+                }
                 if (vma.anonymous && !vma.shared) {
                     return -Errno.EINVAL.value(); // no file (not even shmem) to punch a hole in
                 }

@@ -11,6 +11,7 @@ import java.lang.foreign.MemorySegment;
 final class Backing {
     private final Arena arena;
     private final MemorySegment memory;
+    private final long length;
     private long mappedBytes;
 
     /** @param mappedBytes the whole pages mapped; a file mapping's memory may end inside the last one */
@@ -18,6 +19,12 @@ final class Backing {
         this.arena = arena;
         this.memory = memory;
         this.mappedBytes = mappedBytes;
+        this.length = mappedBytes;
+    }
+
+    /** Whether {@code address} lies in the pages this backing was mapped with and it is not released yet. */
+    boolean holds(long address) {
+        return mappedBytes > 0 && address >= base() && address < base() + length;
     }
 
     long base() {

@@ -17,6 +17,8 @@ final class ProtectionKeys {
     static final int ACCESS_MASK = DISABLE_ACCESS | DISABLE_WRITE;
 
     private int allocationMap = 1;
+    /** mm->context.execute_only_pkey: -1 until a PROT_EXEC-only mapping took one, then that key for good. */
+    private int executeOnlyKey = -1;
 
     // InheritableThreadLocal copies the creator's value when a Thread is constructed: the model of clone().
     private final InheritableThreadLocal<int[]> pkru = new InheritableThreadLocal<>() {
@@ -61,8 +63,40 @@ final class ProtectionKeys {
         return 0;
     }
 
+    /**
+     * mm_pkey_is_allocated (arch/x86/include/asm/pkeys.h, 6.1 as 6.12): the execute-only key is in the allocation
+     * map but not allocated as far as pkey_free and pkey_mprotect are concerned.
+     */
     synchronized boolean isAllocated(int key) {
-        return key >= 0 && key < KEYS && (allocationMap & (1 << key)) != 0;
+        return key >= 0 && key < KEYS && key != executeOnlyKey && (allocationMap & (1 << key)) != 0;
+    }
+
+    /**
+     * __execute_only_pkey (arch/x86/mm/pkeys.c, 6.1 as 6.12), for an mmap or mprotect with exactly PROT_EXEC: the
+     * first call takes the lowest free key for the process for good (-1 when none is free); every call then denies
+     * the calling thread access to it in its PKRU, unless access is denied there already (and not on the first call).
+     */
+    synchronized int executeOnlyKey() {
+        int key = executeOnlyKey;
+        boolean first = key == -1;
+        if (first) {
+            key = Integer.numberOfTrailingZeros(~allocationMap);
+            if (key >= KEYS) {
+                return -1;
+            }
+            allocationMap |= 1 << key;
+        }
+        if (!first && (pkru() & (DISABLE_ACCESS << (2 * key))) != 0) {
+            return key;
+        }
+        setRights(key, DISABLE_ACCESS); // arch_set_user_pkey_access: access disabled, write-disable cleared
+        executeOnlyKey = key;
+        return key;
+    }
+
+    /** vma_is_pkey_exec_only's key test: whether {@code key} is the execute-only key. */
+    synchronized boolean isExecuteOnlyKey(int key) {
+        return key == executeOnlyKey;
     }
 
     /** glibc's pkey_get (sysdeps/unix/sysv/linux/x86/pkey_get.c): only the key range is checked. */

@@ -26,9 +26,9 @@ public final class SimulatedBackend implements Backend {
     static final long PAGE_SIZE = 4096;
     private static final int PAGE_SHIFT = 12;
     private static final long TASK_SIZE = 0x7ffffffff000L; // 4-level paging user address space
-    private static final int PROT_SEM = 0x8;
-    private static final int PROT_GROWSDOWN = 0x01000000;
-    private static final int PROT_GROWSUP = 0x02000000;
+    private static final int PROT_SEM = Prot.SEM;
+    private static final int PROT_GROWSDOWN = Prot.GROWSDOWN;
+    private static final int PROT_GROWSUP = Prot.GROWSUP;
     private static final int MAP_32BIT = MapFlags.MAP_32BIT;
     private static final int MAP_ABOVE4G = MapFlags.ABOVE4G; // arch/x86/include/uapi/asm/mman.h, since 6.6
     private static final int MAP_HUGETLB = MapFlags.HUGETLB;
@@ -37,8 +37,9 @@ public final class SimulatedBackend implements Backend {
     // EXECUTABLE, UNINITIALIZED, GROWSDOWN, LOCKED, NORESERVE, POPULATE, NONBLOCK, STACK, HUGETLB, 32BIT and the
     // x86 MAP_HUGE_2MB and MAP_HUGE_1GB size bits (all of them since MAP_SHARED_VALIDATE came, in 4.15; as a mask,
     // so every size whose encoding lies within bits 26..30). 6.6 added MAP_ABOVE4G, handled apart.
-    private static final int LEGACY_MAP_MASK = 0x01 | 0x02 | 0x10 | 0x20 | 0x800 | 0x1000 | 0x4000000 | 0x100
-            | 0x2000 | 0x4000 | 0x8000 | 0x10000 | 0x20000 | MAP_HUGETLB | MAP_32BIT | MapFlags.HUGE_2MB
+    private static final int LEGACY_MAP_MASK = 0x01 | 0x02 | 0x10 | 0x20 | MapFlags.DENYWRITE | 0x1000 | 0x4000000
+            | MapFlags.GROWSDOWN | MapFlags.LOCKED | MapFlags.NORESERVE | MapFlags.POPULATE | MapFlags.NONBLOCK
+            | MapFlags.STACK | MAP_HUGETLB | MAP_32BIT | MapFlags.HUGE_2MB
             | MapFlags.HUGE_1GB;
     // include/uapi/linux/reboot.h: RESTART, HALT, CAD_ON, CAD_OFF, POWER_OFF, RESTART2, SW_SUSPEND
     private static final java.util.Set<Integer> KNOWN_REBOOT_COMMANDS = java.util.Set.of(0x01234567, 0xCDEF0123,
@@ -120,6 +121,19 @@ public final class SimulatedBackend implements Backend {
             throw new UnsupportedOperationException(
                     "the simulated kernel places mappings itself: MAP_FIXED and MAP_FIXED_NOREPLACE are not modelled");
         }
+        // do_mmap (mm/mmap.c, 6.1; __mmap_region's caller in 6.12 the same): after the address is chosen and before
+        // any check of the type or the file, exactly PROT_EXEC takes the execute-only key (0 when none is free)
+        int pkey = 0;
+        if (prot == Prot.EXEC) {
+            pkey = Math.max(0, pkeys.executeOnlyKey());
+        }
+        boolean locked = (flags & MapFlags.LOCKED) != 0;
+        if (locked && !credentials.capable(Capability.IPC_LOCK)) {
+            // can_do_mlock and mlock_future_check (mm/mlock.c, mm/mmap.c): without CAP_IPC_LOCK RLIMIT_MEMLOCK decides
+            throw new UnsupportedOperationException("MAP_LOCKED without CAP_IPC_LOCK: the kernel's answer depends on"
+                    + " RLIMIT_MEMLOCK, which the simulated kernel does not model");
+        }
+        boolean growsDown = (flags & MapFlags.GROWSDOWN) != 0;
         if (description != null) {
             // do_mmap -> file_mmap_ok (mm/mmap.c, 6.1 and 6.18): the pages must end below file_mmap_size_max,
             // MAX_LFS_FILESIZE for a regular file or socket, ULONG_MAX for a directory; the offset is unsigned
@@ -159,6 +173,11 @@ public final class SimulatedBackend implements Backend {
             sync = (flags & MapFlags.SYNC) != 0;
         } else if (type != MapFlags.SHARED && type != MapFlags.PRIVATE) {
             return -Errno.EINVAL.value();
+        } else if (type == MapFlags.SHARED && growsDown) {
+            return -Errno.EINVAL.value(); // do_mmap: a shared anonymous mapping cannot be VM_GROWSDOWN
+        }
+        if (growsDown && description != null) {
+            throw new UnsupportedOperationException("the simulated kernel does not model MAP_GROWSDOWN of a file");
         }
         if (sync && !file.dax) {
             return -Errno.EOPNOTSUPP.value(); // ext4_file_mmap -> daxdev_mapping_supported
@@ -168,7 +187,8 @@ public final class SimulatedBackend implements Backend {
                     + " MAP_ABOVE4G (arch/x86/kernel/sys_x86_64.c) are not modelled");
         }
         try {
-            return memory.map(rounded, prot, shared, file, offset, (flags & MapFlags.POPULATE) != 0);
+            return memory.map(rounded, prot, shared, file, offset, locked || (flags & MapFlags.POPULATE) != 0, pkey,
+                    growsDown, locked);
         } catch (IOException | OutOfMemoryError e) {
             return -Errno.ENOMEM.value();
         }
@@ -223,9 +243,15 @@ public final class SimulatedBackend implements Backend {
             // is VM_GROWSDOWN and x86-64 has no VM_GROWSUP
             Vma vma = memory.firstAreaIn(address, end);
             boolean found = vma != null && ((grows & PROT_GROWSDOWN) != 0 || vma.start <= address);
+            if (found && (grows & PROT_GROWSDOWN) != 0 && vma.growsDown) {
+                throw new UnsupportedOperationException("PROT_GROWSDOWN on a MAP_GROWSDOWN area: the kernel extends the"
+                        + " change down to the start of its area, which depends on merges the simulated kernel does not"
+                        + " make (do_mprotect_pkey, mm/mprotect.c)");
+            }
             return found ? -Errno.EINVAL.value() : -Errno.ENOMEM.value();
         }
-        return memory.protect(address, end, bits & ~PROT_SEM, pkey);
+        // arch_override_mprotect_pkey compares the prot the caller gave, PROT_SEM included, with PROT_EXEC
+        return memory.protect(address, end, bits & ~PROT_SEM, pkey, bits == Prot.EXEC, pkeys);
     }
 
     /** do_madvise (mm/madvise.c): the advice is validated before anything else. */

@@ -5,15 +5,12 @@ package dev.kdirect.backend.simulated;
  * pages and memory-failure support, as Debian builds it. 5, 6 and 7 are unused numbers and stay invalid.
  */
 final class SupportedAdvice {
-    private static final int DONTNEED_LOCKED = 24;
-    private static final int COLLAPSE = 25;
-
     private SupportedAdvice() {
     }
 
     static boolean isValid(int advice) {
-        return (advice >= 0 && advice <= 4) || (advice >= 8 && advice <= 23) || advice == DONTNEED_LOCKED
-                || advice == COLLAPSE || advice == dev.kdirect.Advice.HWPOISON
+        return (advice >= 0 && advice <= 4) || (advice >= 8 && advice <= 23) || advice == dev.kdirect.Advice.DONTNEED_LOCKED
+                || advice == dev.kdirect.Advice.COLLAPSE || advice == dev.kdirect.Advice.HWPOISON
                 || advice == dev.kdirect.Advice.SOFT_OFFLINE;
     }
 }

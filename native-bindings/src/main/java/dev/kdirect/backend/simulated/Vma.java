@@ -11,6 +11,10 @@ final class Vma {
     long end;
     int prot;
     int pkey;
+    /** VM_GROWSDOWN: mapped with MAP_GROWSDOWN (private anonymous only). */
+    boolean growsDown;
+    /** VM_LOCKED: mapped with MAP_LOCKED. */
+    boolean locked;
     final boolean shared;
     final boolean anonymous;
     /** VM_MAYWRITE: a shared file mapping may become writable only if the file was opened for writing. */
@@ -37,6 +41,8 @@ final class Vma {
         Vma upper = new Vma(address, end, prot, shared, anonymous, mayWrite, file,
                 fileOffset + (address - start), backing);
         upper.pkey = pkey;
+        upper.growsDown = growsDown;
+        upper.locked = locked;
         end = address;
         return upper;
     }
@@ -51,6 +57,16 @@ final class Vma {
 
     boolean writable() {
         return (prot & Prot.WRITE) != 0;
+    }
+
+    /** vma_is_accessible (include/linux/mm.h): any of read, write or execute; x86 pages so mapped are readable. */
+    boolean accessible() {
+        return (prot & (Prot.READ | Prot.WRITE | Prot.EXEC)) != 0;
+    }
+
+    /** The area is PROT_EXEC only (vma_is_pkey_exec_only's flags test). */
+    boolean executeOnly() {
+        return (prot & (Prot.READ | Prot.WRITE | Prot.EXEC)) == Prot.EXEC;
     }
 
     @Override
