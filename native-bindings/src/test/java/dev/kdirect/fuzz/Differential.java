@@ -49,10 +49,11 @@ public final class Differential {
         long operations = 0;
         int interfered = 0;
         Map<String, Integer> refused = new TreeMap<>();
+        Map<String, Integer> errnos = new TreeMap<>();
         List<String> disagreements = new ArrayList<>();
         for (int index = 0; index < programs; index++) {
             List<Step<W>> program = fuzzer.program(new Random(programSeed(seed, index)));
-            Verdict verdict = compare(fuzzer, program, real, dir);
+            Verdict verdict = compare(fuzzer, program, real, dir, errnos);
             operations += verdict.compared();
             switch (verdict.kind()) {
                 case REFUSED -> refused.merge(verdict.model(), 1, Integer::sum);
@@ -70,7 +71,7 @@ public final class Differential {
             }
         }
         FuzzReport report = new FuzzReport(fuzzer.name(), kernelRelease(real), seed, programs, operations, refused,
-                interfered, disagreements, (System.nanoTime() - started) / 1e9);
+                interfered, disagreements, errnos, (System.nanoTime() - started) / 1e9);
         log.println(report.summary());
         String reports = System.getProperty("kdirect.fuzz.reports");
         if (reports != null) {
@@ -103,6 +104,12 @@ public final class Differential {
     /** Runs {@code program} in a fresh world on each kernel, step by step, until they differ or it ends. */
     static <W extends AutoCloseable> Verdict compare(Fuzzer<W> fuzzer, List<Step<W>> program, Kernel real,
             Path dir) throws Exception {
+        return compare(fuzzer, program, real, dir, new TreeMap<>());
+    }
+
+    /** {@link #compare}, counting the errnos the real kernel answered into {@code errnos}. */
+    static <W extends AutoCloseable> Verdict compare(Fuzzer<W> fuzzer, List<Step<W>> program, Kernel real,
+            Path dir, Map<String, Integer> errnos) throws Exception {
         Path realDir = Files.createTempDirectory(dir, "real-");
         Path modelDir = Files.createTempDirectory(dir, "model-");
         try (W realWorld = fuzzer.open(real, realDir); W modelWorld = fuzzer.open(fuzzer.model(), modelDir)) {
@@ -112,7 +119,7 @@ public final class Differential {
                 if (interference != null) {
                     return new Verdict(Verdict.Kind.INTERFERED, i, interference, null);
                 }
-                String realOutcome = realOutcome(step, realWorld, program);
+                String realOutcome = realOutcome(step, realWorld, program, errnos);
                 String modelOutcome;
                 try {
                     modelOutcome = step.apply(modelWorld);
@@ -134,10 +141,12 @@ public final class Differential {
         }
     }
 
-    private static <W> String realOutcome(Step<W> step, W world, List<Step<W>> program) throws Exception {
+    private static <W> String realOutcome(Step<W> step, W world, List<Step<W>> program, Map<String, Integer> errnos)
+            throws Exception {
         try {
             return step.apply(world);
         } catch (KernelException e) {
+            errnos.merge(e.errnoName(), 1, Integer::sum);
             return e.errnoName();
         } catch (RuntimeException e) {
             throw new IllegalStateException("the fuzzer's step " + step.java() + " failed on the real kernel (a bug"

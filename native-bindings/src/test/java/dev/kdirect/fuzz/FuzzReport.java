@@ -15,10 +15,11 @@ import java.util.stream.Collectors;
  * @param refused programs the model refused part-way (UnsupportedOperationException), by the refusal's message
  * @param interfered programs the real world could not finish safely
  * @param disagreements each disagreement, shrunk, as a ready-to-paste test
+ * @param errnos how often the real kernel answered each errno (so a test can see its programs reach the errors)
  * @param seconds the run's wall time
  */
 public record FuzzReport(String fuzzer, String kernel, long seed, int programs, long operations,
-        Map<String, Integer> refused, int interfered, List<String> disagreements, double seconds) {
+        Map<String, Integer> refused, int interfered, List<String> disagreements, Map<String, Integer> errnos, double seconds) {
 
     public int refusedPrograms() {
         return refused.values().stream().mapToInt(Integer::intValue).sum();
@@ -32,7 +33,8 @@ public record FuzzReport(String fuzzer, String kernel, long seed, int programs, 
                 + ",\"programs\":" + programs + ",\"operations\":" + operations + ",\"disagreements\":"
                 + disagreements.size() + ",\"refused\":" + refusedPrograms() + ",\"interfered\":" + interfered
                 + ",\"seconds\":" + String.format(java.util.Locale.ROOT, "%.1f", seconds)
-                + ",\"refusals\":{" + refusals + "}}";
+                + ",\"refusals\":{" + refusals + "},\"errnos\":{" + errnos.entrySet().stream()
+                .map(e -> quote(e.getKey()) + ":" + e.getValue()).collect(Collectors.joining(",")) + "}}";
     }
 
     /** One line for the test log. */
