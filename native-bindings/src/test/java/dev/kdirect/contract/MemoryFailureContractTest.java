@@ -122,6 +122,39 @@ class MemoryFailureContractTest {
     }
 
     @Test
+    void mapPopulateOfAReadOnlyPrivateMappingMapsTheZeroPage() throws Exception {
+        // populate_vma_page_range (mm/gup.c): a write fault only for a private writable mapping (a fuzzer's find)
+        MemorySegment m = kernel.mmap(MemorySegment.NULL, page, Prot.READ, ANON_PRIVATE | MapFlags.POPULATE, -1, 0);
+        KernelException first = catchThrowableOfType(KernelException.class,
+                () -> advise(m, 0, page, Advice.HWPOISON));
+        assertThat(first).isNotNull();
+        assertThat(first.error()).isIn(Errno.EBUSY, Errno.EHWPOISON);
+        kernel.munmap(m, page);
+        MemorySegment writable = kernel.mmap(MemorySegment.NULL, page, Prot.READ_WRITE,
+                ANON_PRIVATE | MapFlags.POPULATE, -1, 0);
+        advise(writable, 0, page, Advice.HWPOISON); // its own frame
+        assertErrno(Errno.EHWPOISON, () -> advise(writable, 0, page, Advice.POPULATE_READ));
+        kernel.munmap(writable, page);
+    }
+
+    @Test
+    void preadOfZerosIntoAPageGivesItItsOwnFrame() throws Exception {
+        // copy_to_user write-faults the page even when the bytes are zeros (a fuzzer's find)
+        Path file = Files.createTempFile(dir, "zeros", ".bin");
+        Files.write(file, new byte[64]);
+        int fd = kernel.open(file.toString(), OpenFlags.RDONLY | OpenFlags.CLOEXEC, 0);
+        MemorySegment m = kernel.mmap(MemorySegment.NULL, page, Prot.READ_WRITE, ANON_PRIVATE, -1, 0);
+        try {
+            assertThat(kernel.pread(fd, m.asSlice(page - 8, 8), 0)).isEqualTo(8);
+        } finally {
+            kernel.close(fd);
+        }
+        advise(m, 0, page, Advice.HWPOISON);
+        assertErrno(Errno.EHWPOISON, () -> advise(m, 0, page, Advice.POPULATE_READ));
+        kernel.munmap(m, page);
+    }
+
+    @Test
     void anUntouchedSharedAnonymousPageCanBePoisonedAndStaysPoisonedAfterDontneed() throws Exception {
         MemorySegment m = kernel.mmap(MemorySegment.NULL, page, Prot.READ_WRITE, ANON_SHARED, -1, 0);
         advise(m, 0, page, Advice.HWPOISON); // the lookup allocates a shmem page
