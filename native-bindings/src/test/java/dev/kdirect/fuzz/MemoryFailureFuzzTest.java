@@ -18,11 +18,14 @@ class MemoryFailureFuzzTest {
     void theModelAgreesWithTheKernelOnRandomInjectionPrograms() throws Exception {
         ContractKernels.kernel(Binding.FFM, Feature.MEMORY_FAILURE); // skips where the feature is not real
         String output = FuzzInChildJvm.run(MemoryFailureFuzzer.class);
+        output.lines().filter(l -> l.startsWith("fuzz")).forEach(System.out::println); // the summary and report
         int programs = FuzzInChildJvm.field(output, "programs");
         assertThat(FuzzInChildJvm.field(output, "disagreements")).as(output).isZero();
         assertThat(FuzzInChildJvm.field(output, "refused")).as(output).isLessThan(programs / 4);
         assertThat(FuzzInChildJvm.field(output, "operations")).as(output).isGreaterThan(5 * programs);
-        for (String errno : new String[] {"EFAULT", "EHWPOISON", "EINVAL", "ENOMEM"}) {
+        boolean hwpoison = new MemoryFailureFuzzer().hwpoison; // not on 6.11 and later: see the fuzzer
+        for (String errno : hwpoison ? new String[] {"EFAULT", "EHWPOISON", "EINVAL", "ENOMEM"}
+                : new String[] {"EFAULT", "EINVAL", "ENOMEM"}) {
             assertThat(FuzzInChildJvm.field(output, errno)).as("%s in %s", errno, output).isPositive();
         }
     }

@@ -22,6 +22,7 @@ class PmemFuzzTest {
         Kernel real = ContractKernels.kernel(Binding.FFM, Feature.DAX_PMEM);
         FuzzReport report = Differential.run(new PmemFuzzer(), real, Differential.SEED, Differential.PROGRAMS, dir,
                 System.out);
+        System.out.println(report.toJson()); // the refusals by rule, the errnos reached
         assertThat(report.disagreements()).as(report.summary()).isEmpty();
         assertThat(report.refusedPrograms()).as("programs the model refused: %s", report.refused())
                 .isLessThan(report.programs() / 4);

@@ -343,8 +343,10 @@ final class AddressSpace {
      * forbids it, or that is poisoned. copy_to_user and copy_from_user fault there like the thread's own access
      * would (arch/x86/mm/fault.c access_error and the pkey check of arch_vma_access_permitted); on a poisoned page
      * the kernel-mode fault is fixed up without a signal (verified in the guest: pread into, and pwrite from, a
-     * poisoned page fail with EFAULT, or stop short before it). Memory outside every
-     * simulated mapping (Java heap and arena buffers, which the model does not manage) counts as accessible.
+     * poisoned page fail with EFAULT, or stop short before it). Memory the model holds but no longer maps (pages
+     * unmapped from a mapping, or a whole anonymous mapping unmapped lately: {@link #release}) stops it too, as a
+     * hole does; other memory outside every simulated mapping (Java heap and arena buffers, which the model does
+     * not manage) counts as accessible.
      */
     synchronized long userAccessible(long address, long length, boolean kernelWrites, int pkru) {
         for (long page = address & -pageSize; Long.compareUnsigned(page, address + length) < 0; page += pageSize) {
