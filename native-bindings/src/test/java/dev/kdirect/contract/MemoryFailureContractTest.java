@@ -113,6 +113,22 @@ class MemoryFailureContractTest {
     }
 
     @Test
+    void softOfflineOfTheZeroPageIsEioUntilItIsPoisoned() throws Exception {
+        // get_any_page (mm/memory-failure.c): the zero page cannot be handled, -EIO, nothing marked; once an injection
+        // poisoned it (earlier in this boot, on the real machine) soft_offline_page says "already poisoned": 0
+        MemorySegment m = kernel.mmap(MemorySegment.NULL, page, Prot.READ, ANON_PRIVATE, -1, 0);
+        KernelException clean = catchThrowableOfType(KernelException.class,
+                () -> advise(m, 0, page, Advice.SOFT_OFFLINE));
+        if (!binding.isReal()) {
+            assertThat(clean).as("a fresh simulated machine").isNotNull();
+        }
+        if (clean != null) {
+            assertThat(clean.error()).isEqualTo(Errno.EIO);
+        }
+        kernel.munmap(m, page);
+    }
+
+    @Test
     void writeFaultingFirstGivesThePageItsOwnFrame() throws Exception {
         MemorySegment m = kernel.mmap(MemorySegment.NULL, page, Prot.READ_WRITE, ANON_PRIVATE, -1, 0);
         advise(m, 0, page, Advice.POPULATE_WRITE);

@@ -224,7 +224,7 @@ public final class MemoryFailureFuzzer implements Fuzzer<MemoryFailureFuzzer.Wor
         }
 
         @Override
-        public void close() throws Exception {
+        public void close() throws dev.kdirect.KernelException {
             for (Mapping m : mappings) {
                 for (int page = m.mapped.nextSetBit(0); page >= 0; page = m.mapped.nextSetBit(page + 1)) {
                     kernel.munmap(m.base.asSlice(page * PAGE), PAGE);

@@ -222,7 +222,7 @@ public final class PmemFuzzer implements Fuzzer<PmemFuzzer.World> {
         }
 
         @Override
-        public void close() throws Exception {
+        public void close() throws dev.kdirect.KernelException, IOException {
             for (Mapping m : mappings) {
                 for (int page = m.mapped.nextSetBit(0); page >= 0; page = m.mapped.nextSetBit(page + 1)) {
                     kernel.munmap(m.base.asSlice(page * PAGE), PAGE);

@@ -179,7 +179,7 @@ final class AddressSpace {
     /** Whether {@code page} is memory the model holds but has no mapping at: unmapped, as the kernel sees it. */
     private boolean heldButUnmapped(long page) {
         Map.Entry<Long, Backing> below = held.floorEntry(page);
-        return below != null && page < below.getValue().end();
+        return below != null && page < below.getValue().backedEnd(); // pages past a file's end have no memory
     }
 
     /**
@@ -269,8 +269,8 @@ final class AddressSpace {
      * <li>already poisoned: EFAULT (the hwpoison entry fails the lookup: VM_FAULT_HWPOISON without FOLL_HWPOISON);
      * <li>private anonymous memory never written maps the shared zero page: memory_failure() marks that page
      *     poisoned (for the whole machine), ignores it as a reserved kernel page and returns EBUSY; from then on
-     *     it answers EHWPOISON ("already hardware poisoned"). SOFT_OFFLINE of the poisoned zero page returns 0;
-     *     of a clean zero page it was not observed, so it is not modelled;
+     *     it answers EHWPOISON ("already hardware poisoned"). SOFT_OFFLINE of the poisoned zero page returns 0,
+     *     of a clean one EIO;
      * <li>shared anonymous memory: the lookup allocates a shmem page, so even an untouched page can be poisoned.
      * </ul>
      * HWPOISON unmaps the page: the next access gets SIGBUS (BUS_MCEERR_AR), and {@link #isPoisoned} says so.
@@ -298,8 +298,10 @@ final class AddressSpace {
                     return -Errno.EHWPOISON.value(); // "already hardware poisoned"
                 }
                 if (!zeroPagePoisoned) {
-                    throw new UnsupportedOperationException("the simulated kernel does not model SOFT_OFFLINE of"
-                            + " the shared zero page while that page is not poisoned: write the page first");
+                    // soft_offline_page -> get_hwpoison_page -> get_any_page (mm/memory-failure.c, 6.1 and 6.12): the
+                    // zero page is neither on the LRU nor a free buddy page (HWPoisonHandlable), so after three
+                    // passes -EIO, nothing marked (observed in the guest on 6.12)
+                    return -Errno.EIO.value();
                 }
                 continue; // soft_offline_page: "page already poisoned", 0
             }
