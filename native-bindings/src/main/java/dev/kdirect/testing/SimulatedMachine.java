@@ -40,6 +40,15 @@ public final class SimulatedMachine {
     }
 
     /**
+     * The machine's shared zero page is poisoned already, as after an earlier injection into it in this boot (the
+     * first one answers EBUSY and marks the page for good): later injections into a page never written answer
+     * EHWPOISON. A fuzzer starts a fresh model in the state of the real machine it compares it with.
+     */
+    public static void poisonZeroPage(Kernel kernel) {
+        model(kernel).poisonZeroPage();
+    }
+
+    /**
      * The machine loses power (dax-pmem): every store to persistent memory that was not yet persistent (not
      * written back and fenced, or not msynced) is lost, so each region mapped on {@code kernel} holds, and its
      * file keeps, only what reached the media. This is the harshest crash; {@code CrashTester} explores the

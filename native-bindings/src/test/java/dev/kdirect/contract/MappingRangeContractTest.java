@@ -61,6 +61,25 @@ class MappingRangeContractTest {
     }
 
     @Test
+    void aCopyFromOrToPagesUnmappedFromAMappingStopsThere() throws Exception {
+        // a fuzzer's find: the model took memory it had unmapped for the JVM's, accessible
+        MemorySegment m = kernel.mmap(MemorySegment.NULL, 3 * page, Prot.READ_WRITE, ANON_PRIVATE, -1, 0);
+        m.set(JAVA_LONG, 0, 42L);
+        kernel.munmap(m.asSlice(page), 2 * page);
+        Path file = Files.createTempFile(dir, "copy", ".bin");
+        int fd = kernel.open(file.toString(), OpenFlags.RDWR | OpenFlags.CLOEXEC, 0);
+        try {
+            assertThat(kernel.pwrite(fd, m.asSlice(0, 2 * page), 0)).isEqualTo(page);
+            assertErrno(Errno.EFAULT, () -> kernel.pwrite(fd, m.asSlice(page, 16), 0));
+            assertErrno(Errno.EFAULT, () -> kernel.pread(fd, m.asSlice(2 * page, 16), 0));
+            assertThat(kernel.pread(fd, m.asSlice(page - 8, 16), 0)).isEqualTo(8);
+        } finally {
+            kernel.close(fd);
+        }
+        kernel.munmap(m, page);
+    }
+
+    @Test
     void removeAndDontneedChangeOnlyTheMiddlePage() throws Exception {
         // MADV_REMOVE punches a hole in the shmem behind a shared mapping; MADV_DONTNEED drops private pages.
         for (int flags : new int[] {ANON_SHARED, ANON_PRIVATE}) {

@@ -113,9 +113,58 @@ class MemoryFailureContractTest {
     }
 
     @Test
+    void softOfflineOfTheZeroPageIsEioUntilItIsPoisoned() throws Exception {
+        // get_any_page (mm/memory-failure.c): the zero page cannot be handled, -EIO, nothing marked; once an injection
+        // poisoned it (earlier in this boot, on the real machine) soft_offline_page says "already poisoned": 0
+        MemorySegment m = kernel.mmap(MemorySegment.NULL, page, Prot.READ, ANON_PRIVATE, -1, 0);
+        KernelException clean = catchThrowableOfType(KernelException.class,
+                () -> advise(m, 0, page, Advice.SOFT_OFFLINE));
+        if (!binding.isReal()) {
+            assertThat(clean).as("a fresh simulated machine").isNotNull();
+        }
+        if (clean != null) {
+            assertThat(clean.error()).isEqualTo(Errno.EIO);
+        }
+        kernel.munmap(m, page);
+    }
+
+    @Test
     void writeFaultingFirstGivesThePageItsOwnFrame() throws Exception {
         MemorySegment m = kernel.mmap(MemorySegment.NULL, page, Prot.READ_WRITE, ANON_PRIVATE, -1, 0);
         advise(m, 0, page, Advice.POPULATE_WRITE);
+        advise(m, 0, page, Advice.HWPOISON);
+        assertErrno(Errno.EHWPOISON, () -> advise(m, 0, page, Advice.POPULATE_READ));
+        kernel.munmap(m, page);
+    }
+
+    @Test
+    void mapPopulateOfAReadOnlyPrivateMappingMapsTheZeroPage() throws Exception {
+        // populate_vma_page_range (mm/gup.c): a write fault only for a private writable mapping (a fuzzer's find)
+        MemorySegment m = kernel.mmap(MemorySegment.NULL, page, Prot.READ, ANON_PRIVATE | MapFlags.POPULATE, -1, 0);
+        KernelException first = catchThrowableOfType(KernelException.class,
+                () -> advise(m, 0, page, Advice.HWPOISON));
+        assertThat(first).isNotNull();
+        assertThat(first.error()).isIn(Errno.EBUSY, Errno.EHWPOISON);
+        kernel.munmap(m, page);
+        MemorySegment writable = kernel.mmap(MemorySegment.NULL, page, Prot.READ_WRITE,
+                ANON_PRIVATE | MapFlags.POPULATE, -1, 0);
+        advise(writable, 0, page, Advice.HWPOISON); // its own frame
+        assertErrno(Errno.EHWPOISON, () -> advise(writable, 0, page, Advice.POPULATE_READ));
+        kernel.munmap(writable, page);
+    }
+
+    @Test
+    void preadOfZerosIntoAPageGivesItItsOwnFrame() throws Exception {
+        // copy_to_user write-faults the page even when the bytes are zeros (a fuzzer's find)
+        Path file = Files.createTempFile(dir, "zeros", ".bin");
+        Files.write(file, new byte[64]);
+        int fd = kernel.open(file.toString(), OpenFlags.RDONLY | OpenFlags.CLOEXEC, 0);
+        MemorySegment m = kernel.mmap(MemorySegment.NULL, page, Prot.READ_WRITE, ANON_PRIVATE, -1, 0);
+        try {
+            assertThat(kernel.pread(fd, m.asSlice(page - 8, 8), 0)).isEqualTo(8);
+        } finally {
+            kernel.close(fd);
+        }
         advise(m, 0, page, Advice.HWPOISON);
         assertErrno(Errno.EHWPOISON, () -> advise(m, 0, page, Advice.POPULATE_READ));
         kernel.munmap(m, page);

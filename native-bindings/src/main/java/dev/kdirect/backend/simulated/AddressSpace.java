@@ -26,10 +26,14 @@ final class AddressSpace {
     private final long pageSize;
     private final WriteBacks writeBacks;
     private final TreeMap<Long, Vma> vmas = new TreeMap<>();
-    /** The memory of every mapping not wholly unmapped yet, by base: its unmapped pages are holes, not Java's. */
-    private final TreeMap<Long, Backing> backings = new TreeMap<>();
     private final Set<Long> poisonedPages = new HashSet<>();
     private final Set<Long> populatedPages = new HashSet<>();
+    /** The memory behind every mapping, by base, while the model holds it (see {@link #unmap}). */
+    private final TreeMap<Long, Backing> held = new TreeMap<>();
+    /** Anonymous memory no longer mapped but kept, oldest first, so its addresses stay the model's for a while. */
+    private final java.util.ArrayDeque<Backing> kept = new java.util.ArrayDeque<>();
+    private long keptBytes;
+    private static final long KEPT_BYTES_MAX = 64L << 20;
     /** The shared zero page is one frame of the machine: once poisoned, it stays so (one machine per model). */
     private boolean zeroPagePoisoned;
 
@@ -52,58 +56,142 @@ final class AddressSpace {
      */
     synchronized long map(long length, int prot, boolean shared, OpenFile file, long offset, boolean populate,
             int pkey, boolean growsDown, boolean locked) throws IOException {
+        List<Backing> collided = new ArrayList<>();
+        try {
+            for (int attempt = 0; attempt < 8; attempt++) {
+                Backing backing = backing(length, shared, file, offset);
+                long start = backing.base();
+                if (firstAreaIn(start, start + length) != null) {
+                    // the JVM placed this memory in the pages past the end of a file that another mapping reaches
+                    // (the model keeps no memory there): keep it until a place is found, so it is not given again
+                    collided.add(backing);
+                    continue;
+                }
+                // calc_vm_prot_bits keeps read, write and execute; mmap ignores every other bit of prot
+                Vma vma = new Vma(start, start + length, prot & (Prot.READ | Prot.WRITE | Prot.EXEC), shared,
+                        file == null, file == null || file.canWrite(), file, offset, backing);
+                vma.pkey = pkey;
+                vma.growsDown = growsDown;
+                vma.locked = locked;
+                if (!vmas.subMap(start, start + length).isEmpty()) {
+                    throw new IllegalStateException("overlapping areas at 0x" + Long.toHexString(start));
+                }
+                vmas.put(start, vma);
+                held.put(start, backing);
+                if (populate && (file != null || shared || (prot & Prot.WRITE) != 0)) {
+                    // populate_vma_page_range (mm/gup.c, 6.1 and 6.18): a write fault only where the mapping is
+                    // private and writable; a read of private anonymous memory maps the shared zero page, and a
+                    // PROT_NONE mapping is not populated at all
+                    if (prot != Prot.NONE) {
+                        markPopulated(start, start + length);
+                    }
+                }
+                return start;
+            }
+            throw new UnsupportedOperationException("the simulated kernel found no free place for a mapping of "
+                    + length + " bytes outside the pages past the end of files other mappings reach");
+        } finally {
+            collided.forEach(Backing::discard);
+        }
+    }
+
+    /** Memory for a new mapping: anonymous pages, the file's pages, or a private copy of them. */
+    private Backing backing(long length, boolean shared, OpenFile file, long offset) throws IOException {
         Arena arena = Arena.ofShared();
-        MemorySegment memory;
-        if (file == null) {
-            memory = arena.allocate(length, pageSize); // zero-filled, like fresh anonymous pages
-        } else {
-            long fileBytes = file.size() - offset;
-            if (length - fileBytes >= pageSize) {
-                arena.close(); // whole pages past EOF would SIGBUS on access: the model cannot represent them
-                throw new UnsupportedOperationException("the simulated kernel cannot map whole pages past the end of "
-                        + file.path + ": extend the file first (ftruncate or fallocate)");
+        try {
+            if (file == null) {
+                return new Backing(arena, arena.allocate(length, pageSize), length); // zero-filled, as fresh pages
             }
+            long fileBytes = Math.max(0, file.size() - offset);
+            // Pages wholly past the end of the file are mapped (do_mmap does not look at i_size), but an access to
+            // one is SIGBUS (filemap_fault, dax_iomap_pte_fault: index >= DIV_ROUND_UP(i_size, PAGE_SIZE)). The
+            // model keeps their addresses only: see Backing.backedEnd and userAccessible.
+            long backed = Math.min(length, (fileBytes + pageSize - 1) & -pageSize);
+            if (backed == 0) {
+                // nothing of the file is mapped: anonymous memory holds the addresses, never accessed as the file
+                return new Backing(arena, arena.allocate(length, pageSize), length, 0);
+            }
+            long mapped = Math.min(length, fileBytes);
             if (!shared && !file.canWrite()) {
-                // MAP_PRIVATE needs only read access (do_mmap): stores copy the page and never reach the file. NIO
-                // maps PRIVATE only through a writable channel, so the model copies the file's bytes at mmap time;
-                // the rest of the last page reads zeros. See hasPrivateCopy for what a copy cannot follow.
-                memory = arena.allocate(length, pageSize);
-                read(file.channel, memory.asSlice(0, Math.min(length, fileBytes)), offset);
-            } else {
-                FileChannel.MapMode mode = !shared ? FileChannel.MapMode.PRIVATE
-                        : file.canWrite() ? FileChannel.MapMode.READ_WRITE : FileChannel.MapMode.READ_ONLY;
-                memory = file.channel.map(mode, offset, Math.min(length, fileBytes), arena);
+                // MAP_PRIVATE needs only read access (do_mmap): stores copy the page and never reach the file, pages
+                // not written show the file's later changes. NIO maps PRIVATE only through a writable channel: the
+                // model opens one where this process may and the name still holds the file, else it copies the
+                // file's bytes at mmap (the rest of the last page reads zeros; see hasPrivateCopy).
+                FileChannel writable = file.pathStillNamesIt() ? openForWriting(file) : null;
+                if (writable == null) {
+                    MemorySegment copy = arena.allocate(length, pageSize);
+                    read(file.channel, copy.asSlice(0, mapped), offset);
+                    return new Backing(arena, copy, length, length).asCopy();
+                }
+                try (writable) {
+                    return new Backing(arena, writable.map(FileChannel.MapMode.PRIVATE, offset, mapped, arena),
+                            length, backed);
+                }
             }
+            FileChannel.MapMode mode = !shared ? FileChannel.MapMode.PRIVATE
+                    : file.canWrite() ? FileChannel.MapMode.READ_WRITE : FileChannel.MapMode.READ_ONLY;
+            return new Backing(arena, file.channel.map(mode, offset, mapped, arena), length, backed);
+        } catch (IOException | RuntimeException | Error e) {
+            arena.close();
+            throw e;
         }
-        Backing backing = new Backing(arena, memory, length);
-        long start = backing.base();
-        // calc_vm_prot_bits keeps read, write and execute; mmap ignores every other bit of prot
-        Vma vma = new Vma(start, start + length, prot & (Prot.READ | Prot.WRITE | Prot.EXEC), shared, file == null,
-                file == null || file.canWrite(), file, offset, backing);
-        vma.pkey = pkey;
-        vma.growsDown = growsDown;
-        vma.locked = locked;
-        vmas.put(start, vma);
-        backings.put(start, backing);
-        if (populate) {
-            markPopulated(start, start + length);
+    }
+
+    /** A second, writable channel to a file opened read-only, for a private mapping; null where it cannot be had. */
+    private static FileChannel openForWriting(OpenFile file) {
+        try {
+            FileChannel channel = FileChannel.open(file.path, java.nio.file.StandardOpenOption.READ,
+                    java.nio.file.StandardOpenOption.WRITE);
+            if (!file.pathStillNamesIt()) {
+                channel.close();
+                return null;
+            }
+            return channel;
+        } catch (IOException | SecurityException e) {
+            return null;
         }
-        return start;
     }
 
     /** munmap of [start, end): pages not mapped are skipped (mm/vma.c do_vmi_munmap). */
     synchronized void unmap(long start, long end) {
         for (Vma vma : splitRange(start, end)) {
             vmas.remove(vma.start);
-            vma.backing.unmapped(vma.length());
-            if (!vma.backing.holds(vma.backing.base())) {
-                backings.remove(vma.backing.base());
+            if (vma.backing.unmapped(vma.length())) {
+                release(vma.backing, vma.anonymous);
             }
             forEachPage(vma.start, vma.end, page -> {
                 poisonedPages.remove(page);
                 populatedPages.remove(page);
             });
         }
+    }
+
+    /**
+     * Frees memory no page of which is mapped any more. Anonymous memory is kept a while first (up to
+     * {@value #KEPT_BYTES_MAX} bytes, the oldest freed first): while the model holds it, no other memory of the JVM
+     * can be there, so a syscall given an address in it meets no mapping, as on the kernel (EFAULT), where memory
+     * handed back could hold anything of the JVM's by then.
+     */
+    private void release(Backing backing, boolean anonymous) {
+        if (!anonymous) {
+            held.remove(backing.base());
+            backing.discard();
+            return;
+        }
+        kept.addLast(backing);
+        keptBytes += backing.length();
+        while (keptBytes > KEPT_BYTES_MAX) {
+            Backing oldest = kept.removeFirst();
+            keptBytes -= oldest.length();
+            held.remove(oldest.base());
+            oldest.discard();
+        }
+    }
+
+    /** Whether {@code page} is memory the model holds but has no mapping at: unmapped, as the kernel sees it. */
+    private boolean heldButUnmapped(long page) {
+        Map.Entry<Long, Backing> below = held.floorEntry(page);
+        return below != null && page < below.getValue().backedEnd(); // pages past a file's end have no memory
     }
 
     /**
@@ -238,8 +326,8 @@ final class AddressSpace {
      * <li>already poisoned: EFAULT (the hwpoison entry fails the lookup: VM_FAULT_HWPOISON without FOLL_HWPOISON);
      * <li>private anonymous memory never written maps the shared zero page: memory_failure() marks that page
      *     poisoned (for the whole machine), ignores it as a reserved kernel page and returns EBUSY; from then on
-     *     it answers EHWPOISON ("already hardware poisoned"). SOFT_OFFLINE of the poisoned zero page returns 0;
-     *     of a clean zero page it was not observed, so it is not modelled;
+     *     it answers EHWPOISON ("already hardware poisoned"). SOFT_OFFLINE of the poisoned zero page returns 0,
+     *     of a clean one EIO;
      * <li>shared anonymous memory: the lookup allocates a shmem page, so even an untouched page can be poisoned.
      * </ul>
      * HWPOISON unmaps the page: the next access gets SIGBUS (BUS_MCEERR_AR), and {@link #isPoisoned} says so.
@@ -267,8 +355,10 @@ final class AddressSpace {
                     return -Errno.EHWPOISON.value(); // "already hardware poisoned"
                 }
                 if (!zeroPagePoisoned) {
-                    throw new UnsupportedOperationException("the simulated kernel does not model SOFT_OFFLINE of"
-                            + " the shared zero page while that page is not poisoned: write the page first");
+                    // soft_offline_page -> get_hwpoison_page -> get_any_page (mm/memory-failure.c, 6.1 and 6.12): the
+                    // zero page is neither on the LRU nor a free buddy page (HWPoisonHandlable), so after three
+                    // passes -EIO, nothing marked (observed in the guest on 6.12)
+                    return -Errno.EIO.value();
                 }
                 continue; // soft_offline_page: "page already poisoned", 0
             }
@@ -301,35 +391,43 @@ final class AddressSpace {
         poisonedPages.add(page);
     }
 
+    /** The machine's zero page was poisoned before this process: injections into it answer EHWPOISON. */
+    synchronized void poisonZeroPage() {
+        zeroPagePoisoned = true;
+    }
+
     /**
      * How many bytes from {@code address} the kernel can copy to ({@code kernelWrites}) or from user memory for
      * the calling thread: up to the first page whose protection, or whose key under the thread's {@code pkru},
      * forbids it, or that is poisoned. copy_to_user and copy_from_user fault there like the thread's own access
      * would (arch/x86/mm/fault.c access_error and the pkey check of arch_vma_access_permitted); on a poisoned page
      * the kernel-mode fault is fixed up without a signal (verified in the guest: pread into, and pwrite from, a
-     * poisoned page fail with EFAULT, or stop short before it). Memory outside every
-     * simulated mapping (Java heap and arena buffers, which the model does not manage) counts as accessible.
+     * poisoned page fail with EFAULT, or stop short before it). Memory the model holds but no longer maps (pages
+     * unmapped from a mapping, or a whole anonymous mapping unmapped lately: {@link #release}) stops it too, as a
+     * hole does; other memory outside every simulated mapping (Java heap and arena buffers, which the model does
+     * not manage) counts as accessible.
      */
     synchronized long userAccessible(long address, long length, boolean kernelWrites, int pkru) {
         for (long page = address & -pageSize; Long.compareUnsigned(page, address + length) < 0; page += pageSize) {
             Vma vma = areaAt(page);
-            if (vma == null && insideMapping(page) && firstEndingAfter(page) instanceof Vma above && above.growsDown) {
+            if (vma == null && heldButUnmapped(page) && firstEndingAfter(page) instanceof Vma above
+                    && above.growsDown) {
                 throw new UnsupportedOperationException("a copy to or from a hole right below a MAP_GROWSDOWN area:"
                         + " the kernel's fault grows the stack area down into it (expand_stack) where the guard gap"
                         + " allows, which the simulated kernel does not model");
             }
-            if (vma == null ? insideMapping(page)
+            if (vma == null ? heldButUnmapped(page)
                     : !copyAllows(vma, kernelWrites, pkru) || poisonedPages.contains(page)) {
                 return Math.max(0, page - address);
             }
+            if (vma != null && page >= vma.backing.backedEnd()) {
+                // the kernel's copy faults there (VM_FAULT_SIGBUS, fixed up in kernel mode): how much of the call
+                // is done before it depends on the file system's copy loop (filemap_read, dax_iomap_rw)
+                throw new UnsupportedOperationException("the simulated kernel does not decide a syscall's copy to or"
+                        + " from a mapped page past the end of " + vma.file.path + " (SIGBUS on access)");
+            }
         }
         return length;
-    }
-
-    /** Whether {@code page}, in no area, lies where a mapping of this process was: a hole the process made. */
-    private boolean insideMapping(long page) {
-        Map.Entry<Long, Backing> below = backings.floorEntry(page);
-        return below != null && below.getValue().holds(page);
     }
 
     /**
@@ -373,7 +471,24 @@ final class AddressSpace {
      */
     synchronized boolean hasPrivateCopy(OpenFile file) {
         for (Vma vma : vmas.values()) {
-            if (!vma.shared && vma.file != null && !vma.file.canWrite() && sameFile(vma.file, file)) {
+            if (!vma.shared && vma.file != null && !vma.file.canWrite() && vma.backing.isCopy()
+                    && sameFile(vma.file, file)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /**
+     * Whether a mapping of {@code file} reaches pages past the memory the model has behind it (pages that were past
+     * the end of the file at mmap) that a file of {@code newSize} bytes would make accessible: the kernel would show
+     * the file's data there, the model has none.
+     */
+    synchronized boolean growsIntoPagesWithoutMemory(OpenFile file, long newSize) {
+        for (Vma vma : vmas.values()) {
+            long backedEnd = vma.backing.backedEnd();
+            if (vma.file != null && vma.end > backedEnd && sameFile(vma.file, file)
+                    && newSize > vma.fileOffset + (Math.max(vma.start, backedEnd) - vma.start)) {
                 return true;
             }
         }
@@ -404,8 +519,13 @@ final class AddressSpace {
         return vma != null && vma.start <= address ? vma : null;
     }
 
+    /** The mapped pages of {@code [start, end)} have frames of their own (other memory is not the model's). */
     synchronized void markPopulated(long start, long end) {
-        forEachPage(start, end, populatedPages::add);
+        forEachPage(start, end, page -> {
+            if (areaAt(page) != null) {
+                populatedPages.add(page);
+            }
+        });
     }
 
     private int adviseArea(Vma vma, long start, long end, int advice, int pkru) {
@@ -442,7 +562,7 @@ final class AddressSpace {
                 if (!vma.shared || !vma.mayWrite) {
                     return -Errno.EACCES.value();
                 }
-                vma.backing.slice(start, end - start).fill((byte) 0);
+                vma.backing.pages(start, end - start).fill((byte) 0);
             }
             case Advice.WIPEONFORK -> {
                 if (!vma.anonymous || vma.shared) {
@@ -483,7 +603,7 @@ final class AddressSpace {
             return; // the data lives on in the page cache or shmem
         }
         forEachPage(start, end, poisonedPages::remove);
-        MemorySegment pages = vma.backing.slice(start, end - start);
+        MemorySegment pages = vma.backing.pages(start, end - start);
         if (vma.anonymous) {
             pages.fill((byte) 0);
         } else {

@@ -16,12 +16,29 @@ final class OpenFile implements FileDescription {
     final FileChannel channel; // null for a directory
     final int flags;
     final boolean dax;
+    /** The file's identity (device and inode) when it was opened, or null where the channel is not the file's own. */
+    final Object fileKey;
 
-    OpenFile(Path path, FileChannel channel, int flags, boolean dax) {
+    OpenFile(Path path, FileChannel channel, int flags, boolean dax, Object fileKey) {
         this.path = path;
         this.channel = channel;
         this.flags = flags;
         this.dax = dax;
+        this.fileKey = fileKey;
+    }
+
+    /** The identity of the file at {@code path} now, or null. */
+    static Object fileKeyOf(Path path) {
+        try {
+            return Files.readAttributes(path, java.nio.file.attribute.BasicFileAttributes.class).fileKey();
+        } catch (IOException e) {
+            return null;
+        }
+    }
+
+    /** Whether {@code path} still names the file this descriptor holds. */
+    boolean pathStillNamesIt() {
+        return fileKey != null && fileKey.equals(fileKeyOf(path));
     }
 
     /**

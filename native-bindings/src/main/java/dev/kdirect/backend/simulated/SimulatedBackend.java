@@ -311,24 +311,42 @@ public final class SimulatedBackend implements Backend {
     @Override
     public int ftruncate(int fd, long length) {
         refuseChangeUnderPrivateCopy(fd, "ftruncate");
+        refuseGrowthIntoPagesWithoutMemory(fd, length, "ftruncate");
         return files.ftruncate(fd, length);
     }
 
     @Override
     public int fallocate(int fd, int mode, long offset, long length) {
         refuseChangeUnderPrivateCopy(fd, "fallocate");
+        if ((mode & dev.kdirect.FallocateFlags.KEEP_SIZE) == 0 && offset >= 0 && length > 0) {
+            // the size a successful call leaves: INSERT_RANGE grows the file by length, the others to the range's end
+            long grown = (mode & dev.kdirect.FallocateFlags.INSERT_RANGE) != 0 ? Long.MAX_VALUE : offset + length;
+            refuseGrowthIntoPagesWithoutMemory(fd, grown < 0 ? Long.MAX_VALUE : grown, "fallocate");
+        }
         return files.fallocate(fd, mode, offset, length);
     }
 
     @Override
     public long pread(int fd, long buffer, long count, long offset) {
-        return files.pread(fd, nativeBuffer(buffer, count), memory.userAccessible(buffer, count, true, pkeys.pkru()),
-                offset);
+        long read = files.pread(fd, nativeBuffer(buffer, count), memory.userAccessible(buffer, count, true,
+                pkeys.pkru()), offset);
+        if (read > 0) {
+            // copy_to_user write-faults every page it stores to: a private anonymous page gets a frame of its own,
+            // even for bytes that are zeros (which the model could not tell from the shared zero page)
+            memory.markPopulated(buffer & -PAGE_SIZE, pageAlign(buffer + read));
+        }
+        return read;
     }
 
     @Override
     public long pwrite(int fd, long buffer, long count, long offset) {
         refuseChangeUnderPrivateCopy(fd, "pwrite");
+        if (count > 0 && offset >= 0) {
+            // O_APPEND writes at the end, wherever the offset points: any size may be reached
+            boolean append = fds.get(fd) instanceof OpenFile file && (file.flags & dev.kdirect.OpenFlags.APPEND) != 0;
+            refuseGrowthIntoPagesWithoutMemory(fd, append || offset + count < 0 ? Long.MAX_VALUE : offset + count,
+                    "pwrite");
+        }
         return files.pwrite(fd, nativeBuffer(buffer, count), memory.userAccessible(buffer, count, false, pkeys.pkru()),
                 offset);
     }
@@ -342,6 +360,19 @@ public final class SimulatedBackend implements Backend {
             throw new UnsupportedOperationException(call + " of " + file.path + ": a private mapping of it through a"
                     + " read-only descriptor is a copy in the simulated kernel, whose unwritten pages would not show"
                     + " the change as the kernel's page cache does");
+        }
+    }
+
+    /**
+     * A change through a descriptor open for writing that could make pages of a mapping accessible which were past
+     * the end of the file at mmap: the model has no memory behind them ({@link AddressSpace#map}).
+     */
+    private void refuseGrowthIntoPagesWithoutMemory(int fd, long newSize, String call) {
+        if (fds.get(fd) instanceof OpenFile file && file.canWrite()
+                && memory.growsIntoPagesWithoutMemory(file, newSize)) {
+            throw new UnsupportedOperationException(call + " of " + file.path + " to " + newSize + " bytes or more:"
+                    + " a mapping of it reaches pages that were past its end at mmap, which the simulated kernel"
+                    + " keeps without memory; the kernel would show the file's data there");
         }
     }
 
@@ -536,6 +567,11 @@ public final class SimulatedBackend implements Backend {
     /** Test support: an uncorrectable memory error in the frame of the page at {@code address}. */
     public void hardwareMemoryError(long address) {
         memory.hardwareError(address);
+    }
+
+    /** Test support: the shared zero page was poisoned earlier in this boot. */
+    public void poisonZeroPage() {
+        memory.poisonZeroPage();
     }
 
     /** Test support: the power fails; observed memory keeps only what was persistent. */

@@ -123,7 +123,7 @@ final class SimulatedFiles {
         try {
             FileChannel channel = directory ? null : FileChannel.open(path, options(flags, exists),
                     PosixFilePermissions.asFileAttribute(permissions(mode & ~credentials.umask())));
-            return fds.install(new OpenFile(path, channel, flags, onDaxMount(path)));
+            return fds.install(new OpenFile(path, channel, flags, onDaxMount(path), OpenFile.fileKeyOf(path)));
         } catch (IOException e) {
             return -Errno.of(e).value();
         }
@@ -453,7 +453,7 @@ final class SimulatedFiles {
             Path snapshot = Files.createTempFile("kdirect-sysfs", ".txt");
             Files.writeString(snapshot, content);
             FileChannel channel = FileChannel.open(snapshot, StandardOpenOption.READ, StandardOpenOption.DELETE_ON_CLOSE);
-            return fds.install(new OpenFile(path, channel, flags, false));
+            return fds.install(new OpenFile(path, channel, flags, false, null)); // the channel is a snapshot's
         } catch (IOException e) {
             return -Errno.EIO.value();
         }
