@@ -11,6 +11,7 @@ import dev.kdirect.KernelException;
 import dev.kdirect.KexecFlags;
 import dev.kdirect.OpenFlags;
 import dev.kdirect.contract.ContractKernels;
+import dev.kdirect.contract.TestImages;
 import dev.kdirect.rules.Refusal;
 import dev.kdirect.testing.RequiredFeatures;
 import dev.kdirect.testing.RequiresRealKernel;

@@ -103,7 +103,7 @@ final class KexecModel {
         if (crash) {
             return -Errno.EADDRNOTAVAIL.value(); // no crashkernel= memory: kexec_locate_mem_hole finds none
         }
-        int placed = placement.place(kernel.bytes, initrd.length);
+        int placed = placement.place(kernel.bytes, initrd.length, cmdline.length);
         if (placed != 0) {
             return placed;
         }
