@@ -70,7 +70,8 @@ final class KexecPlacement {
         if (commandLineLength + 4096 + 64 > LOW_PARAMETERS) {
             throw new UnsupportedOperationException("kexec_file_load with a command line of " + commandLineLength
                     + " bytes: whether the boot parameters still fit in the low RAM range beside purgatory"
-                    + " (kexec_locate_mem_hole) depends on purgatory's size, which the simulated kernel does not model");
+                    + " (kexec_locate_mem_hole) depends on purgatory's size, which the simulated kernel does not"
+                    + " model");
         }
         int sectors = b.get(SETUP_SECTS) & 0xff;
         long setupBytes = ((sectors == 0 ? 4 : sectors) + 1L) * 512;
@@ -108,8 +109,8 @@ final class KexecPlacement {
      * kexec_walk_resources with locate_mem_hole_callback and locate_mem_hole_top_down (Linux 6.1): the ranges
      * bottom-up, skipping one smaller than {@code size} or ending below {@code minimum}; in a range the candidate
      * {@code end - size} masked with {@code ~(alignment - 1)}, moved down a page at a time (then masked again) while
-     * it overlaps the segment already placed at {@code placedAt} ({@code placedSize} bytes, kimage_is_destination_range);
-     * the first that starts in the range and at or above {@code minimum} wins. -1 when none does.
+     * it overlaps the segment already placed at {@code placedAt} ({@code placedSize} bytes,
+     * kimage_is_destination_range); the first that starts in the range and at or above {@code minimum} wins. -1 when none does.
      */
     private long placeTopDown(long size, long alignment, long minimum, long placedAt, long placedSize) {
         for (Range r : memory.stream().sorted(Comparator.comparingLong(Range::start)).toList()) {
