@@ -16,8 +16,10 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -68,6 +70,12 @@ public final class KexecFuzzer implements Fuzzer<KexecFuzzer.World> {
         BzImageRules.INIT_SIZE, BzImageRules.INIT_SIZE + 1, RELOCATABLE_KERNEL, MIN_ALIGNMENT, PREF_ADDRESS + 7};
 
     private static volatile byte[] base;
+    /** The initrds' bytes: a prefix of one random megabyte. */
+    private static final byte[] INITRD_BYTES = new byte[1 << 20];
+
+    static {
+        new Random(0x1d).nextBytes(INITRD_BYTES);
+    }
 
     /** Outcomes of the loads on the real kernel, by outcome, for the test's check that the programs reach far. */
     private final Map<String, Integer> realLoadOutcomes = new ConcurrentSkipListMap<>();
@@ -113,6 +121,9 @@ public final class KexecFuzzer implements Fuzzer<KexecFuzzer.World> {
         boolean nullCommandLine;
         String initrd = "none";
         int initrdSize;
+        /** What the files under {@link #dir} hold now, so a load rewrites them only when they changed. */
+        private byte[] imageWritten;
+        private int initrdWritten = -1;
 
         World(Kernel kernel, Path dir, Map<String, Integer> outcomes) {
             this.kernel = kernel;
@@ -121,7 +132,12 @@ public final class KexecFuzzer implements Fuzzer<KexecFuzzer.World> {
         }
 
         String load(String kernelFd, long flags) throws Exception {
-            Path file = Files.write(dir.resolve("image"), Arrays.copyOf(image, length));
+            Path file = dir.resolve("image");
+            if (imageWritten == null || imageWritten.length != length
+                    || !Arrays.equals(imageWritten, 0, length, image, 0, length)) {
+                imageWritten = Arrays.copyOf(image, length);
+                Files.write(file, imageWritten);
+            }
             int fd = switch (kernelFd) {
                 case "read" -> kernel.open(file.toString(), OpenFlags.RDONLY, 0);
                 case "readwrite" -> kernel.open(file.toString(), OpenFlags.RDWR, 0);
@@ -132,9 +148,15 @@ public final class KexecFuzzer implements Fuzzer<KexecFuzzer.World> {
             int initrdFd = -1;
             try {
                 if (!initrd.equals("none")) {
-                    byte[] bytes = new byte[initrd.equals("empty") ? 0 : initrdSize];
-                    new Random(initrdSize).nextBytes(bytes);
-                    Path initrdFile = Files.write(dir.resolve("initrd"), bytes);
+                    Path initrdFile = dir.resolve("initrd");
+                    int size = initrd.equals("empty") ? 0 : initrdSize;
+                    if (initrdWritten != size) {
+                        try (FileChannel out = FileChannel.open(initrdFile, StandardOpenOption.CREATE,
+                                StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
+                            out.write(ByteBuffer.wrap(INITRD_BYTES, 0, size));
+                        }
+                        initrdWritten = size;
+                    }
                     initrdFd = kernel.open(initrdFile.toString(),
                             initrd.equals("writable") ? OpenFlags.RDWR : OpenFlags.RDONLY, 0);
                 }
@@ -304,7 +326,7 @@ public final class KexecFuzzer implements Fuzzer<KexecFuzzer.World> {
     public List<Step<World>> program(Random random) {
         byte[] shadow = base().clone(); // what the image will be, to keep init_size out of the left-out band
         List<Step<World>> steps = new ArrayList<>();
-        int count = 1 + random.nextInt(10);
+        int count = 1 + random.nextInt(8);
         boolean loaded = false;
         for (int i = 0; i < count; i++) {
             int kind = random.nextInt(100);
@@ -456,7 +478,7 @@ public final class KexecFuzzer implements Fuzzer<KexecFuzzer.World> {
             case 0 -> new Initrd("none", 0);
             case 1 -> new Initrd("empty", 0);
             case 2 -> new Initrd("small", 1 + random.nextInt(8192));
-            case 3 -> new Initrd("large", (256 << 10) + random.nextInt(768 << 10));
+            case 3 -> new Initrd("large", (256 << 10) + random.nextInt(768 << 10)); // at most INITRD_BYTES
             default -> new Initrd("writable", 1 + random.nextInt(4096));
         };
     }
