@@ -1,12 +1,13 @@
 package dev.kdirect.kexec;
 
-import static dev.kdirect.kexec.TestImages.synthetic;
-import static dev.kdirect.kexec.TestImages.truncated;
-import static dev.kdirect.kexec.TestImages.withU16;
-import static dev.kdirect.kexec.TestImages.withU32;
-import static dev.kdirect.kexec.TestImages.withU8;
+import static dev.kdirect.contract.TestImages.synthetic;
+import static dev.kdirect.contract.TestImages.truncated;
+import static dev.kdirect.contract.TestImages.withU16;
+import static dev.kdirect.contract.TestImages.withU32;
+import static dev.kdirect.contract.TestImages.withU8;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.kdirect.contract.TestImages;
 import dev.kdirect.rules.BzImageRules;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;

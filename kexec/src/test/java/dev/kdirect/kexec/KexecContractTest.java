@@ -16,6 +16,7 @@ import dev.kdirect.OpenFlags;
 import dev.kdirect.contract.ChildJvm;
 import dev.kdirect.contract.ContractKernels;
 import dev.kdirect.contract.Outcomes;
+import dev.kdirect.contract.TestImages;
 import dev.kdirect.rules.BzImageRules;
 import dev.kdirect.testing.RequiresRealKernel;
 import java.lang.foreign.Arena;
@@ -34,9 +35,10 @@ import org.junit.jupiter.params.ParameterizedClass;
 import org.junit.jupiter.params.provider.EnumSource;
 
 /**
- * kexec_file_load with the same images and calls on the real kernel (the QEMU guest) and the simulated one:
- * the same result and errno, bad input included; where the input is a file, {@link KexecValidator} must give
- * the same verdict before the syscall.
+ * kexec through this module's API with the same images on the real kernel (the QEMU guest) and the simulated one:
+ * the same result and errno, bad input included, and where the input is a file {@link KexecValidator} gives the
+ * same verdict before the syscall, with the kernel's log message. The syscall-level rules (descriptors, flags,
+ * placement, the initrd and crash slots) are native-bindings' KexecSyscallContractTest.
  */
 @ParameterizedClass(name = "{0}")
 @EnumSource(Binding.class)
@@ -187,22 +189,6 @@ class KexecContractTest {
         assertRefused(Errno.EINVAL, "", LoadRequest.of(truncated, "").withInitrd(empty));
     }
 
-    /** The command line's NUL is checked after the probe and the initrd, before bzImage64_load. */
-    @Test
-    void aCommandLineWithoutItsNulLosesToTheProbeAndWinsOverTheLoad() throws Exception {
-        MemorySegment noNul = arena.allocate(4).fill((byte) 'a');
-        Path notBzImage = TestImages.write(dir, "magic", TestImages.withU32(image, 0x202, 0x58726448));
-        Path truncated = TestImages.write(dir, "truncated", TestImages.truncated(image, setupBytes() - 1));
-        for (var expected : List.of(Map.entry(notBzImage, Errno.ENOEXEC), Map.entry(truncated, Errno.EINVAL))) {
-            int fd = kernel.open(expected.getKey().toString(), OpenFlags.RDONLY, 0);
-            try {
-                assertErrno(expected.getValue(), () -> kernel.kexecFileLoad(fd, -1, noNul, NO_INITRAMFS));
-            } finally {
-                kernel.close(fd);
-            }
-        }
-    }
-
     /** The boot sector and the setup code: (setup_sects + 1) * 512 bytes, setup_sects 0 meaning 4. */
     private int setupBytes() {
         int sectors = image[0x1f1] & 0xff;
@@ -227,137 +213,6 @@ class KexecContractTest {
         assertThat(kexec.state().loaded()).isTrue();
         kexec.unload();
         assertRefused(Errno.EINVAL, ELFCOREHDR, image, atLimit + "x");
-    }
-
-    @Test
-    void aCommandLineWithoutItsNulIsEinvalAndALengthOfZeroLoads() throws Exception {
-        Path file = TestImages.write(dir, "image", image);
-        int fd = kernel.open(file.toString(), OpenFlags.RDONLY, 0);
-        try {
-            MemorySegment noNul = arena.allocate(4).fill((byte) 'a');
-            assertErrno(Errno.EINVAL, () -> kernel.kexecFileLoad(fd, -1, noNul, NO_INITRAMFS));
-            kernel.kexecFileLoad(fd, -1, MemorySegment.NULL, NO_INITRAMFS);
-            assertThat(kexec.state().loaded()).isTrue();
-        } finally {
-            kernel.close(fd);
-        }
-    }
-
-    @Test
-    void filesThatAreNotReadableRegularNonEmptyImagesAreRefused() throws Exception {
-        assertRefused(Errno.EINVAL, "", new byte[0], "");
-        int directory = kernel.open(dir.toString(), OpenFlags.RDONLY | OpenFlags.DIRECTORY, 0);
-        try {
-            assertErrno(Errno.EINVAL, () -> kernel.kexecFileLoad(directory, -1, cmdline(""), NO_INITRAMFS));
-        } finally {
-            kernel.close(directory);
-        }
-        assertErrno(Errno.EBADF, () -> kernel.kexecFileLoad(999, -1, cmdline(""), NO_INITRAMFS));
-        Path file = TestImages.write(dir, "image", image);
-        int writable = kernel.open(file.toString(), OpenFlags.RDWR, 0);
-        try {
-            assertErrno(Errno.ETXTBSY, () -> kernel.kexecFileLoad(writable, -1, cmdline(""), NO_INITRAMFS));
-        } finally {
-            kernel.close(writable);
-        }
-        int writeOnly = kernel.open(file.toString(), OpenFlags.WRONLY, 0);
-        try {
-            assertErrno(Errno.EBADF, () -> kernel.kexecFileLoad(writeOnly, -1, cmdline(""), NO_INITRAMFS));
-        } finally {
-            kernel.close(writeOnly);
-        }
-        assertThat(kexec.state().loaded()).isFalse();
-    }
-
-    /**
-     * Where the kernel segment goes (PAGE_ALIGN(init_size) bytes, aligned to kernel_alignment, top-down through
-     * System RAM) and the segment checks after it, on the QEMU guest's 3 GiB, which the simulated machine has too:
-     * {kernel_alignment, init_size, errno or 0}, each measured in the guest (kernel 6.1).
-     */
-    @Test
-    void theKernelSegmentIsPlacedTopDownOrRefusedAsTheKernelRefuses() throws Exception {
-        long[][] cases = {
-            {0x200000, 0x10000, 0}, // the 64 KiB image's bytes fit its memory
-            {0x40000000L, 0x10000000, 0}, // 256 MiB at 2 GiB, below purgatory at the top
-            {0x80000000L, 0x1000000, 0}, // 16 MiB at 2 GiB
-            {0x200000, 0x8000, Errno.EINVAL.value()}, // more file bytes than memory (bufsz > memsz)
-            {0x200000, 0, Errno.EINVAL.value()},
-            {0x200000, 0xffffffffL, Errno.EINVAL.value()}, // PAGE_ALIGN of a u32 wraps to 0
-            {0x200000, 0x80000000L, Errno.EINVAL.value()}, // placed, but more than half of the memory
-            {0x40000000L, 0x80000000L, Errno.EADDRNOTAVAIL.value()}, // no 1 GiB-aligned 2 GiB hole
-            {0x80000000L, 0x40000000L, Errno.EADDRNOTAVAIL.value()}}; // 2 GiB-aligned: only 0, below the minimum
-        for (long[] c : cases) {
-            Path file = TestImages.write(dir, "placed", TestImages.withU32(TestImages.withU32(image,
-                    BzImageRules.KERNEL_ALIGNMENT, (int) c[0]), BzImageRules.INIT_SIZE, (int) c[1]));
-            String what = String.format("kernel_alignment 0x%x, init_size 0x%x", c[0], c[1]);
-            if (c[2] == 0) {
-                load(file, "", 0);
-                assertThat(kexec.state().loaded()).as(what).isTrue();
-                kexec.unload();
-            } else {
-                Errno expected = Errno.of((int) c[2]);
-                assertErrno(expected, () -> load(file, "", 0));
-                assertThat(kexec.state().loaded()).as(what).isFalse();
-            }
-        }
-    }
-
-    /**
-     * An alignment that is not a power of two: the kernel's ALIGN_DOWN clears arbitrary bits and the other segments
-     * decide (EADDRNOTAVAIL in the guest); the model says it cannot tell rather than guess.
-     */
-    @Test
-    void aKernelAlignmentThatIsNoPowerOfTwoIsEaddrnotavailAndTheModelRefusesToGuess() throws Exception {
-        Path file = TestImages.write(dir, "odd", TestImages.withU32(image, BzImageRules.KERNEL_ALIGNMENT, 0x12345));
-        if (binding.isReal()) {
-            assertErrno(Errno.EADDRNOTAVAIL, () -> load(file, "", 0));
-        } else {
-            assertThatThrownBy(() -> load(file, "", 0)).isInstanceOf(UnsupportedOperationException.class)
-                    .hasMessageContaining("not a power of two");
-        }
-        assertThat(kexec.state().loaded()).isFalse();
-    }
-
-    @Test
-    void unknownFlagsAreEinvalBeforeAnyFileIsRead() {
-        assertErrno(Errno.EINVAL, () -> kernel.kexecFileLoad(999, 999, MemorySegment.NULL, 8));
-        assertErrno(Errno.EINVAL, () -> kernel.kexecFileLoad(999, 999, MemorySegment.NULL, UNLOAD | 0x10));
-    }
-
-    @Test
-    void anInitrdIsReadUnlessNoInitramfs() throws Exception {
-        Path file = TestImages.write(dir, "image", image);
-        Path emptyInitrd = Files.write(dir.resolve("initrd"), new byte[0]);
-        int fd = kernel.open(file.toString(), OpenFlags.RDONLY, 0);
-        int initrd = kernel.open(emptyInitrd.toString(), OpenFlags.RDONLY, 0);
-        try {
-            assertErrno(Errno.EINVAL, () -> kernel.kexecFileLoad(fd, initrd, cmdline(""), 0));
-            assertErrno(Errno.EBADF, () -> kernel.kexecFileLoad(fd, 999, cmdline(""), 0));
-            kernel.kexecFileLoad(fd, 999, cmdline(""), NO_INITRAMFS); // the initrd fd is not looked at
-        } finally {
-            kernel.close(initrd);
-            kernel.close(fd);
-        }
-        Files.write(emptyInitrd, new byte[] {1, 2, 3});
-        kexec.load(LoadRequest.of(file, "").withInitrd(emptyInitrd));
-        assertThat(kexec.state().loaded()).isTrue();
-    }
-
-    @Test
-    void aCrashLoadWithoutCrashkernelMemoryFailsAndLeavesNoCrashKernel() throws Exception {
-        Path file = TestImages.write(dir, "image", image);
-        KexecState before = kexec.state();
-        assertThat(before.crashSize()).isZero();
-        assertErrno(Errno.EADDRNOTAVAIL, () -> load(file, "", ON_CRASH));
-        assertThat(kexec.state().crashLoaded()).isFalse();
-        kexec.unloadCrash();
-    }
-
-    @Test
-    void aKexecRebootWithNothingLoadedAndAnUnknownRebootCommandAreEinval() {
-        // kernel_kexec: no kexec_image (a crash kernel would not count) -> EINVAL; nothing reboots
-        assertErrno(Errno.EINVAL, () -> kernel.reboot(Kernel.REBOOT_CMD_KEXEC));
-        assertErrno(Errno.EINVAL, () -> kernel.reboot(0x12345678));
     }
 
     /**
@@ -387,6 +242,12 @@ class KexecContractTest {
                 .containsEntry("loaded", "false");
         assertThat(outcome.get("load.hint")).contains("CAP_SYS_BOOT");
         assertThat(kexec.state().loaded()).isFalse();
+    }
+
+    /** kernel_read_file (fs/kernel_read_file.c): an empty file is EINVAL, and the validator says so first. */
+    @Test
+    void anEmptyFileIsRefusedByTheKernelAndTheValidator() throws Exception {
+        assertRefused(Errno.EINVAL, "", new byte[0], "");
     }
 
     @Test

@@ -8,6 +8,7 @@ import dev.kdirect.Binding;
 import dev.kdirect.Kernel;
 import dev.kdirect.SimulatedReboot;
 import dev.kdirect.contract.ContractKernels;
+import dev.kdirect.contract.TestImages;
 import dev.kdirect.testing.SimulatedMachine;
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.kdirect.Errno;
 import dev.kdirect.Kernel;
 import dev.kdirect.SocketConstants;
+import dev.kdirect.contract.Sockets;
 import dev.kdirect.testing.ForceSimulatedKernel;
 import dev.kdirect.testing.SimulatedMachine;
 import org.junit.jupiter.api.Test;

@@ -10,6 +10,7 @@ import dev.kdirect.Kernel;
 import dev.kdirect.KernelException;
 import dev.kdirect.Kernels;
 import dev.kdirect.SocketConstants;
+import dev.kdirect.contract.Sockets;
 import java.util.LinkedHashMap;
 import java.util.Map;
 

@@ -9,6 +9,7 @@ import dev.kdirect.Feature;
 import dev.kdirect.Kernels;
 import dev.kdirect.contract.ChildJvm;
 import dev.kdirect.contract.ContractKernels;
+import dev.kdirect.contract.Sockets;
 import dev.kdirect.testing.RequiresRealKernel;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -133,7 +134,7 @@ class RepairPermissionTest {
     private static String runInChildWithoutCapNetAdmin(Binding binding) throws Exception {
         List<String> command = List.of("setpriv", "--inh-caps=-net_admin", "--bounding-set=-net_admin", "--",
                 ChildJvm.java(), "-Xshare:auto", "-XX:TieredStopAtLevel=1", "--enable-native-access=ALL-UNNAMED",
-                "-cp", ChildJvm.classPath(RepairPermissionProgram.class, TcpRepair.class),
+                "-cp", ChildJvm.classPath(RepairPermissionProgram.class, TcpRepair.class, Sockets.class),
                 RepairPermissionProgram.class.getName(), binding.id());
         Path log = Files.createTempFile("repair-permission-", ".log");
         Process process;

@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import dev.kdirect.Binding;
 import dev.kdirect.Feature;
 import dev.kdirect.contract.ContractKernels;
+import dev.kdirect.contract.Sockets;
 import dev.kdirect.testing.RequiresRealKernel;
 import dev.kdirect.SocketConstants;
 import java.lang.foreign.Arena;

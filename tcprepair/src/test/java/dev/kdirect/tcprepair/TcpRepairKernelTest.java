@@ -8,6 +8,7 @@ import dev.kdirect.Credentials;
 import dev.kdirect.Feature;
 import dev.kdirect.Kernel;
 import dev.kdirect.Kernels;
+import dev.kdirect.contract.Sockets;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.channels.ServerSocketChannel;

@@ -32,6 +32,8 @@ final class KexecModel {
     static final long NO_INITRAMFS = KexecFlags.NO_INITRAMFS;
     private static final long KNOWN_FLAGS = UNLOAD | ON_CRASH | NO_INITRAMFS;
     private static final long FILE_SIZE_MAX = 4L << 30; // KEXEC_FILE_SIZE_MAX
+    /** The setup code's jump offset: the setup header ends at 0x202 plus this byte (Documentation/x86/boot.rst). */
+    private static final int SETUP_JUMP_OFFSET = 0x201;
 
     private final Credentials credentials;
     private final FdTable fds;
@@ -103,7 +105,16 @@ final class KexecModel {
         if (crash) {
             return -Errno.EADDRNOTAVAIL.value(); // no crashkernel= memory: kexec_locate_mem_hole finds none
         }
-        int placed = placement.place(kernel.bytes, initrd.length);
+        if (kernel.bytes[SETUP_JUMP_OFFSET] < 0) {
+            // bzImage64_load copies 0x202 + kernel[0x201] - 0x1f1 bytes of the header with a signed char: a jump
+            // offset of 0x80 or more makes the size negative and the memcpy overruns the kernel's heap (an oops in
+            // the QEMU guest, 6.1.0-57), so the call never returns an errno
+            throw new UnsupportedOperationException("kexec_file_load of a bzImage whose byte at 0x201 is 0x"
+                    + Integer.toHexString(kernel.bytes[SETUP_JUMP_OFFSET] & 0xff) + ": bzImage64_load reads it as a"
+                    + " signed char and copies a negative number of header bytes; the kernel oopses, which the"
+                    + " simulated kernel does not model");
+        }
+        int placed = placement.place(kernel.bytes, initrd.length, cmdline.length);
         if (placed != 0) {
             return placed;
         }

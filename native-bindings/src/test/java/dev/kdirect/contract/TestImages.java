@@ -1,4 +1,4 @@
-package dev.kdirect.kexec;
+package dev.kdirect.contract;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -14,14 +14,14 @@ import java.util.Optional;
  * 64 KiB prefix keeps the real kernel's header and setup code, so it loads like the whole file (the kernel checks
  * nothing past the setup code at load time), only faster.
  */
-final class TestImages {
-    static final int PREFIX = 64 * 1024;
+public final class TestImages {
+    public static final int PREFIX = 64 * 1024;
 
     private TestImages() {
     }
 
     /** The real kernel image, if this machine has one. */
-    static Optional<Path> realKernel() {
+    public static Optional<Path> realKernel() {
         String guest = System.getenv("KDIRECT_GUEST_KERNEL");
         if (guest != null && Files.isRegularFile(Path.of(guest))) {
             return Optional.of(Path.of(guest));
@@ -35,7 +35,7 @@ final class TestImages {
      * The kernel's segment is init_size bytes of memory, and the load hashes all of it for purgatory: Debian's
      * 63 MiB would cost seconds per load under emulation, and placement is not what these tests are about.
      */
-    static byte[] loadable() throws IOException {
+    public static byte[] loadable() throws IOException {
         Optional<Path> real = realKernel();
         if (real.isPresent()) {
             try (var in = Files.newInputStream(real.get())) {
@@ -46,7 +46,7 @@ final class TestImages {
     }
 
     /** A bzImage header for protocol 2.15 with every flag kexec wants, 4 setup sectors, cmdline_size 2047. */
-    static byte[] synthetic() {
+    public static byte[] synthetic() {
         ByteBuffer b = ByteBuffer.allocate(PREFIX).order(ByteOrder.LITTLE_ENDIAN);
         b.put(0x1f1, (byte) 4);
         b.putShort(0x1fe, (short) 0xaa55);
@@ -63,33 +63,33 @@ final class TestImages {
         return b.array();
     }
 
-    static byte[] withU8(byte[] image, int offset, int value) {
+    public static byte[] withU8(byte[] image, int offset, int value) {
         byte[] copy = image.clone();
         copy[offset] = (byte) value;
         return copy;
     }
 
-    static byte[] withU16(byte[] image, int offset, int value) {
+    public static byte[] withU16(byte[] image, int offset, int value) {
         byte[] copy = image.clone();
         ByteBuffer.wrap(copy).order(ByteOrder.LITTLE_ENDIAN).putShort(offset, (short) value);
         return copy;
     }
 
-    static byte[] withU32(byte[] image, int offset, int value) {
+    public static byte[] withU32(byte[] image, int offset, int value) {
         byte[] copy = image.clone();
         ByteBuffer.wrap(copy).order(ByteOrder.LITTLE_ENDIAN).putInt(offset, value);
         return copy;
     }
 
-    static int u16(byte[] image, int offset) {
+    public static int u16(byte[] image, int offset) {
         return ByteBuffer.wrap(image).order(ByteOrder.LITTLE_ENDIAN).getShort(offset) & 0xffff;
     }
 
-    static byte[] truncated(byte[] image, int length) {
+    public static byte[] truncated(byte[] image, int length) {
         return Arrays.copyOf(image, length);
     }
 
-    static Path write(Path dir, String name, byte[] bytes) throws IOException {
+    public static Path write(Path dir, String name, byte[] bytes) throws IOException {
         return Files.write(dir.resolve(name), bytes);
     }
 }

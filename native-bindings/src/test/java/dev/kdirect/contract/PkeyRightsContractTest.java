@@ -1,4 +1,4 @@
-package dev.kdirect.pkeys;
+package dev.kdirect.contract;
 
 import static dev.kdirect.contract.ContractKernels.assertErrno;
 import static org.assertj.core.api.Assertions.assertThat;
@@ -10,7 +10,6 @@ import dev.kdirect.Kernel;
 import dev.kdirect.KernelException;
 import dev.kdirect.MapFlags;
 import dev.kdirect.Prot;
-import dev.kdirect.contract.ContractKernels;
 import dev.kdirect.testing.RequiresRealKernel;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;

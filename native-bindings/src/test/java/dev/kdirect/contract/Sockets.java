@@ -1,4 +1,4 @@
-package dev.kdirect.tcprepair;
+package dev.kdirect.contract;
 
 import static java.lang.foreign.ValueLayout.JAVA_BYTE;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
@@ -15,36 +15,37 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Descriptor-level socket helpers for the tcprepair tests, on any {@link Kernel}: loopback connections made with
- * socket, bind, listen, connect and accept, and int options, sends and exact reads. Closes what it opened.
+ * Descriptor-level socket helpers for the TCP repair tests (TcpRepairSyscallContractTest, tcprepair's), on any
+ * {@link Kernel}: loopback connections made with socket, bind, listen, connect and accept, and int options, sends and
+ * exact reads. Closes what it opened.
  */
-final class Sockets implements AutoCloseable {
-    final Kernel kernel;
+public final class Sockets implements AutoCloseable {
+    public final Kernel kernel;
     private final Arena arena = Arena.ofShared();
     private final List<Integer> open = new ArrayList<>();
 
-    Sockets(Kernel kernel) {
+    public Sockets(Kernel kernel) {
         this.kernel = kernel;
     }
 
     /** A connected pair: {@code client} connected to a listener on {@code host}, {@code server} accepted. */
-    record Pair(int listener, int client, int server) {
+    public record Pair(int listener, int client, int server) {
     }
 
-    int tcp(String host) throws KernelException {
+    public int tcp(String host) throws KernelException {
         int domain = InetAddress.ofLiteral(host).getAddress().length == 4 ? SocketConstants.AF_INET
                 : SocketConstants.AF_INET6;
         return track(kernel.socket(domain, SocketConstants.SOCK_STREAM, 0));
     }
 
-    int listener(String host) throws Exception {
+    public int listener(String host) throws Exception {
         int fd = tcp(host);
         kernel.bind(fd, new InetSocketAddress(InetAddress.ofLiteral(host), 0));
         kernel.listen(fd, 16);
         return fd;
     }
 
-    Pair pair(String host) throws Exception {
+    public Pair pair(String host) throws Exception {
         return pair(host, 0);
     }
 
@@ -52,7 +53,7 @@ final class Sockets implements AutoCloseable {
      * A connected pair whose sockets have SO_SNDBUF and SO_RCVBUF set to {@code buffers} before the handshake (the
      * accepted socket inherits its listener's), which also stops the kernel's buffer autotuning; 0 leaves them.
      */
-    Pair pair(String host, int buffers) throws Exception {
+    public Pair pair(String host, int buffers) throws Exception {
         int listener = tcp(host);
         int client = tcp(host);
         for (int fd : new int[] {listener, client}) {
@@ -68,51 +69,51 @@ final class Sockets implements AutoCloseable {
         return new Pair(listener, client, server);
     }
 
-    int track(int fd) {
+    public int track(int fd) {
         open.add(fd);
         return fd;
     }
 
     /** Stops tracking {@code fd}: something else (a release, a detach) closes it. */
-    int untrack(int fd) {
+    public int untrack(int fd) {
         open.remove(Integer.valueOf(fd));
         return fd;
     }
 
     /** Closes {@code fd} now (and not again at the end). */
-    void close(int fd) throws KernelException {
+    public void close(int fd) throws KernelException {
         open.remove(Integer.valueOf(fd));
         kernel.close(fd);
     }
 
-    void setInt(int fd, int level, int option, int value) throws KernelException {
+    public void setInt(int fd, int level, int option, int value) throws KernelException {
         kernel.setsockopt(fd, level, option, arena.allocateFrom(JAVA_INT, value));
     }
 
-    int getInt(int fd, int level, int option) throws KernelException {
+    public int getInt(int fd, int level, int option) throws KernelException {
         MemorySegment value = arena.allocate(JAVA_INT);
         kernel.getsockopt(fd, level, option, value);
         return value.get(JAVA_INT, 0);
     }
 
-    void repair(int fd, int value) throws KernelException {
+    public void repair(int fd, int value) throws KernelException {
         setInt(fd, SocketConstants.SOL_TCP, SocketConstants.TCP_REPAIR, value);
     }
 
-    void queue(int fd, int queue) throws KernelException {
+    public void queue(int fd, int queue) throws KernelException {
         setInt(fd, SocketConstants.SOL_TCP, SocketConstants.TCP_REPAIR_QUEUE, queue);
     }
 
-    MemorySegment ints(int... values) {
+    public MemorySegment ints(int... values) {
         return arena.allocateFrom(JAVA_INT, values);
     }
 
-    MemorySegment bytes(int size) {
+    public MemorySegment bytes(int size) {
         return arena.allocate(size);
     }
 
     /** send(2) of all of {@code text}, in as many calls as it takes. */
-    void send(int fd, String text) throws KernelException {
+    public void send(int fd, String text) throws KernelException {
         byte[] bytes = text.getBytes(StandardCharsets.US_ASCII);
         MemorySegment data = arena.allocate(bytes.length);
         MemorySegment.copy(bytes, 0, data, JAVA_BYTE, 0, bytes.length);
@@ -122,7 +123,7 @@ final class Sockets implements AutoCloseable {
     }
 
     /** Exactly {@code length} bytes read with blocking recv(2); fails on end of stream. */
-    String read(int fd, int length) throws KernelException {
+    public String read(int fd, int length) throws KernelException {
         MemorySegment buffer = arena.allocate(Math.max(1, length));
         for (long done = 0; done < length; ) {
             long n = kernel.recv(fd, buffer.asSlice(done, length - done), 0);
@@ -135,16 +136,23 @@ final class Sockets implements AutoCloseable {
     }
 
     /** One recv(2) with these flags into {@code capacity} bytes, as text. */
-    String recv(int fd, int capacity, int flags) throws KernelException {
+    public String recv(int fd, int capacity, int flags) throws KernelException {
         MemorySegment buffer = arena.allocate(Math.max(1, capacity));
         long n = kernel.recv(fd, buffer.asSlice(0, capacity), flags);
         return text(buffer, (int) n);
     }
 
     /** Waits until {@code fd} has {@code bytes} unread (loopback delivers almost at once on the real kernel). */
-    void awaitQueued(int fd, int bytes) throws Exception {
-        Await.soon(bytes + " bytes queued on descriptor " + fd,
-                () -> kernel.ioctlInt(fd, SocketConstants.SIOCINQ) >= bytes);
+    public void awaitQueued(int fd, int bytes) throws Exception {
+        long millis = TestDeadline.get().toMillis();
+        long deadline = System.nanoTime() + millis * 1_000_000;
+        while (kernel.ioctlInt(fd, SocketConstants.SIOCINQ) < bytes) {
+            if (System.nanoTime() - deadline > 0) {
+                throw new AssertionError("not within " + millis + " ms: " + bytes + " bytes queued on descriptor "
+                        + fd);
+            }
+            Thread.sleep(1);
+        }
     }
 
     private static String text(MemorySegment buffer, int length) {

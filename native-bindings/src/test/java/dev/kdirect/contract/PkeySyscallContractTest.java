@@ -1,4 +1,4 @@
-package dev.kdirect.pkeys;
+package dev.kdirect.contract;
 
 import static dev.kdirect.contract.ContractKernels.assertErrno;
 import static org.assertj.core.api.Assertions.assertThat;
@@ -12,7 +12,6 @@ import dev.kdirect.KernelException;
 import dev.kdirect.MapFlags;
 import dev.kdirect.OpenFlags;
 import dev.kdirect.Prot;
-import dev.kdirect.contract.ContractKernels;
 import dev.kdirect.testing.RequiresRealKernel;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;

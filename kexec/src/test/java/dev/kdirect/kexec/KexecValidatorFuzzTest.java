@@ -11,6 +11,7 @@ import dev.kdirect.KernelException;
 import dev.kdirect.KexecFlags;
 import dev.kdirect.OpenFlags;
 import dev.kdirect.contract.ContractKernels;
+import dev.kdirect.contract.TestImages;
 import dev.kdirect.rules.Refusal;
 import dev.kdirect.testing.RequiredFeatures;
 import dev.kdirect.testing.RequiresRealKernel;
@@ -27,15 +28,16 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Differential fuzzing of kexec_file_load: mutated bzImage headers and command lines, each loaded through the
- * simulated kernel, the real kernel where kexec is real (always in the QEMU guest), and judged by
- * {@link KexecValidator}. All three must give the same verdict (success or errno) for every image. The mutations
- * touch the probe's fields, setup_sects, cmdline_size, the length and the command line; placement fields
- * (init_size, kernel_alignment) are left alone here, since the validator (a check on the host before the syscall)
- * does not know the memory map: KexecContractTest holds the model's placement to the guest's kernel.
+ * The validator against the kernels: mutated bzImage headers and command lines, each judged by
+ * {@link KexecValidator} before any syscall and loaded through the simulated kernel and, where kexec is real (always
+ * in the QEMU guest), the real one. Wherever the validator rules (the file, the probe, the command line) its verdict
+ * must be the kernels'. The mutations touch the probe's fields, setup_sects, cmdline_size, the length and the
+ * command line; placement fields (init_size, kernel_alignment) are left alone here, since the validator does not
+ * know the memory map. The call-by-call comparison of the real kernel and the model over random programs,
+ * placement included, is native-bindings' KexecFuzzTest (dev.kdirect.fuzz.KexecFuzzer).
  */
 @RequiresRealKernel
-class KexecDifferentialFuzzTest {
+class KexecValidatorFuzzTest {
     private static final int CASES = Integer.getInteger("kdirect.fuzz.cases", 1000);
     private static final long NO_INITRAMFS = KexecFlags.NO_INITRAMFS;
     private static final int[] CHECKED_BYTES = {0x1f1, 0x1fe, 0x1ff, 0x202, 0x203, 0x204, 0x205, 0x206, 0x207,
@@ -70,7 +72,7 @@ class KexecDifferentialFuzzTest {
             }
             verdicts.merge(expected, 1, Integer::sum);
         }
-        System.out.printf("kexec differential fuzz: %d mutated images, kernels %s, %d disagreements, verdicts %s,"
+        System.out.printf("kexec validator fuzz: %d mutated images, kernels %s, %d disagreements, verdicts %s,"
                 + " %.1f s%n", CASES, kernels.stream().map(k -> k.binding().id()).toList(), disagreements.size(),
                 verdicts, (System.nanoTime() - started) / 1e9);
         assertThat(disagreements).isEmpty();
