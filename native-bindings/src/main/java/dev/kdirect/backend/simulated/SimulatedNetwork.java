@@ -57,7 +57,7 @@ final class SimulatedNetwork {
             if (port == 0) {
                 return null;
             }
-        } else if (conflicts(endpoint, address.getAddress(), port, false)) {
+        } else if (conflicts(endpoint, address.getAddress(), port)) {
             return null;
         }
         bound.add(endpoint);
@@ -66,9 +66,9 @@ final class SimulatedNetwork {
 
     /**
      * inet_bind_conflict: another holder of the port whose address overlaps conflicts, unless both allow reuse
-     * and neither listens (or is about to: {@code listening}), or this socket forces reuse (a socket in repair mode).
+     * and the other is not listening, or this socket forces reuse (a socket in repair mode).
      */
-    boolean conflicts(TcpEndpoint endpoint, InetAddress address, int port, boolean listening) {
+    boolean conflicts(TcpEndpoint endpoint, InetAddress address, int port) {
         if (endpoint.settings.reuse == SocketSettings.SK_FORCE_REUSE) {
             return false;
         }
@@ -79,7 +79,7 @@ final class SimulatedNetwork {
             }
             boolean bothReuse = endpoint.settings.reuse != SocketSettings.SK_NO_REUSE
                     && other.settings.reuse != SocketSettings.SK_NO_REUSE;
-            if (!bothReuse || listening || other.state == SocketConstants.TCP_LISTEN) {
+            if (!bothReuse || other.state == SocketConstants.TCP_LISTEN) {
                 return true;
             }
         }

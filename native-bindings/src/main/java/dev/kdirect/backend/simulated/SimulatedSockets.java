@@ -111,9 +111,9 @@ final class SimulatedSockets {
             if (tcp.state != TCP_CLOSE || tcp.remote != null) {
                 return -Errno.EINVAL.value();
             }
-            if (tcp.local != null && network.conflicts(tcp, tcp.local.getAddress(), tcp.local.getPort(), true)) {
-                // inet_csk_listen_start takes the port again (get_port) in state LISTEN, where SO_REUSEADDR no
-                // longer shares it: a port bound in repair mode (forced reuse) beside another socket is refused now
+            if (tcp.local != null && network.conflicts(tcp, tcp.local.getAddress(), tcp.local.getPort())) {
+                // inet_csk_listen_start takes the port again (get_port) under bind's rules: a port bound in repair
+                // mode (forced reuse) beside another socket is refused now that repair mode is left
                 return -Errno.EADDRINUSE.value();
             }
             if (tcp.local == null) {

@@ -95,9 +95,10 @@ final class TcpEndpoint {
     /** tcp_usec_ts (since 6.7): the timestamp clock counts microseconds; TCP_TIMESTAMP's low bit sets it. */
     boolean usecTimestamps;
     /**
-     * mss_cache is what the model computed: a socket never connected, or the connecting end right after the handshake.
-     * Any later segment may change the largest window the peer advertised, to half of which tcp_sync_mss bounds it
-     * (tcp_bound_to_half_wnd), and the model does not follow the kernel's window arithmetic (__tcp_select_window).
+     * mss_cache is what the model computed: a socket never connected, or a handshake's end whose MSS no window
+     * bounded, or the connecting end right after the handshake. Otherwise a segment may change the largest window
+     * the peer advertised, to half of which tcp_sync_mss bounds it (tcp_bound_to_half_wnd), and the model does not
+     * follow the kernel's window arithmetic (__tcp_select_window).
      */
     boolean mssExact = true;
 
@@ -150,8 +151,11 @@ final class TcpEndpoint {
         mssCache = Math.min(mssCache, boundToHalfWindow(child.settings.initialWindow(child.mssCache)));
         updateWindows(child);
         child.updateWindows(this);
-        mssExact = true; // the connecting end's bound is the SYN-ACK's window, which the model computes
-        child.mssExact = false; // bounded by the window of the handshake's last ACK (tcp_select_window's)
+        // the connecting end's bound is the SYN-ACK's window, which the model computes; the accepting end's is the
+        // final ACK's, which tcp_select_window never makes smaller than the SYN's (rcv_wnd of tcp_connect_init): an
+        // MSS within half of that is not bounded, any other is bounded by a window the model does not compute
+        mssExact = true;
+        child.mssExact = child.mssCache <= boundToHalfWindow(settings.initialWindow(advertisedMss()));
         // snd_wl1 is the sequence of the segment that set the send window (tcp_init_wl, net/ipv4/tcp_input.c, 6.1
         // and 6.18): the SYN-ACK's on the connecting end (tcp_rcv_synsent_state_process), one before rcv_nxt; the
         // final ACK's on the accepting end (tcp_rcv_state_process, TCP_SYN_RECV), rcv_nxt
@@ -510,7 +514,8 @@ final class TcpEndpoint {
 
     /** After a segment: this end's view of both windows (snd_wl1, snd_wnd, max_window; rcv_wnd, rcv_wup). */
     private void updateWindows(TcpEndpoint peer) {
-        mssExact = false;
+        // max_window only grows: an MSS no window bounded stays unbounded, a bounded one follows the windows
+        mssExact &= mssCache == mssClamp - TIMESTAMP_OPTION_BYTES;
         windowRepaired = false;
         sndWl1 = rcvNxt;
         sndWnd = Math.max(0, peer.settings.receiveBuffer - peer.receiveQueue.size());
