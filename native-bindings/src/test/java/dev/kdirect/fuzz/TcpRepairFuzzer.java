@@ -251,8 +251,7 @@ public final class TcpRepairFuzzer implements Fuzzer<TcpRepairFuzzer.Net> {
         }
 
         /** Why a step cannot use {@code role} now (printed the same on both kernels), or null. */
-        String unusable(Role role) throws KernelException {
-            settle();
+        String unusable(Role role) {
             if (fd(role) < 0) {
                 return "no socket";
             }
@@ -424,6 +423,7 @@ public final class TcpRepairFuzzer implements Fuzzer<TcpRepairFuzzer.Net> {
             if (no != null) {
                 return no;
             }
+            w.settle(); // what it reads moves with the peer's delayed ACK
             MemorySegment window = w.arena.allocate(Math.max(length, TcpStructs.REPAIR_WINDOW.byteSize()));
             int n = w.k.getsockopt(w.fd(role), SOL_TCP, SocketConstants.TCP_REPAIR_WINDOW, window.asSlice(0, length));
             return "len=" + n + (w.shaped[role.ordinal()] ? " (window from traffic)" : " " + window(w, window));
@@ -536,6 +536,7 @@ public final class TcpRepairFuzzer implements Fuzzer<TcpRepairFuzzer.Net> {
             if (no != null) {
                 return no;
             }
+            w.settle(); // what it reads moves with the peer's delayed ACK
             MemorySegment buffer = w.arena.allocate(Math.max(1, length));
             long n = w.k.recv(w.fd(role), buffer.asSlice(0, length), MSG_DONTWAIT | (peek ? MSG_PEEK : 0));
             byte[] got = buffer.asSlice(0, Math.min(n, length)).toArray(JAVA_BYTE);
@@ -551,6 +552,7 @@ public final class TcpRepairFuzzer implements Fuzzer<TcpRepairFuzzer.Net> {
             if (no != null) {
                 return no;
             }
+            w.settle(); // what it reads moves with the peer's delayed ACK
             int value;
             try {
                 value = w.k.ioctlInt(w.fd(role), request);
