@@ -63,8 +63,11 @@ public final class TcpRepairFuzzer implements Fuzzer<TcpRepairFuzzer.Net> {
     private static final int SO_ATTACH_FILTER = 26;
     /** BPF_RET | BPF_K with k = 0: accept no byte of the packet. */
     private static final short BPF_RET_K = 0x06;
-    /** Less than TCP_RTO_MIN (200 ms), with room for a step's own time. */
-    private static final long RETRANSMISSION_SAFE_NANOS = 120_000_000L;
+    /**
+     * Less than the first loss probe or retransmission of a socket without an RTT estimate (TCP_TIMEOUT_INIT, 1 s),
+     * with room for a step's own time under TCG on a loaded machine.
+     */
+    private static final long RETRANSMISSION_SAFE_NANOS = 400_000_000L;
     /** How far from an anchor a sequence number is still printed relative to it. */
     private static final int ANCHOR_RANGE = 1 << 18;
     private static final int[] OPTIONS_CODES = {SocketConstants.TCPOPT_MAXSEG, SocketConstants.TCPOPT_WINDOW,
@@ -97,6 +100,8 @@ public final class TcpRepairFuzzer implements Fuzzer<TcpRepairFuzzer.Net> {
         final Integer[] timestampSet = new Integer[Role.values().length];
         final boolean[] boundToClient = new boolean[Role.values().length];
         final boolean[] connected = new boolean[Role.values().length];
+        /** The handshake gave the socket an RTT estimate (srtt): its loss probe fires within milliseconds. */
+        final boolean[] rttKnown = new boolean[Role.values().length];
         /** Connected to a socket of this world (not the sink). */
         final boolean[] livePeer = new boolean[Role.values().length];
         /**
@@ -160,6 +165,7 @@ public final class TcpRepairFuzzer implements Fuzzer<TcpRepairFuzzer.Net> {
             }
             shaped[Role.CLIENT.ordinal()] = shaped[Role.SERVER.ordinal()] = true;
             livePeer[Role.CLIENT.ordinal()] = livePeer[Role.SERVER.ordinal()] = true;
+            rttKnown[Role.CLIENT.ordinal()] = rttKnown[Role.SERVER.ordinal()] = true;
             connected[Role.CLIENT.ordinal()] = connected[Role.SERVER.ordinal()] = true;
             anchor("C2S", c2s);
             anchor("S2C", s2c);
@@ -285,8 +291,7 @@ public final class TcpRepairFuzzer implements Fuzzer<TcpRepairFuzzer.Net> {
 
         private void closeQuietly(int socket) {
             try {
-                // a socket left in repair mode closes without a FIN or RST; leave it first so the peer ends cleanly
-                k.close(socket);
+                k.close(socket); // all of the world's sockets close together: what a repair-mode close leaves is unseen
             } catch (KernelException e) {
                 throw new IllegalStateException(e);
             }
@@ -297,9 +302,11 @@ public final class TcpRepairFuzzer implements Fuzzer<TcpRepairFuzzer.Net> {
      * Where the kernel acts on a timer and the model at the next event (docs/tcprepair.md: the model has no timers,
      * it does at once what the timers would), the program is not compared past that point:
      * <ul>
-     * <li>bytes sent in repair mode to a live peer count as sent and arm the retransmission timer
-     * (tcp_event_new_data_sent), which fires from 200 ms on (TCP_RTO_MIN) even in repair mode; a program that ran
-     * that long since may see them arrive (under TCG a program may take that long);
+     * <li>bytes sent in repair mode to a live peer count as sent and arm the loss probe and retransmission timers
+     * (tcp_write_xmit: tcp_event_new_data_sent, tcp_schedule_loss_probe), which fire in repair mode too: the probe
+     * within milliseconds on a socket with an RTT estimate (srtt / 4 plus 2 jiffies: seen in the guest, where it
+     * sent the bytes and so made TCP_REPAIR_OPTIONS EPERM), after TCP_TIMEOUT_INIT (1 s) on one restored without
+     * any; the former is not compared past that send, the latter not past 400 ms after it;
      * <li>when such a socket, or one restored by a repair-mode connect to a live peer, leaves repair mode, the
      * kernel sends its queued bytes on that timer and new ones once the peer's window reached it (the zero window of
      * a repair connect is opened by the peer's answer to the window probe, or by the persist timer's probe); the
@@ -495,7 +502,8 @@ public final class TcpRepairFuzzer implements Fuzzer<TcpRepairFuzzer.Net> {
             int value = w.getInt(w.fd(role), SocketConstants.TCP_TIMESTAMP);
             Integer set = w.timestampSet[role.ordinal()];
             String since = set == null ? "never set"
-                    : Integer.compareUnsigned(value - set, 600_000_000) < 0 ? "set + elapsed" : "not after the set value";
+                    : Integer.compareUnsigned(value - set, 600_000_000) < 0 ? "set + elapsed"
+                    : "not after the set value";
             return since + (BootedKernel.atLeast(6, 7) ? ", usec bit " + (value & 1) : "");
         }
     }
@@ -519,7 +527,10 @@ public final class TcpRepairFuzzer implements Fuzzer<TcpRepairFuzzer.Net> {
                 if (repair && sent > 0 && w.livePeer[role.ordinal()]
                         && w.getInt(w.fd(role), SocketConstants.TCP_REPAIR_QUEUE) == SocketConstants.TCP_SEND_QUEUE) {
                     w.timerBound[role.ordinal()] = true;
-                    if (w.retransmissionArmed == 0) {
+                    if (w.rttKnown[role.ordinal()]) {
+                        w.timersRun = role + " queued bytes in repair mode, which its tail loss probe sends within"
+                                + " milliseconds";
+                    } else if (w.retransmissionArmed == 0) {
                         w.retransmissionArmed = System.nanoTime();
                     }
                 }
@@ -647,6 +658,7 @@ public final class TcpRepairFuzzer implements Fuzzer<TcpRepairFuzzer.Net> {
                 w.shaped[role.ordinal()] |= address == w.listenerAddress;
                 w.livePeer[role.ordinal()] |= address == w.listenerAddress;
                 w.timerBound[role.ordinal()] |= repair && address == w.listenerAddress;
+                w.rttKnown[role.ordinal()] |= !repair;
             }
             if (repair && address == w.listenerAddress) {
                 w.orphanedBy[Role.SERVER.ordinal()] = null; // the restore holds the client's 4-tuple again
@@ -678,7 +690,7 @@ public final class TcpRepairFuzzer implements Fuzzer<TcpRepairFuzzer.Net> {
             }
             w.fd[Role.ACCEPTED.ordinal()] = accepted;
             w.connected[Role.ACCEPTED.ordinal()] = w.shaped[Role.ACCEPTED.ordinal()] = true;
-            w.livePeer[Role.ACCEPTED.ordinal()] = true;
+            w.livePeer[Role.ACCEPTED.ordinal()] = w.rttKnown[Role.ACCEPTED.ordinal()] = true;
             return "ok";
         }
     }

@@ -429,9 +429,9 @@ final class TcpEndpoint {
                 && peer.rcvWup + peer.rcvWnd - peer.rcvNxt <= 0) {
             // tcp_data_queue drops in-sequence data when tcp_receive_window is 0 (its dup ACK then opens the
             // window, and the sender's retransmission timer sends the bytes again, 200 ms or more later)
-            throw new UnsupportedOperationException("data to a receive window TCP_REPAIR_WINDOW closed (rcv_wup + rcv_wnd"
-                    + " not after rcv_nxt): the kernel drops it and retransmits it on its timer, which the simulated"
-                    + " kernel does not run");
+            throw new UnsupportedOperationException("data to a receive window TCP_REPAIR_WINDOW closed (rcv_wup"
+                    + " + rcv_wnd not after rcv_nxt): the kernel drops it and retransmits it on its timer, which the"
+                    + " simulated kernel does not run");
         }
         if (peer == null) {
             heldBack();
@@ -491,8 +491,8 @@ final class TcpEndpoint {
             sndNxt = writeSeq;
         } else if (after(windowEnd, sndNxt)) {
             throw new UnsupportedOperationException("a send window that takes part of the unsent bytes: where"
-                    + " tcp_write_xmit splits them follows the MSS, Nagle and TSO rules, which the simulated kernel does"
-                    + " not model");
+                    + " tcp_write_xmit splits them follows the MSS, Nagle and TSO rules, which the simulated kernel"
+                    + " does not model");
         }
     }
 
