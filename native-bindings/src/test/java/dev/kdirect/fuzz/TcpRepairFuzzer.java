@@ -59,6 +59,8 @@ public final class TcpRepairFuzzer implements Fuzzer<TcpRepairFuzzer.Net> {
     /** What a sequence number of a step is relative to. */
     public enum Base { ZERO, C2S, S2C }
 
+    private static final java.util.concurrent.atomic.AtomicInteger CLIENT_HOSTS =
+            new java.util.concurrent.atomic.AtomicInteger();
     /** SO_ATTACH_FILTER (include/uapi/asm-generic/socket.h): the sink's drop-all classic BPF filter. */
     private static final int SO_ATTACH_FILTER = 26;
     /** BPF_RET | BPF_K with k = 0: accept no byte of the packet. */
@@ -149,8 +151,10 @@ public final class TcpRepairFuzzer implements Fuzzer<TcpRepairFuzzer.Net> {
             }
             k.listen(sink, 128);
             sinkAddress = k.getsockname(sink);
+            InetAddress clientHost = nextClientHost();
             while (true) {
                 fd[Role.CLIENT.ordinal()] = k.socket(AF_INET, SOCK_STREAM, 0);
+                k.bind(fd(Role.CLIENT), new InetSocketAddress(clientHost, 0));
                 k.connect(fd(Role.CLIENT), listenerAddress);
                 fd[Role.SERVER.ordinal()] = accept();
                 clientAddress = k.getsockname(fd(Role.CLIENT));
@@ -172,6 +176,17 @@ public final class TcpRepairFuzzer implements Fuzzer<TcpRepairFuzzer.Net> {
             anchor("0", 0);
             fd[Role.FRESH.ordinal()] = k.socket(AF_INET, SOCK_STREAM, 0);
             fd[Role.RESTORE.ordinal()] = k.socket(AF_INET, SOCK_STREAM, 0);
+        }
+
+        /**
+         * A loopback address of its own for each world's client (127.0.0.0/8 is all loopback): sockets that earlier
+         * programs closed stay in FIN_WAIT2 or TIME_WAIT for a minute on the real kernel, holding their ports, and an
+         * ephemeral port of 127.0.0.1 may be one of them, which a bind to the client's address would then meet
+         * (EADDRINUSE, seen in the guest) where the model, fresh for each program, has none.
+         */
+        private static InetAddress nextClientHost() {
+            int n = CLIENT_HOSTS.getAndIncrement() % (250 * 250);
+            return InetAddress.ofLiteral("127.1." + (1 + n / 250) + "." + (1 + n % 250));
         }
 
         private int accept() throws KernelException {
