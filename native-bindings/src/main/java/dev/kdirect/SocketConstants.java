@@ -28,6 +28,8 @@ public final class SocketConstants {
     /** struct tcp_repair_window (20 bytes). */
     public static final int TCP_REPAIR_WINDOW = 29;
     public static final int TCP_NODELAY = 1;
+    /** Leaves delayed-ACK (pingpong) mode and sends an ACK that is due now (tcp_setsockopt, net/ipv4/tcp.c). */
+    public static final int TCP_QUICKACK = 12;
     public static final int TCP_RECV_QUEUE = 1;
     public static final int TCP_SEND_QUEUE = 2;
     public static final int SO_REUSEADDR = 2;
@@ -62,6 +64,8 @@ public final class SocketConstants {
     public static final int TCPI_OPT_TIMESTAMPS = 1;
     public static final int TCPI_OPT_SACK = 2;
     public static final int TCPI_OPT_WSCALE = 4;
+    /** Since 6.7: the connection's timestamps count microseconds (TCP_TIMESTAMP set with its low bit). */
+    public static final int TCPI_OPT_USEC_TS = 64;
     /** tcp_info.tcpi_state values (include/net/tcp_states.h). */
     public static final int TCP_ESTABLISHED = 1;
     public static final int TCP_CLOSE = 7;

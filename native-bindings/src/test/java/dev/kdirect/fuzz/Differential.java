@@ -59,7 +59,7 @@ public final class Differential {
                 case REFUSED -> refused.merge(verdict.model(), 1, Integer::sum);
                 case INTERFERED -> interfered++;
                 case DISAGREED -> {
-                    String reproduction = reproduction(fuzzer, seed, index, program, real, dir);
+                    String reproduction = reproduction(fuzzer, seed, index, program, real, dir, verdict);
                     log.println(reproduction);
                     disagreements.add(reproduction);
                 }
@@ -162,9 +162,12 @@ public final class Differential {
 
     /** Shrinks a disagreeing program and prints it as a test method. */
     private static <W extends AutoCloseable> String reproduction(Fuzzer<W> fuzzer, long seed, int index,
-            List<Step<W>> program, Kernel real, Path dir) throws Exception {
+            List<Step<W>> program, Kernel real, Path dir, Verdict first) throws Exception {
         List<Step<W>> minimal = shrink(fuzzer, program, real, dir);
         Verdict verdict = compare(fuzzer, minimal, real, dir);
+        if (verdict.kind() != Verdict.Kind.DISAGREED) {
+            verdict = new Verdict(first.kind(), first.step(), first.real(), first.model() + " (did not repeat)");
+        }
         String steps = minimal.stream().map(s -> "                " + s.java()).collect(Collectors.joining(",\n"));
         String className = fuzzer.getClass().getSimpleName();
         return String.format("""

@@ -80,7 +80,7 @@ final class SimulatedSockets {
         if (address.getPort() != 0 && address.getPort() < PROT_SOCK && !credentials.capable(CAP_NET_BIND_SERVICE)) {
             return -Errno.EACCES.value();
         }
-        if (tcp.state != TCP_CLOSE || tcp.local != null) {
+        if (tcp.state != TCP_CLOSE || tcp.local != null && !tcp.portReleased) {
             return -Errno.EINVAL.value();
         }
         InetSocketAddress bound = network.bind(tcp, address);
@@ -88,6 +88,8 @@ final class SimulatedSockets {
             return -Errno.EADDRINUSE.value();
         }
         tcp.local = bound;
+        tcp.portReleased = false;
+        tcp.portLocked = address.getPort() != 0; // __inet_bind: SOCK_BINDPORT_LOCK
         return 0;
     }
 
@@ -108,6 +110,11 @@ final class SimulatedSockets {
             }
             if (tcp.state != TCP_CLOSE || tcp.remote != null) {
                 return -Errno.EINVAL.value();
+            }
+            if (tcp.local != null && network.conflicts(tcp, tcp.local.getAddress(), tcp.local.getPort())) {
+                // inet_csk_listen_start takes the port again (get_port) under bind's rules: a port bound in repair
+                // mode (forced reuse) beside another socket is refused now that repair mode is left
+                return -Errno.EADDRINUSE.value();
             }
             if (tcp.local == null) {
                 InetSocketAddress bound = network.bind(tcp, new InetSocketAddress(wildcard(s.domain), 0));
@@ -160,6 +167,9 @@ final class SimulatedSockets {
             }
             tcp.local = new InetSocketAddress(source, tcp.local.getPort());
             tcp.remote = remote;
+            // tcp_v4_connect / tcp_v6_connect set the MSS clamp before inet_hash_connect, so a connect that fails
+            // there (or is refused) leaves it set
+            tcp.mssClamp = s.domain == AF_INET ? TcpEndpoint.TCP_MSS_DEFAULT : TcpEndpoint.IPV6_MIN_MSS;
             TcpEndpoint listener = tcp.repair ? null : network.listener(remote);
             if (!tcp.repair && listener == null || !network.establish(tcp)) {
                 int refusal = tcp.repair || listener != null ? -Errno.EADDRNOTAVAIL.value() : -Errno.ECONNREFUSED.value();

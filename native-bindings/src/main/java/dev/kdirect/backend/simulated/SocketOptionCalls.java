@@ -122,7 +122,10 @@ final class SocketOptionCalls {
                 if (!tcp.repair) {
                     return -Errno.EPERM.value();
                 }
-                tcp.timestampOffset = val - sockets.network().clockMillis();
+                // since 6.7 the low bit selects microsecond timestamps (do_tcp_setsockopt, "tcp: add support for
+                // usec resolution in TCP TS values"); 6.1 takes the value as an opaque millisecond clock
+                tcp.usecTimestamps = BootedKernel.atLeast(6, 7) && (val & 1) != 0;
+                tcp.timestampOffset = val - sockets.network().clock(tcp.usecTimestamps);
             }
             case SocketConstants.TCP_REPAIR_WINDOW -> {
                 return setWindow(tcp, value);
@@ -281,21 +284,45 @@ final class SocketOptionCalls {
             case SocketConstants.TCP_NODELAY -> tcp.settings.noDelay ? 1 : 0;
             case SocketConstants.TCP_MAXSEG -> tcp.repair ? tcp.mssClamp
                     : tcp.settings.userMss != 0 && (tcp.state == TCP_CLOSE || tcp.state == TCP_LISTEN)
-                            ? tcp.settings.userMss : tcp.mssCache;
+                            ? tcp.settings.userMss : exactMss(tcp);
             case SocketConstants.TCP_REPAIR -> tcp.repair ? 1 : 0;
             case SocketConstants.TCP_REPAIR_QUEUE -> tcp.repairQueue;
             case SocketConstants.TCP_QUEUE_SEQ -> tcp.repairQueue == SocketConstants.TCP_SEND_QUEUE ? tcp.writeSeq
                     : tcp.rcvNxt;
-            case SocketConstants.TCP_TIMESTAMP -> sockets.network().clockMillis() + tcp.timestampOffset;
+            case SocketConstants.TCP_TIMESTAMP -> timestamp(tcp);
             default -> throw notModelled(SOL_TCP, option);
         };
+    }
+
+    /**
+     * TCP_TIMESTAMP (do_tcp_getsockopt): the clock plus the socket's offset; since 6.7 the low bit then reports
+     * tcp_usec_ts (set for microseconds, cleared for milliseconds), before it the sum is returned as it is.
+     */
+    private int timestamp(TcpEndpoint tcp) {
+        int val = sockets.network().clock(tcp.usecTimestamps) + tcp.timestampOffset;
+        if (!BootedKernel.atLeast(6, 7)) {
+            return val;
+        }
+        return tcp.usecTimestamps ? val | 1 : val & ~1;
+    }
+
+    /** TCP_MAXSEG outside repair mode: mss_cache, where the model knows it ({@link TcpEndpoint#mssExact}). */
+    private static int exactMss(TcpEndpoint tcp) {
+        if (!tcp.mssExact) {
+            throw new UnsupportedOperationException("TCP_MAXSEG of a connection outside repair mode is mss_cache, which"
+                    + " tcp_sync_mss bounds to half the largest window the peer advertised (tcp_bound_to_half_wnd);"
+                    + " the simulated kernel does not follow the kernel's window arithmetic after the handshake");
+        }
+        return tcp.mssCache;
     }
 
     /** TCP_INFO: tcpi_state, tcpi_options and the window scales; the rest is zero. */
     private static int tcpInfo(TcpEndpoint tcp, MemorySegment buffer) {
         MemorySegment info = MemorySegment.ofArray(new byte[TcpStructs.INFO_SIZE]);
         TcpStructs.INFO_STATE.set(info, (byte) tcp.state);
-        if (tcp.state != TCP_LISTEN && tcp.state != TCP_CLOSE || tcp.remote != null) {
+        // tcp_get_info returns after tcpi_state for a listener; in every other state it fills the options: a
+        // socket never connected has none, unless TCP_TIMESTAMP set microsecond timestamps (6.7 and later)
+        if (tcp.state != TCP_LISTEN) {
             TcpStructs.INFO_OPTIONS.set(info, (byte) tcp.infoOptions());
             if (tcp.windowScaling) {
                 TcpStructs.INFO_WSCALES.set(info, (byte) (tcp.sendWindowScale | tcp.receiveWindowScale << 4));

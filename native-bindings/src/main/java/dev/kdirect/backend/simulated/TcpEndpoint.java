@@ -28,7 +28,7 @@ final class TcpEndpoint {
     /** TCP_MSS_DEFAULT: the MSS clamp before a handshake (tcp_v4_connect). */
     static final int TCP_MSS_DEFAULT = 536;
     /** The MSS clamp an IPv6 connect starts with: IPV6_MIN_MTU minus the IPv6 and TCP headers. */
-    private static final int IPV6_MIN_MSS = 1220;
+    static final int IPV6_MIN_MSS = 1220;
     /** The MSS loopback (MTU 65536) advertises: the IPv4 and IPv6 maximum packet minus headers. */
     private static final int LOOPBACK_MSS_4 = 65495;
     private static final int LOOPBACK_MSS_6 = 65476;
@@ -62,12 +62,29 @@ final class TcpEndpoint {
     private boolean receiveChargeUnknown;
     long bytesSent;
     private boolean finPending;
+    /** RCV_SHUTDOWN: a FIN or a reset arrived; reads of an empty queue return 0. */
     private boolean finReceived;
-    private boolean resetReceived;
+    /** SOCK_DONE: a FIN arrived (tcp_fin); unlike a reset, it answers reads before a pending error. */
+    private boolean sockDone;
+    /** sk_err: what a reset left for the next send or read (tcp_reset), 0 when none. */
+    private int pendingError;
+    /**
+     * Closed by its process after its FIN was acknowledged, the peer's not yet received: FIN_WAIT2, which tcp_close
+     * turns into a timewait socket (tcp_fin_timeout 60 s is not above TCP_TIMEWAIT_LEN), later TIME_WAIT. It holds
+     * the 4-tuple and its port; no descriptor reaches it.
+     */
+    boolean orphan;
+    /** The window fields are TCP_REPAIR_WINDOW's, not the model's own, until the next segment. */
+    private boolean windowRepaired;
+    /** SOCK_BINDPORT_LOCK: bind(2) named the port, so a reset (tcp_set_state CLOSE) keeps it (inet_put_port). */
+    boolean portLocked;
+    /** A reset gave the port back (inet_put_port): the socket may be bound again (__inet_bind checks inet_num). */
+    boolean portReleased;
     /** A damaged peer (SimulatedMachine): takes in and acknowledges nothing, as a hung host or a cut link. */
     private boolean stalled;
 
-    int mssClamp = TCP_MSS_DEFAULT;
+    /** rx_opt.mss_clamp: 0 until a connect or handshake sets it (tcp_init_sock leaves it zeroed; 6.1, 6.18). */
+    int mssClamp;
     int mssCache = TCP_MSS_DEFAULT;
     int sendWindowScale;
     int receiveWindowScale;
@@ -75,6 +92,15 @@ final class TcpEndpoint {
     boolean sack;
     boolean timestamps;
     int timestampOffset;
+    /** tcp_usec_ts (since 6.7): the timestamp clock counts microseconds; TCP_TIMESTAMP's low bit sets it. */
+    boolean usecTimestamps;
+    /**
+     * mss_cache is what the model computed: a socket never connected, or a handshake's end whose MSS no window
+     * bounded, or the connecting end right after the handshake. Otherwise a segment may change the largest window
+     * the peer advertised, to half of which tcp_sync_mss bounds it (tcp_bound_to_half_wnd), and the model does not
+     * follow the kernel's window arithmetic (__tcp_select_window).
+     */
+    boolean mssExact = true;
 
     int sndWl1;
     int sndWnd;
@@ -118,12 +144,18 @@ final class TcpEndpoint {
             e.sendWindowScale = peer.settings.windowScale();
             e.windowScaling = e.sack = e.timestamps = true;
             e.timestampOffset = network.timestampOffset();
+            e.usecTimestamps = false; // tcp_v4_connect and tcp_create_openreq_child: the route's feature, off on lo
             e.state = TCP_ESTABLISHED;
         }
         // tcp_sync_mss bounds the connecting end's MSS to half the window of the SYN-ACK (tcp_bound_to_half_wnd)
         mssCache = Math.min(mssCache, boundToHalfWindow(child.settings.initialWindow(child.mssCache)));
         updateWindows(child);
         child.updateWindows(this);
+        // the connecting end's bound is the SYN-ACK's window, which the model computes; the accepting end's is the
+        // final ACK's, which tcp_select_window never makes smaller than the SYN's (rcv_wnd of tcp_connect_init): an
+        // MSS within half of that is not bounded, any other is bounded by a window the model does not compute
+        mssExact = true;
+        child.mssExact = child.mssCache <= boundToHalfWindow(settings.initialWindow(advertisedMss()));
         // snd_wl1 is the sequence of the segment that set the send window (tcp_init_wl, net/ipv4/tcp_input.c, 6.1
         // and 6.18): the SYN-ACK's on the connecting end (tcp_rcv_synsent_state_process), one before rcv_nxt; the
         // final ACK's on the accepting end (tcp_rcv_state_process, TCP_SYN_RECV), rcv_nxt
@@ -154,6 +186,8 @@ final class TcpEndpoint {
         mssClamp = local.getAddress() instanceof Inet4Address ? TCP_MSS_DEFAULT : IPV6_MIN_MSS;
         mssCache = mssClamp;
         timestampOffset = network.timestampOffset();
+        usecTimestamps = false; // tcp_v4_connect sets it from the route in repair mode too (6.7 and later)
+        mssExact = false;
         sndWl1 = sndWnd = maxWindow = 0;
         // tcp_connect_init (net/ipv4/tcp_output.c, 6.1 and 6.18) runs in repair mode too: the window of
         // tcp_select_initial_window for the route's advmss (no timestamps negotiated yet)
@@ -203,6 +237,7 @@ final class TcpEndpoint {
         maxWindow = max;
         rcvWnd = rwnd;
         rcvWup = wup;
+        windowRepaired = true;
         return 0;
     }
 
@@ -211,7 +246,7 @@ final class TcpEndpoint {
     /** SIOCINQ (tcp_inq): unread bytes, less one for a FIN received. */
     int inq() {
         int answer = rcvNxt - copiedSeq;
-        return answer != 0 && finReceived ? answer - 1 : answer;
+        return answer != 0 && sockDone ? answer - 1 : answer;
     }
 
     /** SIOCOUTQ: the whole send queue. */
@@ -231,9 +266,10 @@ final class TcpEndpoint {
      * otherwise they are queued as far as the send buffer allows and transmitted.
      */
     long send(MemorySegment data, boolean nonblocking) {
-        if (resetReceived) {
-            resetReceived = false;
-            return -Errno.ECONNRESET.value();
+        if (pendingError != 0) {
+            int error = pendingError; // sock_error: reported once
+            pendingError = 0;
+            return -error;
         }
         if (!connected()) {
             return -Errno.EPIPE.value();
@@ -335,13 +371,17 @@ final class TcpEndpoint {
                 return -Errno.EINVAL.value();
             }
         }
-        if (buffer.byteSize() == 0) {
-            return 0;
-        }
+        // a zero-length read still waits for a byte (tcp_recvmsg_locked: sock_rcvlowat's target is at least 1), so
+        // an empty queue answers as for any length: EAGAIN, 0 after a FIN, ENOTCONN never connected (6.1, 6.18)
         while (receiveQueue.size() == 0) {
-            if (resetReceived) {
-                resetReceived = false;
-                return -Errno.ECONNRESET.value();
+            // tcp_recvmsg_locked's order: SOCK_DONE, then sk_err, then RCV_SHUTDOWN
+            if (sockDone) {
+                return 0;
+            }
+            if (pendingError != 0) {
+                int error = pendingError;
+                pendingError = 0;
+                return -error;
             }
             if (finReceived) {
                 return 0;
@@ -381,7 +421,26 @@ final class TcpEndpoint {
             return;
         }
         TcpEndpoint peer = peer();
-        if (peer == null || peer.stalled) {
+        if (peer != null && peer.orphan) {
+            toOrphan(peer);
+            return;
+        }
+        if (peer != null && peer.windowRepaired && after(writeSeq, peer.rcvNxt)
+                && peer.rcvWup + peer.rcvWnd - peer.rcvNxt <= 0) {
+            // tcp_data_queue drops in-sequence data when tcp_receive_window is 0 (its dup ACK then opens the
+            // window, and the sender's retransmission timer sends the bytes again, 200 ms or more later)
+            throw new UnsupportedOperationException("data to a receive window TCP_REPAIR_WINDOW closed (rcv_wup"
+                    + " + rcv_wnd not after rcv_nxt): the kernel drops it and retransmits it on its timer, which the"
+                    + " simulated kernel does not run");
+        }
+        if (peer == null) {
+            heldBack();
+            if (finPending && finReceived) {
+                network.release(this); // the peer closed first: its TIME_WAIT acknowledges this FIN
+            }
+            return;
+        }
+        if (peer.stalled) {
             sndNxt = writeSeq;
             if (peer == null && finPending && finReceived) {
                 network.release(this); // the peer closed first: its TIME_WAIT acknowledges this FIN
@@ -400,6 +459,7 @@ final class TcpEndpoint {
         bytesSent += n;
         if (n == available && finPending && !peer.finReceived) {
             peer.finReceived = true;
+            peer.sockDone = true;
             peer.rcvNxt += 1;
             peer.state = TCP_CLOSE_WAIT;
         }
@@ -411,14 +471,52 @@ final class TcpEndpoint {
         }
         updateWindows(peer);
         peer.updateWindows(this);
-        if (finPending && peer.finReceived && sendQueue.size() == 0) {
-            network.release(this);
+        if (finPending && peer.sockDone && sendQueue.size() == 0) {
+            if (finReceived) {
+                network.release(this); // LAST_ACK acknowledged
+            } else {
+                orphan = true; // FIN_WAIT2
+            }
+        }
+        network.changed();
+    }
+
+    /**
+     * Bytes to a 4-tuple nobody holds, held back as under a network lock (the class comment): tcp_write_xmit sends
+     * what the send window (snd_una + snd_wnd, tcp_snd_wnd_test) takes; they count as sent, unacknowledged.
+     */
+    private void heldBack() {
+        int windowEnd = sndUna + sndWnd;
+        if (!after(writeSeq, windowEnd)) {
+            sndNxt = writeSeq;
+        } else if (after(windowEnd, sndNxt)) {
+            throw new UnsupportedOperationException("a send window that takes part of the unsent bytes: where"
+                    + " tcp_write_xmit splits them follows the MSS, Nagle and TSO rules, which the simulated kernel"
+                    + " does not model");
+        }
+    }
+
+    /**
+     * A segment to a FIN_WAIT2 or TIME_WAIT socket (tcp_timewait_state_process, net/ipv4/tcp_minisocks.c, 6.1 as
+     * 6.18): new data after its half-close draws a RST (TCP_TW_RST) and ends it; a FIN alone it acknowledges (and
+     * stays in TIME_WAIT).
+     */
+    private void toOrphan(TcpEndpoint orphan) {
+        sndNxt = writeSeq;
+        if (after(writeSeq, orphan.rcvNxt)) {
+            network.release(orphan);
+            receiveReset();
+        } else if (finPending && finReceived) {
+            network.release(this); // LAST_ACK acknowledged
         }
         network.changed();
     }
 
     /** After a segment: this end's view of both windows (snd_wl1, snd_wnd, max_window; rcv_wnd, rcv_wup). */
     private void updateWindows(TcpEndpoint peer) {
+        // max_window only grows: an MSS no window bounded stays unbounded, a bounded one follows the windows
+        mssExact &= mssCache == mssClamp - TIMESTAMP_OPTION_BYTES;
+        windowRepaired = false;
         sndWl1 = rcvNxt;
         sndWnd = Math.max(0, peer.settings.receiveBuffer - peer.receiveQueue.size());
         maxWindow = Math.max(maxWindow, sndWnd);
@@ -486,17 +584,36 @@ final class TcpEndpoint {
     private void reset() {
         TcpEndpoint peer = peer();
         if (peer != null) {
-            peer.resetReceived = true;
-            peer.finReceived = true; // tcp_done: SOCK_DONE, later reads return 0
-            peer.state = TCP_CLOSE;
+            peer.receiveReset();
         }
         network.release(this);
+    }
+
+    /**
+     * tcp_reset (net/ipv4/tcp_input.c, 6.1 as 6.18): the error by state (EPIPE in CLOSE_WAIT, else ECONNRESET; none
+     * once closed), then tcp_done: CLOSE, both directions shut (reads of an empty queue return 0 after the error),
+     * out of the established hash. The send queue's sequence numbers stay (SIOCOUTQ counts them still).
+     */
+    private void receiveReset() {
+        if (state == TCP_CLOSE) {
+            return;
+        }
+        pendingError = state == TCP_CLOSE_WAIT ? Errno.EPIPE.value() : Errno.ECONNRESET.value();
+        finReceived = true;
+        state = TCP_CLOSE;
+        network.release(this);
+        portReleased = !portLocked;
+        if (portLocked) {
+            network.holdPort(this);
+        }
+        network.changed();
     }
 
     /** The options byte of struct tcp_info (TCPI_OPT_*). */
     int infoOptions() {
         return (timestamps ? SocketConstants.TCPI_OPT_TIMESTAMPS : 0) | (sack ? SocketConstants.TCPI_OPT_SACK : 0)
-                | (windowScaling ? SocketConstants.TCPI_OPT_WSCALE : 0);
+                | (windowScaling ? SocketConstants.TCPI_OPT_WSCALE : 0)
+                | (usecTimestamps ? SocketConstants.TCPI_OPT_USEC_TS : 0); // tcp_get_info, 6.7 and later
     }
 
     /** Sequence order modulo 2^32 (include/net/tcp.h after()). */

@@ -1,0 +1,101 @@
+package dev.kdirect.fuzz;
+
+import dev.kdirect.Feature;
+import dev.kdirect.SocketConstants;
+import dev.kdirect.fuzz.TcpRepairFuzzer.Base;
+import dev.kdirect.fuzz.TcpRepairFuzzer.Role;
+import dev.kdirect.fuzz.TcpRepairFuzzer.Target;
+import dev.kdirect.testing.RequiresRealKernel;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Disagreements {@link TcpRepairFuzzer} found between the real kernel and the model, shrunk, each fixed in the model
+ * (the rule and its kernel source are cited where the model follows it); they run on both kernels again here.
+ */
+@RequiresRealKernel(Feature.TCP_REPAIR)
+class TcpRepairFuzzRegressionTest {
+    @Test
+    void aZeroLengthReadWaitsForAByteLikeAnyOther() throws Exception {
+        // was: the model answered 0 where the kernel says EAGAIN (connected, empty) and ENOTCONN (never connected)
+        Differential.assertAgree(new TcpRepairFuzzer(), List.of(
+                new TcpRepairFuzzer.Recv(Role.CLIENT, 0, false),
+                new TcpRepairFuzzer.Recv(Role.RESTORE, 0, false),
+                new TcpRepairFuzzer.Send(Role.SERVER, 5, 1),
+                new TcpRepairFuzzer.Recv(Role.CLIENT, 0, false)));
+    }
+
+    @Test
+    void theTimestampsLowBitIsTheMicrosecondFlagSince67() throws Exception {
+        // was: the model kept the low bit of the clock sum, and no TCPI_OPT_USEC_TS
+        Differential.assertAgree(new TcpRepairFuzzer(), List.of(
+                new TcpRepairFuzzer.GetTimestamp(Role.FRESH),
+                new TcpRepairFuzzer.Repair(Role.FRESH, 1),
+                new TcpRepairFuzzer.SetTimestamp(Role.FRESH, -1755221151),
+                new TcpRepairFuzzer.Info(Role.FRESH, 232),
+                new TcpRepairFuzzer.GetTimestamp(Role.FRESH),
+                new TcpRepairFuzzer.Listen(Role.FRESH),
+                new TcpRepairFuzzer.Info(Role.FRESH, 232)));
+    }
+
+    @Test
+    void theMssClampIsZeroUntilAConnectEvenAFailedOneSetsIt() throws Exception {
+        // was: the model's clamp started at 536, and a connect refused with EADDRNOTAVAIL did not set it
+        Differential.assertAgree(new TcpRepairFuzzer(), List.of(
+                new TcpRepairFuzzer.Repair(Role.RESTORE, 1),
+                new TcpRepairFuzzer.GetOption(Role.RESTORE, SocketConstants.TCP_MAXSEG),
+                new TcpRepairFuzzer.Bind(Role.RESTORE, Target.CLIENT_ADDRESS),
+                new TcpRepairFuzzer.Connect(Role.RESTORE, Target.LISTENER),
+                new TcpRepairFuzzer.GetOption(Role.RESTORE, SocketConstants.TCP_MAXSEG)));
+    }
+
+    @Test
+    void dataToAPeerThatClosedDrawsARstAndEpipe() throws Exception {
+        // was: the model released the closed end and held the bytes back; the kernel's FIN_WAIT2 socket resets
+        Differential.assertAgree(new TcpRepairFuzzer(), List.of(
+                new TcpRepairFuzzer.Close(Role.SERVER),
+                new TcpRepairFuzzer.Send(Role.CLIENT, 30, -493887732),
+                new TcpRepairFuzzer.Info(Role.CLIENT, 232),
+                new TcpRepairFuzzer.Recv(Role.CLIENT, 10, false),
+                new TcpRepairFuzzer.Ioctl(Role.CLIENT, SocketConstants.SIOCOUTQ),
+                new TcpRepairFuzzer.Send(Role.CLIENT, 45, -1227819836),
+                new TcpRepairFuzzer.Send(Role.CLIENT, 45, -1227819836)));
+    }
+
+    @Test
+    void aResetSocketMayBeBoundAgainAndListenRechecksThePort() throws Exception {
+        // was: EINVAL for the bind (the model kept the port), and listen took a port shared in repair mode
+        Differential.assertAgree(new TcpRepairFuzzer(), List.of(
+                new TcpRepairFuzzer.Close(Role.CLIENT),
+                new TcpRepairFuzzer.Send(Role.SERVER, 1426, -966729833),
+                new TcpRepairFuzzer.Bind(Role.SERVER, Target.SINK),
+                new TcpRepairFuzzer.Repair(Role.RESTORE, 1),
+                new TcpRepairFuzzer.Bind(Role.RESTORE, Target.LISTENER),
+                new TcpRepairFuzzer.Repair(Role.RESTORE, -1),
+                new TcpRepairFuzzer.Listen(Role.RESTORE)));
+    }
+
+    @Test
+    void bytesToALockedPeerWaitForTheSendWindow() throws Exception {
+        // was: the model counted them sent although a repair connect's snd_wnd is 0
+        Differential.assertAgree(new TcpRepairFuzzer(), List.of(
+                new TcpRepairFuzzer.Repair(Role.RESTORE, 1),
+                new TcpRepairFuzzer.Connect(Role.RESTORE, Target.SINK),
+                new TcpRepairFuzzer.Repair(Role.RESTORE, 0),
+                new TcpRepairFuzzer.Send(Role.RESTORE, 458, 705450565),
+                new TcpRepairFuzzer.Ioctl(Role.RESTORE, SocketConstants.SIOCOUTQNSD),
+                new TcpRepairFuzzer.Ioctl(Role.RESTORE, SocketConstants.SIOCOUTQ)));
+    }
+
+    @Test
+    void theRepairWindowIsCheckedAgainstRcvNxt() throws Exception {
+        // the known divergence (kernel EINVAL, model 0): snd_wl1 after rcv_nxt + rcv_wnd, rcv_wup after rcv_nxt
+        Differential.assertAgree(new TcpRepairFuzzer(), List.of(
+                new TcpRepairFuzzer.Repair(Role.CLIENT, 1),
+                new TcpRepairFuzzer.SetWindow(Role.CLIENT, 20, 70_001, 1000, 1000, 70_000, 0),
+                new TcpRepairFuzzer.SetWindow(Role.CLIENT, 20, 70_000, 1000, 1000, 70_000, 0),
+                new TcpRepairFuzzer.SetWindow(Role.CLIENT, 20, 0, 1000, 1000, 70_000, 1),
+                new TcpRepairFuzzer.SetWindow(Role.CLIENT, 20, 0, 1001, 1000, 70_000, 0),
+                new TcpRepairFuzzer.SetQueueSeq(Role.RESTORE, Base.C2S, 0)));
+    }
+}
