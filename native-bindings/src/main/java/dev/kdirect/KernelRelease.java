@@ -46,8 +46,8 @@ public record KernelRelease(String text, int major, int minor) {
 
         private static String read() {
             try {
-                return Files.readString(Path.of("/proc/sys/kernel/osrelease")).strip();
-            } catch (IOException e) {
+                return Files.readAllLines(Path.of("/proc/sys/kernel/osrelease")).getFirst().strip();
+            } catch (IOException | RuntimeException e) {
                 return System.getProperty("os.version");
             }
         }

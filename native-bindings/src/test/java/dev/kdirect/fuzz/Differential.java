@@ -178,7 +178,23 @@ public final class Differential {
                         Differential.assertAgree(new %s(), List.of(
                 %s));
                     }""", fuzzer.name(), index, seed, program.size(), minimal.size(), verdict.step(), verdict.real(),
-                verdict.model(), Differential.class.getPackageName(), fuzzer.name(), seed, index, className, steps);
+                verdict.model(), Differential.class.getPackageName(), identifier(fuzzer.name()), seed, index, className,
+                steps);
+    }
+
+    /** A fuzzer's name as the start of a Java method name: "tcp-repair" is "tcpRepair". */
+    static String identifier(String name) {
+        StringBuilder id = new StringBuilder();
+        boolean upper = false;
+        for (char c : name.toCharArray()) {
+            if (Character.isLetterOrDigit(c)) {
+                id.append(upper ? Character.toUpperCase(c) : c);
+                upper = false;
+            } else {
+                upper = id.length() > 0;
+            }
+        }
+        return id.toString();
     }
 
     /**

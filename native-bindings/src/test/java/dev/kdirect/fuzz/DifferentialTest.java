@@ -108,6 +108,7 @@ class DifferentialTest {
         assertThat(report.programs()).isEqualTo(40);
         assertThat(report.disagreements()).isNotEmpty().allSatisfy(text -> assertThat(text)
                 .contains("Differential.assertAgree(new Toy(), List.of(", "new DifferentialTest.Answer(13)"));
+        assertThat(Differential.identifier("tcp-repair")).isEqualTo("tcpRepair");
         assertThat(report.toJson()).contains("\"fuzzer\":\"toy\"", "\"programs\":40",
                 "\"disagreements\":" + report.disagreements().size());
         FuzzReport again = Differential.run(new Toy(), real, 5, 40, dir, new PrintStream(

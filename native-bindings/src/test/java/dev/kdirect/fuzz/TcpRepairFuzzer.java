@@ -19,7 +19,7 @@ import dev.kdirect.Kernel;
 import dev.kdirect.KernelException;
 import dev.kdirect.SocketConstants;
 import dev.kdirect.TcpStructs;
-import dev.kdirect.backend.simulated.BootedKernel;
+import dev.kdirect.KernelRelease;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.net.InetAddress;
@@ -519,7 +519,7 @@ public final class TcpRepairFuzzer implements Fuzzer<TcpRepairFuzzer.Net> {
             String since = set == null ? "never set"
                     : Integer.compareUnsigned(value - set, 600_000_000) < 0 ? "set + elapsed"
                     : "not after the set value";
-            return since + (BootedKernel.atLeast(6, 7) ? ", usec bit " + (value & 1) : "");
+            return since + (KernelRelease.running().atLeast(6, 7) ? ", usec bit " + (value & 1) : "");
         }
     }
 

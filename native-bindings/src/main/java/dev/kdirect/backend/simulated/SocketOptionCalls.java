@@ -10,6 +10,7 @@ import static java.lang.foreign.ValueLayout.JAVA_INT;
 import dev.kdirect.Capability;
 import dev.kdirect.Credentials;
 import dev.kdirect.Errno;
+import dev.kdirect.KernelRelease;
 import dev.kdirect.SocketConstants;
 import dev.kdirect.TcpStructs;
 import java.lang.foreign.MemorySegment;
@@ -124,7 +125,7 @@ final class SocketOptionCalls {
                 }
                 // since 6.7 the low bit selects microsecond timestamps (do_tcp_setsockopt, "tcp: add support for
                 // usec resolution in TCP TS values"); 6.1 takes the value as an opaque millisecond clock
-                tcp.usecTimestamps = BootedKernel.atLeast(6, 7) && (val & 1) != 0;
+                tcp.usecTimestamps = KernelRelease.running().atLeast(6, 7) && (val & 1) != 0;
                 tcp.timestampOffset = val - sockets.network().clock(tcp.usecTimestamps);
             }
             case SocketConstants.TCP_REPAIR_WINDOW -> {
@@ -300,7 +301,7 @@ final class SocketOptionCalls {
      */
     private int timestamp(TcpEndpoint tcp) {
         int val = sockets.network().clock(tcp.usecTimestamps) + tcp.timestampOffset;
-        if (!BootedKernel.atLeast(6, 7)) {
+        if (!KernelRelease.running().atLeast(6, 7)) {
             return val;
         }
         return tcp.usecTimestamps ? val | 1 : val & ~1;
