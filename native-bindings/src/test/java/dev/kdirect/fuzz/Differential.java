@@ -40,8 +40,8 @@ public final class Differential {
 
     /**
      * Runs {@code programs} programs of {@code fuzzer} on {@code real} and on fresh models, with files under
-     * {@code dir}; prints progress and each disagreement's reproduction on {@code log}. Writes the report as JSON
-     * into the directory {@code -Dkdirect.fuzz.reports} names, if any.
+     * {@code dir}; prints progress and each disagreement's reproduction on {@code log}. Writes the report of a run
+     * against a real kernel as JSON into the directory {@code -Dkdirect.fuzz.reports} names, if any.
      */
     public static <W extends AutoCloseable> FuzzReport run(Fuzzer<W> fuzzer, Kernel real, long seed, int programs,
             Path dir, PrintStream log) throws Exception {
@@ -74,7 +74,7 @@ public final class Differential {
                 interfered, disagreements, (System.nanoTime() - started) / 1e9, errnos);
         log.println(report.summary());
         String reports = System.getProperty("kdirect.fuzz.reports");
-        if (reports != null) {
+        if (reports != null && real.binding().isReal()) { // the table compares the model with kernels only
             Path file = Path.of(reports).resolve(fuzzer.name() + "-" + report.kernel() + ".json");
             Files.createDirectories(file.getParent());
             Files.writeString(file, report.toJson() + "\n");
