@@ -21,10 +21,10 @@ import java.util.Optional;
 
 /**
  * kexec_file_load and the kexec reboot (kernel/kexec_file.c, kernel/kexec_core.c, fs/kernel_read_file.c,
- * arch/x86/kernel/kexec-bzimage64.c) as the kernel release the simulated machine is given follows them (by default
- * the running kernel's, which the simulated kernel stands in for; tests pin one): the two image slots, the order of checks that
- * decides which errno wins, where the segments are placed ({@link KexecPlacement}, on the QEMU guest's memory
- * map), and purgatory's SHA-256 over the loaded segments, checked at reboot. The machine has
+ * arch/x86/kernel/kexec-bzimage64.c) as the kernel release the simulated machine is given has them (by default
+ * the running kernel's, which the simulated kernel stands in for; tests pin one): the two image slots, the order
+ * of checks that decides which errno wins, where the segments are placed ({@link KexecPlacement}, on the QEMU
+ * guest's memory map), and purgatory's SHA-256 over the loaded segments, checked at reboot. The machine has
  * no crashkernel= reservation, like the QEMU guest: a crash load fails with EADDRNOTAVAIL. Exposed through
  * /sys/kernel/kexec_loaded, kexec_crash_loaded and kexec_crash_size (kernel/ksysfs.c).
  *
