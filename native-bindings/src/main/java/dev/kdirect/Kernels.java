@@ -149,6 +149,14 @@ public final class Kernels {
     }
 
     /**
+     * A fresh simulated kernel that follows {@code release}'s rules where kernel releases differ (the others follow
+     * the running kernel's release): for tests that pin the behaviour of one release.
+     */
+    public static Kernel newSimulated(Credentials credentials, List<Path> daxMounts, KernelRelease release) {
+        return new BackendKernel(new SimulatedBackend(credentials, daxMounts, release));
+    }
+
+    /**
      * Makes {@link #forFeature} and {@link #system} return {@code kernel} in every thread until
      * {@link #clearOverride()}: for tests that run one at a time. Parallel tests use
      * {@link #overrideForThread} (as {@code dev.kdirect.testing.ForceSimulatedKernel} does).

@@ -11,6 +11,11 @@ public final class KexecFlags {
     public static final long ON_CRASH = 2;
     /** No initramfs: the initrd descriptor is not looked at. */
     public static final long NO_INITRAMFS = 4;
+    /**
+     * KEXEC_FILE_DEBUG: print the load's details to the kernel log; a known flag since Linux 6.8 ("kexec_file: add
+     * kexec_file flag to control debug printing"), EINVAL before.
+     */
+    public static final long DEBUG = 8;
 
     private KexecFlags() {
     }

@@ -20,7 +20,7 @@ public final class BzImage {
     // The offsets the kernel's checks read come from BzImageRules; these four only describe the image.
     static final int KERNEL_ALIGNMENT = BzImageRules.KERNEL_ALIGNMENT;
     static final int RELOCATABLE_KERNEL = 0x234;
-    static final int PREF_ADDRESS = 0x258;
+    static final int PREF_ADDRESS = BzImageRules.PREF_ADDRESS;
     static final int INIT_SIZE = BzImageRules.INIT_SIZE;
 
     private final long length;

@@ -35,6 +35,8 @@ public final class BzImageRules {
     public static final int CMDLINE_SIZE = 0x238;
     /** The alignment the kernel wants for its own placement (kexec_add_buffer's buf_align). */
     public static final int KERNEL_ALIGNMENT = 0x230;
+    /** The u64 physical address the kernel prefers to be loaded at; 6.12's kexec places it no lower. */
+    public static final int PREF_ADDRESS = 0x258;
     /** The memory the kernel needs from its load address on (its segment's memsz, page aligned). */
     public static final int INIT_SIZE = 0x260;
     /** "HdrS" read as a little-endian int. */

@@ -9,6 +9,7 @@ import dev.kdirect.Errno;
 import dev.kdirect.Feature;
 import dev.kdirect.Kernel;
 import dev.kdirect.KernelException;
+import dev.kdirect.KernelRelease;
 import dev.kdirect.KexecFlags;
 import dev.kdirect.OpenFlags;
 import dev.kdirect.rules.BzImageRules;
@@ -180,7 +181,7 @@ class KexecSyscallContractTest {
     /**
      * Where the kernel segment goes (PAGE_ALIGN(init_size) bytes, aligned to kernel_alignment, top-down through
      * System RAM) and the segment checks after it, on the QEMU guest's 3 GiB, which the simulated machine has too:
-     * {kernel_alignment, init_size, errno or 0}, each measured in the guest (kernel 6.1).
+     * {kernel_alignment, init_size, errno or 0}, each measured in the guest (kernel 6.1), the same on 6.12.
      */
     @Test
     void theKernelSegmentIsPlacedTopDownOrRefusedAsTheKernelRefuses() throws Exception {
@@ -211,16 +212,18 @@ class KexecSyscallContractTest {
     }
 
     /**
-     * An alignment that is not a power of two: 6.1's locate_mem_hole_top_down masks the candidate
-     * ({@code end - memsz}, one byte below a page boundary) with {@code ~(align - 1)}, which leaves it off a page
-     * boundary unless the alignment is a multiple of 4096; sanity_check_segment_list then refuses the segment
-     * (EADDRNOTAVAIL). A whole number of pages that is no power of two clears arbitrary bits above them and the
-     * segment is placed.
+     * An alignment that is not a power of two: the kernel masks the candidate with {@code ~(align - 1)}. Before 6.8
+     * the candidate is {@code end - memsz}, one byte below a page boundary, which the mask leaves off a page boundary
+     * unless the alignment is a multiple of 4096; sanity_check_segment_list then refuses the segment
+     * (EADDRNOTAVAIL). 6.8 ("kexec_file: fix incorrect temp_start value") made it {@code end - memsz + 1}, a page
+     * boundary, which any mask keeps: 0x12345 loads. A whole number of pages that is no power of two clears
+     * arbitrary bits above them and the segment is placed; 0xffffffff clears all but bit 0: 0, below 1 MiB.
      */
     @Test
     void aKernelAlignmentThatIsNoPowerOfTwoIsMaskedAsTheKernelMasksIt() throws Exception {
-        for (long[] c : new long[][] {{0x12345, Errno.EADDRNOTAVAIL.value()}, {0x3000, 0}, {0x123000, 0},
-            {0x7fff_f000L, 0}, {0xffff_ffffL, Errno.EADDRNOTAVAIL.value()}}) {
+        boolean offByOne = !KernelRelease.running().atLeast(6, 8);
+        for (long[] c : new long[][] {{0x12345, offByOne ? Errno.EADDRNOTAVAIL.value() : 0}, {0x3000, 0},
+            {0x123000, 0}, {0x7fff_f000L, 0}, {0xffff_ffffL, Errno.EADDRNOTAVAIL.value()}}) {
             Path file = TestImages.write(dir, "odd", TestImages.withU32(image, BzImageRules.KERNEL_ALIGNMENT,
                     (int) c[0]));
             if (c[1] == 0) {
@@ -234,11 +237,46 @@ class KexecSyscallContractTest {
         }
     }
 
-    /** 0x10 is unknown to every kernel; 8 only before 6.8, which made it KEXEC_FILE_DEBUG (6.12 answers EBADF). */
+    /**
+     * pref_address (0x258, u64): 6.12's bzImage64_load makes it the kernel segment's minimum where it is at least
+     * 1 MiB, so one above the top of memory (3 GiB in the guest, or a top byte set) leaves no hole (EADDRNOTAVAIL);
+     * 6.1's ignores it. Below the top the segment is placed as before.
+     */
     @Test
-    void unknownFlagsAreEinvalBeforeAnyFileIsRead() {
-        assertErrno(Errno.EINVAL, () -> kernel.kexecFileLoad(999, 999, MemorySegment.NULL, 0x10));
-        assertErrno(Errno.EINVAL, () -> kernel.kexecFileLoad(999, 999, MemorySegment.NULL, UNLOAD | 0x10));
+    void aPreferredAddressIsTheKernelSegmentsMinimumFrom612() throws Exception {
+        boolean minimum = KernelRelease.running().atLeast(6, 12);
+        for (long[] c : new long[][] {{0x1000, 0}, {0x8000_0000L, 0},
+            {0xc000_0000L, minimum ? Errno.EADDRNOTAVAIL.value() : 0},
+            {0x0100_0000_0000_0000L, minimum ? Errno.EADDRNOTAVAIL.value() : 0}}) {
+            Path file = TestImages.write(dir, "pref", TestImages.withU32(TestImages.withU32(image,
+                    BzImageRules.PREF_ADDRESS, (int) c[0]), BzImageRules.PREF_ADDRESS + 4, (int) (c[0] >>> 32)));
+            if (c[1] == 0) {
+                load(file, "", 0);
+                assertThat(loaded()).as("pref_address 0x%x", c[0]).isTrue();
+                unload();
+            } else {
+                assertErrno(Errno.of((int) c[1]), () -> load(file, "", 0));
+                assertThat(loaded()).isFalse();
+            }
+        }
+    }
+
+    /**
+     * 0x40 is unknown to every kernel (6.1, 6.12 and the current source's KEXEC_FILE_FLAGS); 8 is
+     * KEXEC_FILE_DEBUG since 6.8, so the call goes on to read the kernel fd (EBADF), or unloads.
+     */
+    @Test
+    void unknownFlagsAreEinvalBeforeAnyFileIsRead() throws Exception {
+        assertErrno(Errno.EINVAL, () -> kernel.kexecFileLoad(999, 999, MemorySegment.NULL, 0x40));
+        assertErrno(Errno.EINVAL, () -> kernel.kexecFileLoad(999, 999, MemorySegment.NULL, UNLOAD | 0x40));
+        if (KernelRelease.running().atLeast(6, 8)) {
+            assertErrno(Errno.EBADF, () -> kernel.kexecFileLoad(999, 999, MemorySegment.NULL, KexecFlags.DEBUG));
+            kernel.kexecFileLoad(999, 999, MemorySegment.NULL, UNLOAD | KexecFlags.DEBUG);
+        } else {
+            assertErrno(Errno.EINVAL, () -> kernel.kexecFileLoad(999, 999, MemorySegment.NULL, KexecFlags.DEBUG));
+            assertErrno(Errno.EINVAL, () -> kernel.kexecFileLoad(999, 999, MemorySegment.NULL,
+                    UNLOAD | KexecFlags.DEBUG));
+        }
     }
 
     @Test

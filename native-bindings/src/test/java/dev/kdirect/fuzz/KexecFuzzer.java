@@ -3,9 +3,12 @@ package dev.kdirect.fuzz;
 import static java.lang.foreign.ValueLayout.JAVA_BYTE;
 
 import dev.kdirect.Binding;
+import dev.kdirect.Credentials;
 import dev.kdirect.Feature;
 import dev.kdirect.Kernel;
 import dev.kdirect.KernelException;
+import dev.kdirect.KernelRelease;
+import dev.kdirect.Kernels;
 import dev.kdirect.KexecFlags;
 import dev.kdirect.OpenFlags;
 import dev.kdirect.contract.TestImages;
@@ -60,7 +63,7 @@ public final class KexecFuzzer implements Fuzzer<KexecFuzzer.World> {
     private static final int JUMP_OFFSET = 0x201;
     private static final int BASE_INIT_SIZE = 128 << 10;
     /** Offsets of the setup header fields the loader reads, and of the placement fields (bootparam.h). */
-    private static final int PREF_ADDRESS = 0x258;
+    private static final int PREF_ADDRESS = BzImageRules.PREF_ADDRESS;
     private static final int RELOCATABLE_KERNEL = 0x234;
     private static final int MIN_ALIGNMENT = 0x235;
     private static final int[] FIELD_BYTES = {BzImageRules.SETUP_SECTS, BzImageRules.BOOT_FLAG,
@@ -70,8 +73,24 @@ public final class KexecFuzzer implements Fuzzer<KexecFuzzer.World> {
         BzImageRules.INIT_SIZE, BzImageRules.INIT_SIZE + 1, RELOCATABLE_KERNEL, MIN_ALIGNMENT, PREF_ADDRESS + 7};
 
     private static volatile byte[] base;
+    private final KernelRelease release;
     /** The initrds' bytes: a prefix of one random megabyte. */
     private static final byte[] INITRD_BYTES = new byte[1 << 20];
+
+    /** A fuzzer whose model follows the running kernel's release, the one it is compared with where kexec is real. */
+    public KexecFuzzer() {
+        this(KernelRelease.running());
+    }
+
+    /** A fuzzer whose model follows {@code release}'s kexec rules (model-only runs pin each release modelled). */
+    public KexecFuzzer(KernelRelease release) {
+        this.release = release;
+    }
+
+    @Override
+    public Kernel model() {
+        return Kernels.newSimulated(Credentials.ofCurrentProcess(), List.of(), release);
+    }
 
     static {
         new Random(0x1d).nextBytes(INITRD_BYTES);
@@ -488,13 +507,23 @@ public final class KexecFuzzer implements Fuzzer<KexecFuzzer.World> {
         return r < 16 ? "read" : List.of("readwrite", "writeonly", "directory", "none").get(r - 16);
     }
 
-    private static long flags(Random random) {
-        return switch (random.nextInt(10)) {
+    /**
+     * Flags to load with. After 6.12 bits 0x10 (KEXEC_FILE_NO_CMA) and 0x20 (KEXEC_FILE_FORCE_DTB) became flags in
+     * releases the model does not pin down (it refuses them there), so for such a release the unknown bit is drawn
+     * from the others.
+     */
+    private long flags(Random random) {
+        int kind = random.nextInt(10);
+        if (kind == 8 && release.atLeast(6, 13)) {
+            int bit = 3 + random.nextInt(59);
+            return NO_INITRAMFS | (1L << (bit < 4 ? bit : bit + 2)); // 8, or 0x40 and above
+        }
+        return switch (kind) {
             case 0, 1, 2, 3 -> NO_INITRAMFS;
             case 4, 5 -> 0;
             case 6 -> ON_CRASH | (random.nextBoolean() ? NO_INITRAMFS : 0);
             case 7 -> UNLOAD | (random.nextBoolean() ? ON_CRASH : 0) | (random.nextBoolean() ? NO_INITRAMFS : 0);
-            case 8 -> NO_INITRAMFS | (1L << (3 + random.nextInt(61))); // unknown (8: KEXEC_FILE_DEBUG since 6.8)
+            case 8 -> NO_INITRAMFS | (1L << (3 + random.nextInt(61))); // unknown but 8 (DEBUG, 6.8), 0x10, 0x20 (after 6.12)
             default -> random.nextLong() & 0xf;
         };
     }

@@ -3,6 +3,7 @@ package dev.kdirect.backend.simulated;
 import dev.kdirect.Capability;
 import dev.kdirect.Credentials;
 import dev.kdirect.Errno;
+import dev.kdirect.KernelRelease;
 import dev.kdirect.KexecFlags;
 import dev.kdirect.SimulatedReboot;
 import dev.kdirect.rules.BzImageRules;
@@ -19,18 +20,26 @@ import java.util.HexFormat;
 import java.util.Optional;
 
 /**
- * kexec_file_load and the kexec reboot of Linux 6.1 (kernel/kexec_file.c, kernel/kexec_core.c,
- * fs/kernel_read_file.c, arch/x86/kernel/kexec-bzimage64.c): the two image slots, the order of checks that
- * decides which errno wins, where the segments are placed ({@link KexecPlacement}, on the QEMU guest's memory
- * map), and purgatory's SHA-256 over the loaded segments, checked at reboot. The machine has
+ * kexec_file_load and the kexec reboot (kernel/kexec_file.c, kernel/kexec_core.c, fs/kernel_read_file.c,
+ * arch/x86/kernel/kexec-bzimage64.c) as the kernel release the simulated machine is given has them (by default
+ * the running kernel's, which the simulated kernel stands in for; tests pin one): the two image slots, the order
+ * of checks that decides which errno wins, where the segments are placed ({@link KexecPlacement}, on the QEMU
+ * guest's memory map), and purgatory's SHA-256 over the loaded segments, checked at reboot. The machine has
  * no crashkernel= reservation, like the QEMU guest: a crash load fails with EADDRNOTAVAIL. Exposed through
  * /sys/kernel/kexec_loaded, kexec_crash_loaded and kexec_crash_size (kernel/ksysfs.c).
+ *
+ * <p>Where releases differ: KEXEC_FILE_DEBUG (8) is a known flag from 6.8 on; KEXEC_FILE_NO_CMA (0x10) and
+ * KEXEC_FILE_FORCE_DTB (0x20) came after 6.12, in releases the model does not pin down, so with a release past 6.12
+ * those bits throw; the placement follows 6.1 or 6.12 ({@link KexecPlacement}) and throws for other releases. The
+ * simulated machine has no CMA area, so the kexec_alloc_contig of later releases finds none and the walk decides.
  */
 final class KexecModel {
     static final long UNLOAD = KexecFlags.UNLOAD;
     static final long ON_CRASH = KexecFlags.ON_CRASH;
     static final long NO_INITRAMFS = KexecFlags.NO_INITRAMFS;
     private static final long KNOWN_FLAGS = UNLOAD | ON_CRASH | NO_INITRAMFS;
+    /** KEXEC_FILE_NO_CMA and KEXEC_FILE_FORCE_DTB (include/uapi/linux/kexec.h of releases after 6.12). */
+    private static final long FLAGS_AFTER_6_12 = 0x10 | 0x20;
     private static final long FILE_SIZE_MAX = 4L << 30; // KEXEC_FILE_SIZE_MAX
     /** The setup code's jump offset: the setup header ends at 0x202 plus this byte (Documentation/x86/boot.rst). */
     private static final int SETUP_JUMP_OFFSET = 0x201;
@@ -38,8 +47,9 @@ final class KexecModel {
     private final Credentials credentials;
     private final FdTable fds;
     private final boolean fiveLevelPaging = BzImageRules.runningKernelUsesFiveLevelPaging();
+    private final KernelRelease release;
     /** The simulated machine's memory, where the segments are placed: the QEMU guest's. */
-    private final KexecPlacement placement = new KexecPlacement(KexecPlacement.GUEST_MEMORY);
+    private final KexecPlacement placement;
     private Image image;
     private Image crashImage;
 
@@ -50,9 +60,11 @@ final class KexecModel {
         }
     }
 
-    KexecModel(Credentials credentials, FdTable fds, SimulatedFiles files) {
+    KexecModel(Credentials credentials, FdTable fds, SimulatedFiles files, KernelRelease release) {
         this.credentials = credentials;
         this.fds = fds;
+        this.release = release;
+        this.placement = new KexecPlacement(KexecPlacement.GUEST_MEMORY, release);
         files.addVirtualFile(Path.of("/sys/kernel/kexec_loaded"), () -> flag(image));
         files.addVirtualFile(Path.of("/sys/kernel/kexec_crash_loaded"), () -> flag(crashImage));
         files.addVirtualFile(Path.of("/sys/kernel/kexec_crash_size"), () -> "0\n");
@@ -63,8 +75,18 @@ final class KexecModel {
         if (!credentials.capable(Capability.SYS_BOOT)) {
             return -Errno.EPERM.value(); // kexec_load_disabled is 0 in the model
         }
-        if ((flags & ~KNOWN_FLAGS) != 0) {
+        // KEXEC_FILE_FLAGS (include/linux/kexec.h): KEXEC_FILE_DEBUG joined it in 6.8
+        long known = release.atLeast(6, 8) ? KNOWN_FLAGS | KexecFlags.DEBUG : KNOWN_FLAGS;
+        if ((flags & ~(known | FLAGS_AFTER_6_12)) != 0) {
             return -Errno.EINVAL.value();
+        }
+        if ((flags & FLAGS_AFTER_6_12) != 0) {
+            if (!release.atLeast(6, 13)) {
+                return -Errno.EINVAL.value(); // not in 6.12's KEXEC_FILE_FLAGS
+            }
+            throw new UnsupportedOperationException("kexec_file_load with flags 0x" + Long.toHexString(flags)
+                    + " on " + release + ": KEXEC_FILE_NO_CMA (0x10) and KEXEC_FILE_FORCE_DTB (0x20) came after 6.12,"
+                    + " and the simulated kernel does not know from which release on they are accepted");
         }
         boolean crash = (flags & ON_CRASH) != 0;
         if ((flags & UNLOAD) != 0) {

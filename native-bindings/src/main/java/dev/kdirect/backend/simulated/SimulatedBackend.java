@@ -5,6 +5,7 @@ import dev.kdirect.Binding;
 import dev.kdirect.Capability;
 import dev.kdirect.Credentials;
 import dev.kdirect.Errno;
+import dev.kdirect.KernelRelease;
 import dev.kdirect.MapFlags;
 import dev.kdirect.MsyncFlags;
 import dev.kdirect.Prot;
@@ -61,9 +62,19 @@ public final class SimulatedBackend implements Backend {
      * @param daxMounts directories that stand for file systems mounted with {@code -o dax}
      */
     public SimulatedBackend(Credentials credentials, List<Path> daxMounts) {
+        this(credentials, daxMounts, KernelRelease.running());
+    }
+
+    /**
+     * @param credentials who the simulated process is
+     * @param daxMounts directories that stand for file systems mounted with {@code -o dax}
+     * @param release the kernel release whose rules the model follows where releases differ (so far kexec's:
+     *     {@link KexecModel}); the other constructor gives the running kernel's, which the simulated kernel stands in for
+     */
+    public SimulatedBackend(Credentials credentials, List<Path> daxMounts, KernelRelease release) {
         this.credentials = credentials;
         this.files = new SimulatedFiles(credentials, fds, daxMounts);
-        this.kexec = new KexecModel(credentials, fds, files);
+        this.kexec = new KexecModel(credentials, fds, files, release);
         this.sockets = new SimulatedSockets(credentials, fds);
         this.socketOptions = new SocketOptionCalls(credentials, sockets);
         this.unix = new UnixSockets(fds, sockets);
