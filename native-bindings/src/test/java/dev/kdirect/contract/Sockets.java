@@ -112,6 +112,13 @@ public final class Sockets implements AutoCloseable {
         return arena.allocate(size);
     }
 
+    /** getsockopt(TCP_INFO) into 232 bytes: struct tcp_info's fields up to those the tests read. */
+    public MemorySegment tcpInfo(int fd) throws KernelException {
+        MemorySegment info = bytes(232);
+        kernel.getsockopt(fd, SocketConstants.SOL_TCP, SocketConstants.TCP_INFO, info);
+        return info;
+    }
+
     /** send(2) of all of {@code text}, in as many calls as it takes. */
     public void send(int fd, String text) throws KernelException {
         byte[] bytes = text.getBytes(StandardCharsets.US_ASCII);

@@ -148,7 +148,7 @@ class TcpRepairSyscallContractTest {
         assertErrno(Errno.EINVAL, () -> kernel.setsockopt(fd, SOL_TCP, SocketConstants.TCP_NODELAY, s.bytes(3)));
         s.setInt(fd, SOL_SOCKET, SocketConstants.SO_SNDBUFFORCE, 5_000_000); // past wmem_max on host and guest
         assertThat(s.getInt(fd, SOL_SOCKET, SocketConstants.SO_SNDBUF)).isEqualTo(10_000_000);
-        assertThat(tcpInfo(fd).get(JAVA_BYTE, 0)).isEqualTo((byte) SocketConstants.TCP_CLOSE);
+        assertThat(s.tcpInfo(fd).get(JAVA_BYTE, 0)).isEqualTo((byte) SocketConstants.TCP_CLOSE);
         MemorySegment two = s.bytes(2);
         assertThat(kernel.getsockopt(fd, SOL_TCP, SocketConstants.TCP_NODELAY, two)).isEqualTo(2); // min(asked, 4)
     }
@@ -203,7 +203,7 @@ class TcpRepairSyscallContractTest {
         s.setInt(fd, SOL_TCP, TCP_QUEUE_SEQ, 0xfffffff0);
         assertThat(s.getInt(fd, SOL_TCP, TCP_QUEUE_SEQ)).isEqualTo(0xfffffff0);
         kernel.connect(fd, kernel.getsockname(peer)); // repair mode: no SYN, ESTABLISHED at once
-        assertThat(tcpInfo(fd).get(JAVA_BYTE, 0)).isEqualTo((byte) SocketConstants.TCP_ESTABLISHED);
+        assertThat(s.tcpInfo(fd).get(JAVA_BYTE, 0)).isEqualTo((byte) SocketConstants.TCP_ESTABLISHED);
         assertErrno(Errno.EPERM, () -> s.setInt(fd, SOL_TCP, TCP_QUEUE_SEQ, 5));
         assertThat(s.getInt(fd, SOL_TCP, TCP_QUEUE_SEQ)).isEqualTo(0xfffffff0);
         assertThat(kernel.ioctlInt(fd, SIOCINQ)).isZero();
@@ -233,10 +233,10 @@ class TcpRepairSyscallContractTest {
         // whole entries only: 4 bytes hold none, and an unknown code is skipped
         kernel.setsockopt(fd, SOL_TCP, TCP_REPAIR_OPTIONS, s.ints(SocketConstants.TCPOPT_WINDOW));
         kernel.setsockopt(fd, SOL_TCP, TCP_REPAIR_OPTIONS, s.ints(99, 12345));
-        assertThat(tcpInfo(fd).get(JAVA_BYTE, 5) & 7).isZero();
+        assertThat(s.tcpInfo(fd).get(JAVA_BYTE, 5) & 7).isZero();
 
         kernel.setsockopt(fd, SOL_TCP, TCP_REPAIR_OPTIONS, good);
-        MemorySegment info = tcpInfo(fd);
+        MemorySegment info = s.tcpInfo(fd);
         assertThat(info.get(JAVA_BYTE, 5) & 7).isEqualTo(SocketConstants.TCPI_OPT_TIMESTAMPS
                 | SocketConstants.TCPI_OPT_SACK | SocketConstants.TCPI_OPT_WSCALE);
         assertThat(info.get(JAVA_BYTE, 6) & 0xff).isEqualTo(5 | 9 << 4);
@@ -407,12 +407,6 @@ class TcpRepairSyscallContractTest {
         s.close(p.client());
         assertErrno(Errno.EAGAIN, () -> s.recv(p.server(), 8, MSG_DONTWAIT)); // no FIN (0), no RST (ECONNRESET)
         assertThat(kernel.getpeername(p.server())).isNotNull(); // after a reset it would throw ENOTCONN
-    }
-
-    private MemorySegment tcpInfo(int fd) throws KernelException {
-        MemorySegment info = s.bytes(232);
-        kernel.getsockopt(fd, SOL_TCP, SocketConstants.TCP_INFO, info);
-        return info;
     }
 
     private MemorySegment window(int wl1, int wnd, int max, int rwnd, int wup) {

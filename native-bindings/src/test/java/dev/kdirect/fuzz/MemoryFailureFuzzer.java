@@ -1,5 +1,6 @@
 package dev.kdirect.fuzz;
 
+import static dev.kdirect.fuzz.MappedPages.PAGE;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
 import dev.kdirect.Advice;
@@ -42,7 +43,6 @@ import java.util.zip.CRC32;
  * JVM: there the programs leave MADV_HWPOISON out ({@link #hwpoison}).
  */
 public final class MemoryFailureFuzzer implements Fuzzer<MemoryFailureFuzzer.World> {
-    static final long PAGE = 4096;
     private static final int[] ADVICE = {Advice.HWPOISON, Advice.HWPOISON, Advice.HWPOISON, Advice.SOFT_OFFLINE,
         Advice.SOFT_OFFLINE, Advice.POPULATE_READ, Advice.POPULATE_READ, Advice.POPULATE_WRITE,
         Advice.POPULATE_WRITE, Advice.DONTNEED};
@@ -170,34 +170,17 @@ public final class MemoryFailureFuzzer implements Fuzzer<MemoryFailureFuzzer.Wor
     }
 
     /** One anonymous mapping: its pages still mapped, and those the program ever tried to poison. */
-    static final class Mapping {
-        final MemorySegment base;
+    static final class Mapping extends MappedPages {
         final int pages;
         final boolean shared;
         int prot;
-        final BitSet mapped = new BitSet();
         final BitSet tainted = new BitSet();
 
         Mapping(MemorySegment base, int pages, boolean shared, int prot) {
-            this.base = base;
+            super(base, pages * PAGE);
             this.pages = pages;
             this.shared = shared;
             this.prot = prot;
-            mapped.set(0, pages);
-        }
-
-        /** The byte range {@code [from, from + length)} clipped to the mapping. */
-        long clip(long from, long length) {
-            return Math.max(0, Math.min(length, pages * PAGE - from));
-        }
-
-        boolean allMapped(long from, long to) {
-            for (long page = from / PAGE; page * PAGE < to; page++) {
-                if (!mapped.get((int) page)) {
-                    return false;
-                }
-            }
-            return true;
         }
     }
 
@@ -226,9 +209,7 @@ public final class MemoryFailureFuzzer implements Fuzzer<MemoryFailureFuzzer.Wor
         @Override
         public void close() throws dev.kdirect.KernelException {
             for (Mapping m : mappings) {
-                for (int page = m.mapped.nextSetBit(0); page >= 0; page = m.mapped.nextSetBit(page + 1)) {
-                    kernel.munmap(m.base.asSlice(page * PAGE), PAGE);
-                }
+                m.unmapRest(kernel);
             }
             kernel.close(fd);
         }
@@ -252,7 +233,7 @@ public final class MemoryFailureFuzzer implements Fuzzer<MemoryFailureFuzzer.Wor
         @Override
         public String apply(World w) {
             Mapping m = w.mapping(map);
-            if (m == null || page >= m.pages || !m.mapped.get(page)) {
+            if (m == null || page >= m.pages || !m.isMapped(page)) {
                 return "no page";
             }
             if (m.tainted.get(page)) {
@@ -314,8 +295,7 @@ public final class MemoryFailureFuzzer implements Fuzzer<MemoryFailureFuzzer.Wor
             if (m == null) {
                 return "no mapping";
             }
-            long from = Math.min(page * PAGE + offset, m.pages * PAGE);
-            return Long.toString(w.kernel.pwrite(w.fd, m.base.asSlice(from, m.clip(from, length)), 0));
+            return Long.toString(w.kernel.pwrite(w.fd, m.slice(page * PAGE + offset, length), 0));
         }
     }
 
@@ -327,8 +307,7 @@ public final class MemoryFailureFuzzer implements Fuzzer<MemoryFailureFuzzer.Wor
             if (m == null) {
                 return "no mapping";
             }
-            long from = Math.min(page * PAGE + offset, m.pages * PAGE);
-            return Long.toString(w.kernel.pread(w.fd, m.base.asSlice(from, m.clip(from, length)), PAGE));
+            return Long.toString(w.kernel.pread(w.fd, m.slice(page * PAGE + offset, length), PAGE));
         }
     }
 
@@ -342,7 +321,7 @@ public final class MemoryFailureFuzzer implements Fuzzer<MemoryFailureFuzzer.Wor
             long from = Math.min(page * PAGE, m.pages * PAGE);
             long length = m.clip(from, pages * PAGE);
             w.kernel.munmap(m.base.asSlice(from, 0), length);
-            m.mapped.clear((int) (from / PAGE), (int) ((from + length) / PAGE));
+            m.unmapped(from, length);
             return "ok";
         }
     }
@@ -381,10 +360,6 @@ public final class MemoryFailureFuzzer implements Fuzzer<MemoryFailureFuzzer.Wor
         }
         long start = from & -PAGE;
         long end = (from + length + PAGE - 1) & -PAGE;
-        if (m.allMapped(start, end)) {
-            return null;
-        }
-        return ProcessMaps.anythingMapped(m.base.address() + start, m.base.address() + end)
-                ? "another thread mapped memory into a hole the program made" : null;
+        return m.reusedHole(start, end);
     }
 }

@@ -369,15 +369,9 @@ public final class MemoryFuzzer implements Fuzzer<MemoryWorld> {
     public record Unmap(int thread, int slot, long offset, long length) implements Step<MemoryWorld>, Ranged {
         @Override
         public String apply(MemoryWorld w) throws Exception {
-            return w.on(thread, () -> {
-                Slot s = w.slots[slot];
-                if (s == null) {
-                    return "no slot";
-                }
-                long address = w.address(s, offset);
-                long n = w.length(s, offset, length);
-                w.kernel.munmap(MemoryWorld.at(address, n), n);
-                w.unmapped(slot, address, n);
+            return w.onRange(thread, slot, offset, length, (range, n) -> {
+                w.kernel.munmap(range, n);
+                w.unmapped(slot, range.address(), n);
                 return "ok";
             });
         }
@@ -388,13 +382,8 @@ public final class MemoryFuzzer implements Fuzzer<MemoryWorld> {
             Ranged {
         @Override
         public String apply(MemoryWorld w) throws Exception {
-            return w.on(thread, () -> {
-                Slot s = w.slots[slot];
-                if (s == null) {
-                    return "no slot";
-                }
-                long n = w.length(s, offset, length);
-                w.kernel.mprotect(MemoryWorld.at(w.address(s, offset), n), n, prot);
+            return w.onRange(thread, slot, offset, length, (range, n) -> {
+                w.kernel.mprotect(range, n, prot);
                 return "ok";
             });
         }
@@ -405,13 +394,8 @@ public final class MemoryFuzzer implements Fuzzer<MemoryWorld> {
             implements Step<MemoryWorld>, Ranged {
         @Override
         public String apply(MemoryWorld w) throws Exception {
-            return w.on(thread, () -> {
-                Slot s = w.slots[slot];
-                if (s == null) {
-                    return "no slot";
-                }
-                long n = w.length(s, offset, length);
-                w.kernel.pkeyMprotect(MemoryWorld.at(w.address(s, offset), n), n, prot, key);
+            return w.onRange(thread, slot, offset, length, (range, n) -> {
+                w.kernel.pkeyMprotect(range, n, prot, key);
                 return "ok";
             });
         }
@@ -422,13 +406,8 @@ public final class MemoryFuzzer implements Fuzzer<MemoryWorld> {
             Ranged {
         @Override
         public String apply(MemoryWorld w) throws Exception {
-            return w.on(thread, () -> {
-                Slot s = w.slots[slot];
-                if (s == null) {
-                    return "no slot";
-                }
-                long n = w.length(s, offset, length);
-                w.kernel.madvise(MemoryWorld.at(w.address(s, offset), n), n, advice);
+            return w.onRange(thread, slot, offset, length, (range, n) -> {
+                w.kernel.madvise(range, n, advice);
                 return "ok";
             });
         }
@@ -438,14 +417,8 @@ public final class MemoryFuzzer implements Fuzzer<MemoryWorld> {
     public record CopyIn(int thread, int slot, long offset, long length) implements Step<MemoryWorld>, Ranged {
         @Override
         public String apply(MemoryWorld w) throws Exception {
-            return w.on(thread, () -> {
-                Slot s = w.slots[slot];
-                if (s == null) {
-                    return "no slot";
-                }
-                long n = w.length(s, offset, length);
-                return w.kernel.pread(w.fd, MemoryWorld.at(w.address(s, offset), n), 0) + " bytes";
-            });
+            return w.onRange(thread, slot, offset, length,
+                    (range, n) -> w.kernel.pread(w.fd, range, 0) + " bytes");
         }
     }
 
@@ -453,14 +426,8 @@ public final class MemoryFuzzer implements Fuzzer<MemoryWorld> {
     public record CopyOut(int thread, int slot, long offset, long length) implements Step<MemoryWorld>, Ranged {
         @Override
         public String apply(MemoryWorld w) throws Exception {
-            return w.on(thread, () -> {
-                Slot s = w.slots[slot];
-                if (s == null) {
-                    return "no slot";
-                }
-                long n = w.length(s, offset, length);
-                return w.written(w.kernel.pwrite(w.fd, MemoryWorld.at(w.address(s, offset), n), MemoryWorld.OUT));
-            });
+            return w.onRange(thread, slot, offset, length,
+                    (range, n) -> w.written(w.kernel.pwrite(w.fd, range, MemoryWorld.OUT)));
         }
     }
 

@@ -88,6 +88,26 @@ final class MemoryWorld implements AutoCloseable {
         return workers.get(thread).run(call);
     }
 
+    /** A call on a range of a slot: the range's start, and its length as {@link #length} clips it. */
+    interface RangeCall {
+        String call(MemorySegment range, long length) throws Exception;
+    }
+
+    /**
+     * Runs {@code call} on worker {@code thread} over {@code length} bytes from {@code offset} into slot {@code slot},
+     * clipped to the slot's reservation; "no slot" where the slot holds nothing.
+     */
+    String onRange(int thread, int slot, long offset, long length, RangeCall call) throws Exception {
+        return on(thread, () -> {
+            Slot s = slots[slot];
+            if (s == null) {
+                return "no slot";
+            }
+            long n = length(s, offset, length);
+            return call.call(at(address(s, offset), n), n);
+        });
+    }
+
     /** The address {@code offset} bytes into slot {@code slot}, clamped to its reservation. */
     long address(Slot s, long offset) {
         return s.base + Math.min(offset, s.bytes);

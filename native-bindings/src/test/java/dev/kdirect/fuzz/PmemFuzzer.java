@@ -1,5 +1,7 @@
 package dev.kdirect.fuzz;
 
+import static dev.kdirect.fuzz.MappedPages.PAGE;
+
 import dev.kdirect.Binding;
 import dev.kdirect.Credentials;
 import dev.kdirect.FallocateFlags;
@@ -16,7 +18,6 @@ import java.lang.foreign.MemorySegment;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.BitSet;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Random;
@@ -37,7 +38,6 @@ import java.util.zip.CRC32;
  * non-zero bytes only where the model cannot see them matter: it never reads them, so any value serves.
  */
 public final class PmemFuzzer implements Fuzzer<PmemFuzzer.World> {
-    static final long PAGE = 4096;
     private static final long[] LENGTHS = {0, 1, 100, PAGE - 1, PAGE, PAGE + 1, 2 * PAGE, 3 * PAGE, 4 * PAGE + 123,
         8 * PAGE};
     private static final long[] OFFSETS = {0, 0, PAGE, 2 * PAGE, 3 * PAGE, 100, PAGE + 1};
@@ -140,11 +140,7 @@ public final class PmemFuzzer implements Fuzzer<PmemFuzzer.World> {
         } else {
             return null;
         }
-        if (m.allMapped(from, to)) {
-            return null;
-        }
-        return ProcessMaps.anythingMapped(m.base.address() + from, m.base.address() + to)
-                ? "another thread mapped memory into a hole the program made" : null;
+        return m.reusedHole(from, to);
     }
 
     /** A slot: mostly the first, sometimes the second, now and then one rarely made (a missing handle). */
@@ -161,29 +157,15 @@ public final class PmemFuzzer implements Fuzzer<PmemFuzzer.World> {
         return values[random.nextInt(values.length)];
     }
 
-    /** One mapping the program made: where it is, and which of its pages are still mapped. */
-    static final class Mapping {
-        final MemorySegment base;
-        final long length;
+    /** One mapping of the file the program made. */
+    static final class Mapping extends MappedPages {
         final int prot;
         final long fileOffset;
-        final BitSet mapped = new BitSet();
 
         Mapping(MemorySegment base, long length, int prot, long fileOffset) {
-            this.base = base;
-            this.length = length;
+            super(base, length);
             this.prot = prot;
             this.fileOffset = fileOffset;
-            mapped.set(0, (int) (length / PAGE));
-        }
-
-        boolean allMapped(long from, long to) {
-            for (long page = from / PAGE; page * PAGE < to; page++) {
-                if (!mapped.get((int) page)) {
-                    return false;
-                }
-            }
-            return true;
         }
     }
 
@@ -224,10 +206,7 @@ public final class PmemFuzzer implements Fuzzer<PmemFuzzer.World> {
         @Override
         public void close() throws dev.kdirect.KernelException, IOException {
             for (Mapping m : mappings) {
-                for (int page = m.mapped.nextSetBit(0); page >= 0; page = m.mapped.nextSetBit(page + 1)) {
-                    kernel.munmap(m.base.asSlice(page * PAGE), PAGE);
-                }
-                m.mapped.clear();
+                m.unmapRest(kernel);
             }
             for (Integer fd : fds) {
                 if (fd != null) {
@@ -328,9 +307,9 @@ public final class PmemFuzzer implements Fuzzer<PmemFuzzer.World> {
                 return "no mapping";
             }
             long from = Math.min(first * PAGE, m.length);
-            long length = Math.min(pages * PAGE, m.length - from);
+            long length = m.clip(from, pages * PAGE);
             w.kernel.munmap(MemorySegment.ofAddress(m.base.address() + from + (unaligned ? 1 : 0)), length);
-            m.mapped.clear((int) (from / PAGE), (int) ((from + length) / PAGE));
+            m.unmapped(from, length);
             return "ok";
         }
     }

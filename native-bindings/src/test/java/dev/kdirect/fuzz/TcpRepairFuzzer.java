@@ -29,6 +29,7 @@ import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Random;
+import java.util.concurrent.Callable;
 
 /**
  * Random programs of TCP repair calls over sockets on 127.0.0.1: a listener, a client and server pair connected by
@@ -280,6 +281,12 @@ public final class TcpRepairFuzzer implements Fuzzer<TcpRepairFuzzer.Net> {
             return by == null ? null : "peer detached by " + by;
         }
 
+        /** What {@code call} returns, where {@code role}'s socket is usable; else why it is not. */
+        String ifUsable(Role role, Callable<String> call) throws Exception {
+            String no = unusable(role);
+            return no != null ? no : call.call();
+        }
+
         /** The role a connection of {@code role} talks to, or null. */
         Role peerOf(Role role) {
             return switch (role) {
@@ -344,18 +351,16 @@ public final class TcpRepairFuzzer implements Fuzzer<TcpRepairFuzzer.Net> {
     public record Repair(Role role, int value) implements Step<Net> {
         @Override
         public String apply(Net w) throws Exception {
-            String no = w.unusable(role);
-            if (no != null) {
-                return no;
-            }
-            w.setInt(w.fd(role), SocketConstants.TCP_REPAIR, value);
-            if (value != SocketConstants.TCP_REPAIR_ON && w.timerBound[role.ordinal()]) {
-                w.timersRun = role + " left repair mode";
-            }
-            if (value != SocketConstants.TCP_REPAIR_ON && w.connected[role.ordinal()]) {
-                w.shaped[role.ordinal()] = true; // a window probe, and what it sends from now on
-            }
-            return "ok";
+            return w.ifUsable(role, () -> {
+                w.setInt(w.fd(role), SocketConstants.TCP_REPAIR, value);
+                if (value != SocketConstants.TCP_REPAIR_ON && w.timerBound[role.ordinal()]) {
+                    w.timersRun = role + " left repair mode";
+                }
+                if (value != SocketConstants.TCP_REPAIR_ON && w.connected[role.ordinal()]) {
+                    w.shaped[role.ordinal()] = true; // a window probe, and what it sends from now on
+                }
+                return "ok";
+            });
         }
     }
 
@@ -363,12 +368,10 @@ public final class TcpRepairFuzzer implements Fuzzer<TcpRepairFuzzer.Net> {
     public record RepairQueue(Role role, int value) implements Step<Net> {
         @Override
         public String apply(Net w) throws Exception {
-            String no = w.unusable(role);
-            if (no != null) {
-                return no;
-            }
-            w.setInt(w.fd(role), SocketConstants.TCP_REPAIR_QUEUE, value);
-            return "ok";
+            return w.ifUsable(role, () -> {
+                w.setInt(w.fd(role), SocketConstants.TCP_REPAIR_QUEUE, value);
+                return "ok";
+            });
         }
     }
 
@@ -376,12 +379,10 @@ public final class TcpRepairFuzzer implements Fuzzer<TcpRepairFuzzer.Net> {
     public record SetQueueSeq(Role role, Base base, int delta) implements Step<Net> {
         @Override
         public String apply(Net w) throws Exception {
-            String no = w.unusable(role);
-            if (no != null) {
-                return no;
-            }
-            w.setInt(w.fd(role), SocketConstants.TCP_QUEUE_SEQ, w.base(base) + delta);
-            return "ok";
+            return w.ifUsable(role, () -> {
+                w.setInt(w.fd(role), SocketConstants.TCP_QUEUE_SEQ, w.base(base) + delta);
+                return "ok";
+            });
         }
     }
 
@@ -389,12 +390,10 @@ public final class TcpRepairFuzzer implements Fuzzer<TcpRepairFuzzer.Net> {
     public record GetOption(Role role, int option) implements Step<Net> {
         @Override
         public String apply(Net w) throws Exception {
-            String no = w.unusable(role);
-            if (no != null) {
-                return no;
-            }
-            int value = w.getInt(w.fd(role), option);
-            return option == SocketConstants.TCP_QUEUE_SEQ ? w.seq(value) : Integer.toString(value);
+            return w.ifUsable(role, () -> {
+                int value = w.getInt(w.fd(role), option);
+                return option == SocketConstants.TCP_QUEUE_SEQ ? w.seq(value) : Integer.toString(value);
+            });
         }
     }
 
@@ -405,18 +404,16 @@ public final class TcpRepairFuzzer implements Fuzzer<TcpRepairFuzzer.Net> {
     public record RepairOptions(Role role, int[] codes, int[] values, int length) implements Step<Net> {
         @Override
         public String apply(Net w) throws Exception {
-            String no = w.unusable(role);
-            if (no != null) {
-                return no;
-            }
-            MemorySegment options = w.arena.allocate(Math.max(8L * codes.length, length) + 1);
-            for (int i = 0; i < codes.length; i++) {
-                MemorySegment entry = options.asSlice(8L * i, 8);
-                TcpStructs.OPT_CODE.set(entry, codes[i]);
-                TcpStructs.OPT_VAL.set(entry, values[i]);
-            }
-            w.k.setsockopt(w.fd(role), SOL_TCP, SocketConstants.TCP_REPAIR_OPTIONS, options.asSlice(0, length));
-            return "ok";
+            return w.ifUsable(role, () -> {
+                MemorySegment options = w.arena.allocate(Math.max(8L * codes.length, length) + 1);
+                for (int i = 0; i < codes.length; i++) {
+                    MemorySegment entry = options.asSlice(8L * i, 8);
+                    TcpStructs.OPT_CODE.set(entry, codes[i]);
+                    TcpStructs.OPT_VAL.set(entry, values[i]);
+                }
+                w.k.setsockopt(w.fd(role), SOL_TCP, SocketConstants.TCP_REPAIR_OPTIONS, options.asSlice(0, length));
+                return "ok";
+            });
         }
 
         @Override
@@ -441,14 +438,13 @@ public final class TcpRepairFuzzer implements Fuzzer<TcpRepairFuzzer.Net> {
     public record GetWindow(Role role, int length) implements Step<Net> {
         @Override
         public String apply(Net w) throws Exception {
-            String no = w.unusable(role);
-            if (no != null) {
-                return no;
-            }
-            w.settle(); // what it reads moves with the peer's delayed ACK
-            MemorySegment window = w.arena.allocate(Math.max(length, TcpStructs.REPAIR_WINDOW.byteSize()));
-            int n = w.k.getsockopt(w.fd(role), SOL_TCP, SocketConstants.TCP_REPAIR_WINDOW, window.asSlice(0, length));
-            return "len=" + n + (w.shaped[role.ordinal()] ? " (window from traffic)" : " " + window(w, window));
+            return w.ifUsable(role, () -> {
+                w.settle(); // what it reads moves with the peer's delayed ACK
+                MemorySegment window = w.arena.allocate(Math.max(length, TcpStructs.REPAIR_WINDOW.byteSize()));
+                int n = w.k.getsockopt(w.fd(role), SOL_TCP, SocketConstants.TCP_REPAIR_WINDOW,
+                        window.asSlice(0, length));
+                return "len=" + n + (w.shaped[role.ordinal()] ? " (window from traffic)" : " " + window(w, window));
+            });
         }
     }
 
@@ -469,23 +465,21 @@ public final class TcpRepairFuzzer implements Fuzzer<TcpRepairFuzzer.Net> {
             implements Step<Net> {
         @Override
         public String apply(Net w) throws Exception {
-            String no = w.unusable(role);
-            if (no != null) {
-                return no;
-            }
-            int socket = w.fd(role);
-            int rcvNxt = 0;
-            if (role != Role.LISTENER && w.getInt(socket, SocketConstants.TCP_REPAIR) == 1) {
-                int queue = w.getInt(socket, SocketConstants.TCP_REPAIR_QUEUE);
-                w.setInt(socket, SocketConstants.TCP_REPAIR_QUEUE, SocketConstants.TCP_RECV_QUEUE);
-                rcvNxt = w.getInt(socket, SocketConstants.TCP_QUEUE_SEQ);
-                w.setInt(socket, SocketConstants.TCP_REPAIR_QUEUE, queue);
-            }
-            MemorySegment window = w.arena.allocate(Math.max(length, TcpStructs.REPAIR_WINDOW.byteSize()));
-            TcpStructs.repairWindow(java.lang.foreign.SegmentAllocator.prefixAllocator(window), rcvNxt + wl1,
-                    sndWnd, maxWindow, rcvWnd, rcvNxt + wup);
-            w.k.setsockopt(socket, SOL_TCP, SocketConstants.TCP_REPAIR_WINDOW, window.asSlice(0, length));
-            return "ok";
+            return w.ifUsable(role, () -> {
+                int socket = w.fd(role);
+                int rcvNxt = 0;
+                if (role != Role.LISTENER && w.getInt(socket, SocketConstants.TCP_REPAIR) == 1) {
+                    int queue = w.getInt(socket, SocketConstants.TCP_REPAIR_QUEUE);
+                    w.setInt(socket, SocketConstants.TCP_REPAIR_QUEUE, SocketConstants.TCP_RECV_QUEUE);
+                    rcvNxt = w.getInt(socket, SocketConstants.TCP_QUEUE_SEQ);
+                    w.setInt(socket, SocketConstants.TCP_REPAIR_QUEUE, queue);
+                }
+                MemorySegment window = w.arena.allocate(Math.max(length, TcpStructs.REPAIR_WINDOW.byteSize()));
+                TcpStructs.repairWindow(java.lang.foreign.SegmentAllocator.prefixAllocator(window), rcvNxt + wl1,
+                        sndWnd, maxWindow, rcvWnd, rcvNxt + wup);
+                w.k.setsockopt(socket, SOL_TCP, SocketConstants.TCP_REPAIR_WINDOW, window.asSlice(0, length));
+                return "ok";
+            });
         }
     }
 
@@ -493,13 +487,11 @@ public final class TcpRepairFuzzer implements Fuzzer<TcpRepairFuzzer.Net> {
     public record SetTimestamp(Role role, int value) implements Step<Net> {
         @Override
         public String apply(Net w) throws Exception {
-            String no = w.unusable(role);
-            if (no != null) {
-                return no;
-            }
-            w.setInt(w.fd(role), SocketConstants.TCP_TIMESTAMP, value);
-            w.timestampSet[role.ordinal()] = value;
-            return "ok";
+            return w.ifUsable(role, () -> {
+                w.setInt(w.fd(role), SocketConstants.TCP_TIMESTAMP, value);
+                w.timestampSet[role.ordinal()] = value;
+                return "ok";
+            });
         }
     }
 
@@ -510,16 +502,14 @@ public final class TcpRepairFuzzer implements Fuzzer<TcpRepairFuzzer.Net> {
     public record GetTimestamp(Role role) implements Step<Net> {
         @Override
         public String apply(Net w) throws Exception {
-            String no = w.unusable(role);
-            if (no != null) {
-                return no;
-            }
-            int value = w.getInt(w.fd(role), SocketConstants.TCP_TIMESTAMP);
-            Integer set = w.timestampSet[role.ordinal()];
-            String since = set == null ? "never set"
-                    : Integer.compareUnsigned(value - set, 600_000_000) < 0 ? "set + elapsed"
-                    : "not after the set value";
-            return since + (KernelRelease.running().atLeast(6, 7) ? ", usec bit " + (value & 1) : "");
+            return w.ifUsable(role, () -> {
+                int value = w.getInt(w.fd(role), SocketConstants.TCP_TIMESTAMP);
+                Integer set = w.timestampSet[role.ordinal()];
+                String since = set == null ? "never set"
+                        : Integer.compareUnsigned(value - set, 600_000_000) < 0 ? "set + elapsed"
+                        : "not after the set value";
+                return since + (KernelRelease.running().atLeast(6, 7) ? ", usec bit " + (value & 1) : "");
+            });
         }
     }
 
@@ -527,30 +517,28 @@ public final class TcpRepairFuzzer implements Fuzzer<TcpRepairFuzzer.Net> {
     public record Send(Role role, int length, int seed) implements Step<Net> {
         @Override
         public String apply(Net w) throws Exception {
-            String no = w.unusable(role);
-            if (no != null) {
-                return no;
-            }
-            byte[] data = new byte[length];
-            new Random(seed).nextBytes(data);
-            MemorySegment buffer = w.arena.allocate(Math.max(1, length));
-            MemorySegment.copy(data, 0, buffer, JAVA_BYTE, 0, length);
-            boolean repair = role != Role.LISTENER && w.getInt(w.fd(role), SocketConstants.TCP_REPAIR) == 1;
-            long sent = w.k.send(w.fd(role), buffer.asSlice(0, length), MSG_DONTWAIT | MSG_NOSIGNAL);
-            if (w.connected[role.ordinal()]) {
-                w.shaped[role.ordinal()] = true;
-                if (repair && sent > 0 && w.livePeer[role.ordinal()]
-                        && w.getInt(w.fd(role), SocketConstants.TCP_REPAIR_QUEUE) == SocketConstants.TCP_SEND_QUEUE) {
-                    w.timerBound[role.ordinal()] = true;
-                    if (w.rttKnown[role.ordinal()]) {
-                        w.timersRun = role + " queued bytes in repair mode, which its tail loss probe sends within"
-                                + " milliseconds";
-                    } else if (w.retransmissionArmed == 0) {
-                        w.retransmissionArmed = System.nanoTime();
+            return w.ifUsable(role, () -> {
+                byte[] data = new byte[length];
+                new Random(seed).nextBytes(data);
+                MemorySegment buffer = w.arena.allocate(Math.max(1, length));
+                MemorySegment.copy(data, 0, buffer, JAVA_BYTE, 0, length);
+                boolean repair = role != Role.LISTENER && w.getInt(w.fd(role), SocketConstants.TCP_REPAIR) == 1;
+                long sent = w.k.send(w.fd(role), buffer.asSlice(0, length), MSG_DONTWAIT | MSG_NOSIGNAL);
+                if (w.connected[role.ordinal()]) {
+                    w.shaped[role.ordinal()] = true;
+                    if (repair && sent > 0 && w.livePeer[role.ordinal()] && w.getInt(w.fd(role),
+                            SocketConstants.TCP_REPAIR_QUEUE) == SocketConstants.TCP_SEND_QUEUE) {
+                        w.timerBound[role.ordinal()] = true;
+                        if (w.rttKnown[role.ordinal()]) {
+                            w.timersRun = role + " queued bytes in repair mode, which its tail loss probe sends within"
+                                    + " milliseconds";
+                        } else if (w.retransmissionArmed == 0) {
+                            w.retransmissionArmed = System.nanoTime();
+                        }
                     }
                 }
-            }
-            return Long.toString(sent);
+                return Long.toString(sent);
+            });
         }
     }
 
@@ -558,15 +546,13 @@ public final class TcpRepairFuzzer implements Fuzzer<TcpRepairFuzzer.Net> {
     public record Recv(Role role, int length, boolean peek) implements Step<Net> {
         @Override
         public String apply(Net w) throws Exception {
-            String no = w.unusable(role);
-            if (no != null) {
-                return no;
-            }
-            w.settle(); // what it reads moves with the peer's delayed ACK
-            MemorySegment buffer = w.arena.allocate(Math.max(1, length));
-            long n = w.k.recv(w.fd(role), buffer.asSlice(0, length), MSG_DONTWAIT | (peek ? MSG_PEEK : 0));
-            byte[] got = buffer.asSlice(0, Math.min(n, length)).toArray(JAVA_BYTE);
-            return n + " " + HexFormat.of().formatHex(got);
+            return w.ifUsable(role, () -> {
+                w.settle(); // what it reads moves with the peer's delayed ACK
+                MemorySegment buffer = w.arena.allocate(Math.max(1, length));
+                long n = w.k.recv(w.fd(role), buffer.asSlice(0, length), MSG_DONTWAIT | (peek ? MSG_PEEK : 0));
+                byte[] got = buffer.asSlice(0, Math.min(n, length)).toArray(JAVA_BYTE);
+                return n + " " + HexFormat.of().formatHex(got);
+            });
         }
     }
 
@@ -574,22 +560,20 @@ public final class TcpRepairFuzzer implements Fuzzer<TcpRepairFuzzer.Net> {
     public record Ioctl(Role role, int request) implements Step<Net> {
         @Override
         public String apply(Net w) throws Exception {
-            String no = w.unusable(role);
-            if (no != null) {
-                return no;
-            }
-            w.settle(); // what it reads moves with the peer's delayed ACK
-            int value;
-            try {
-                value = w.k.ioctlInt(w.fd(role), request);
-            } catch (KernelException e) {
-                if (e.errno() < 4096) {
-                    throw e;
+            return w.ifUsable(role, () -> {
+                w.settle(); // what it reads moves with the peer's delayed ACK
+                int value;
+                try {
+                    value = w.k.ioctlInt(w.fd(role), request);
+                } catch (KernelException e) {
+                    if (e.errno() < 4096) {
+                        throw e;
+                    }
+                    value = -e.errno(); // a negative answer the binding took for an errno: a queue seq minus 0
                 }
-                value = -e.errno(); // a negative answer the binding took for an errno: a queue seq minus 0
-            }
-            // a queue length, or (before connect) write_seq - snd_una with write_seq set: a sequence number
-            return Math.abs(value) < ANCHOR_RANGE ? Integer.toString(value) : "seq " + w.seq(value);
+                // a queue length, or (before connect) write_seq - snd_una with write_seq set: a sequence number
+                return Math.abs(value) < ANCHOR_RANGE ? Integer.toString(value) : "seq " + w.seq(value);
+            });
         }
     }
 
@@ -600,23 +584,21 @@ public final class TcpRepairFuzzer implements Fuzzer<TcpRepairFuzzer.Net> {
     public record Info(Role role, int length) implements Step<Net> {
         @Override
         public String apply(Net w) throws Exception {
-            String no = w.unusable(role);
-            if (no != null) {
-                return no;
-            }
-            MemorySegment info = w.arena.allocate(Math.max(length, TcpStructs.INFO_SIZE));
-            int n = w.k.getsockopt(w.fd(role), SOL_TCP, SocketConstants.TCP_INFO, info.asSlice(0, length));
-            StringBuilder s = new StringBuilder("len=" + n);
-            if (n > 0) {
-                s.append(" state=").append(info.get(JAVA_BYTE, 0));
-            }
-            if (n > 5) {
-                s.append(" options=").append(info.get(JAVA_BYTE, 5));
-            }
-            if (n > 6) {
-                s.append(" wscales=").append(info.get(JAVA_BYTE, 6) & 0xff);
-            }
-            return s.toString();
+            return w.ifUsable(role, () -> {
+                MemorySegment info = w.arena.allocate(Math.max(length, TcpStructs.INFO_SIZE));
+                int n = w.k.getsockopt(w.fd(role), SOL_TCP, SocketConstants.TCP_INFO, info.asSlice(0, length));
+                StringBuilder s = new StringBuilder("len=" + n);
+                if (n > 0) {
+                    s.append(" state=").append(info.get(JAVA_BYTE, 0));
+                }
+                if (n > 5) {
+                    s.append(" options=").append(info.get(JAVA_BYTE, 5));
+                }
+                if (n > 6) {
+                    s.append(" wscales=").append(info.get(JAVA_BYTE, 6) & 0xff);
+                }
+                return s.toString();
+            });
         }
     }
 
@@ -627,19 +609,17 @@ public final class TcpRepairFuzzer implements Fuzzer<TcpRepairFuzzer.Net> {
     public record Bind(Role role, Target target) implements Step<Net> {
         @Override
         public String apply(Net w) throws Exception {
-            String no = w.unusable(role);
-            if (no != null) {
-                return no;
-            }
-            InetSocketAddress address = switch (target) {
-                case LOOPBACK -> new InetSocketAddress(InetAddress.ofLiteral("127.0.0.1"), 0);
-                case LISTENER -> w.listenerAddress;
-                case SINK -> w.sinkAddress;
-                case CLIENT_ADDRESS -> w.clientAddress;
-            };
-            w.k.bind(w.fd(role), address);
-            w.boundToClient[role.ordinal()] = target == Target.CLIENT_ADDRESS;
-            return "ok";
+            return w.ifUsable(role, () -> {
+                InetSocketAddress address = switch (target) {
+                    case LOOPBACK -> new InetSocketAddress(InetAddress.ofLiteral("127.0.0.1"), 0);
+                    case LISTENER -> w.listenerAddress;
+                    case SINK -> w.sinkAddress;
+                    case CLIENT_ADDRESS -> w.clientAddress;
+                };
+                w.k.bind(w.fd(role), address);
+                w.boundToClient[role.ordinal()] = target == Target.CLIENT_ADDRESS;
+                return "ok";
+            });
         }
     }
 
@@ -651,34 +631,32 @@ public final class TcpRepairFuzzer implements Fuzzer<TcpRepairFuzzer.Net> {
     public record Connect(Role role, Target target) implements Step<Net> {
         @Override
         public String apply(Net w) throws Exception {
-            String no = w.unusable(role);
-            if (no != null) {
-                return no;
-            }
-            boolean repair = w.getInt(w.fd(role), SocketConstants.TCP_REPAIR) == 1;
-            InetSocketAddress address;
-            if (!repair && target == Target.LISTENER) {
-                address = w.listenerAddress;
-            } else if (repair && target == Target.SINK) {
-                address = w.sinkAddress;
-            } else if (repair && target == Target.LISTENER && w.boundToClient[role.ordinal()]) {
-                address = w.listenerAddress;
-            } else {
-                return "left out: repair " + repair + " to " + target;
-            }
-            try {
-                w.k.connect(w.fd(role), address);
-            } finally {
-                w.connected[role.ordinal()] = true;
-                w.shaped[role.ordinal()] |= address == w.listenerAddress;
-                w.livePeer[role.ordinal()] |= address == w.listenerAddress;
-                w.timerBound[role.ordinal()] |= repair && address == w.listenerAddress;
-                w.rttKnown[role.ordinal()] |= !repair;
-            }
-            if (repair && address == w.listenerAddress) {
-                w.orphanedBy[Role.SERVER.ordinal()] = null; // the restore holds the client's 4-tuple again
-            }
-            return "ok";
+            return w.ifUsable(role, () -> {
+                boolean repair = w.getInt(w.fd(role), SocketConstants.TCP_REPAIR) == 1;
+                InetSocketAddress address;
+                if (!repair && target == Target.LISTENER) {
+                    address = w.listenerAddress;
+                } else if (repair && target == Target.SINK) {
+                    address = w.sinkAddress;
+                } else if (repair && target == Target.LISTENER && w.boundToClient[role.ordinal()]) {
+                    address = w.listenerAddress;
+                } else {
+                    return "left out: repair " + repair + " to " + target;
+                }
+                try {
+                    w.k.connect(w.fd(role), address);
+                } finally {
+                    w.connected[role.ordinal()] = true;
+                    w.shaped[role.ordinal()] |= address == w.listenerAddress;
+                    w.livePeer[role.ordinal()] |= address == w.listenerAddress;
+                    w.timerBound[role.ordinal()] |= repair && address == w.listenerAddress;
+                    w.rttKnown[role.ordinal()] |= !repair;
+                }
+                if (repair && address == w.listenerAddress) {
+                    w.orphanedBy[Role.SERVER.ordinal()] = null; // the restore holds the client's 4-tuple again
+                }
+                return "ok";
+            });
         }
     }
 
@@ -686,12 +664,10 @@ public final class TcpRepairFuzzer implements Fuzzer<TcpRepairFuzzer.Net> {
     public record Listen(Role role) implements Step<Net> {
         @Override
         public String apply(Net w) throws Exception {
-            String no = w.unusable(role);
-            if (no != null) {
-                return no;
-            }
-            w.k.listen(w.fd(role), 16);
-            return "ok";
+            return w.ifUsable(role, () -> {
+                w.k.listen(w.fd(role), 16);
+                return "ok";
+            });
         }
     }
 
@@ -717,18 +693,16 @@ public final class TcpRepairFuzzer implements Fuzzer<TcpRepairFuzzer.Net> {
     public record Close(Role role) implements Step<Net> {
         @Override
         public String apply(Net w) throws Exception {
-            String no = w.unusable(role);
-            if (no != null) {
-                return no;
-            }
-            boolean repair = role != Role.LISTENER && w.getInt(w.fd(role), SocketConstants.TCP_REPAIR) == 1;
-            w.k.close(w.fd(role));
-            w.fd[role.ordinal()] = -1;
-            Role peer = w.peerOf(role);
-            if (repair && peer != null) {
-                w.orphanedBy[peer.ordinal()] = role;
-            }
-            return "ok repair=" + repair;
+            return w.ifUsable(role, () -> {
+                boolean repair = role != Role.LISTENER && w.getInt(w.fd(role), SocketConstants.TCP_REPAIR) == 1;
+                w.k.close(w.fd(role));
+                w.fd[role.ordinal()] = -1;
+                Role peer = w.peerOf(role);
+                if (repair && peer != null) {
+                    w.orphanedBy[peer.ordinal()] = role;
+                }
+                return "ok repair=" + repair;
+            });
         }
     }
 

@@ -155,7 +155,7 @@ class TcpRepairContractTest {
         Sockets.Pair p = s.pair(V4);
         s.close(p.server());
         assertThat(s.recv(p.client(), 8, 0)).isEmpty(); // the FIN: CLOSE_WAIT
-        assertThat(tcpInfo(p.client()).get(JAVA_BYTE, 0)).isEqualTo((byte) SocketConstants.TCP_CLOSE_WAIT);
+        assertThat(s.tcpInfo(p.client()).get(JAVA_BYTE, 0)).isEqualTo((byte) SocketConstants.TCP_CLOSE_WAIT);
         org.assertj.core.api.Assertions.assertThatThrownBy(() -> TcpRepair.on(kernel).checkpoint(p.client()))
                 .isInstanceOf(IllegalStateException.class).hasMessageContaining("TCP state 8");
         assertThat(s.getInt(p.client(), SOL_TCP, SocketConstants.TCP_REPAIR)).isZero(); // repair mode left again
@@ -286,16 +286,6 @@ class TcpRepairContractTest {
         return new int[] {s.getInt(fd, SOL_SOCKET, SocketConstants.SO_SNDBUF),
             s.getInt(fd, SOL_SOCKET, SocketConstants.SO_RCVBUF), s.getInt(fd, SOL_SOCKET, SocketConstants.SO_REUSEADDR),
             s.getInt(fd, SOL_TCP, SocketConstants.TCP_NODELAY), s.getInt(fd, SOL_SOCKET, SocketConstants.SO_KEEPALIVE)};
-    }
-
-    private MemorySegment tcpInfo(int fd) throws KernelException {
-        MemorySegment info = s.bytes(232);
-        kernel.getsockopt(fd, SOL_TCP, SocketConstants.TCP_INFO, info);
-        return info;
-    }
-
-    private MemorySegment window(int wl1, int wnd, int max, int rwnd, int wup) {
-        return s.ints(wl1, wnd, max, rwnd, wup);
     }
 
     /** The state with {@code lost} appended to the sent-but-unacknowledged bytes, the send sequence after them. */
