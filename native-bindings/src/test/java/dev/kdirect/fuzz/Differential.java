@@ -88,14 +88,32 @@ public final class Differential {
      */
     public static <W extends AutoCloseable> void assertAgree(Fuzzer<W> fuzzer, List<Step<W>> program)
             throws Exception {
+        Verdict verdict = onBothKernels(fuzzer, program);
+        if (verdict.kind() == Verdict.Kind.DISAGREED) {
+            throw new AssertionError("step " + verdict.step() + " (" + program.get(verdict.step()).java()
+                    + "): real kernel " + verdict.real() + ", simulated " + verdict.model());
+        }
+    }
+
+    /**
+     * Runs one program on both kernels and fails unless they agree up to step {@code step}, which the model refuses
+     * with a reason containing {@code rule}: where the model must stay loud.
+     */
+    public static <W extends AutoCloseable> void assertRefused(Fuzzer<W> fuzzer, List<Step<W>> program, int step,
+            String rule) throws Exception {
+        Verdict verdict = onBothKernels(fuzzer, program);
+        if (verdict.kind() != Verdict.Kind.REFUSED || verdict.step() != step || !verdict.model().contains(rule)) {
+            throw new AssertionError("expected the model to refuse step " + step + " (" + program.get(step).java()
+                    + ") for " + rule + "; got " + verdict);
+        }
+    }
+
+    private static <W extends AutoCloseable> Verdict onBothKernels(Fuzzer<W> fuzzer, List<Step<W>> program)
+            throws Exception {
         Kernel real = ContractKernels.kernel(Binding.FFM, fuzzer.feature());
         Path dir = Files.createTempDirectory("kdirect-fuzz-");
         try {
-            Verdict verdict = compare(fuzzer, program, real, dir);
-            if (verdict.kind() == Verdict.Kind.DISAGREED) {
-                throw new AssertionError("step " + verdict.step() + " (" + program.get(verdict.step()).java()
-                        + "): real kernel " + verdict.real() + ", simulated " + verdict.model());
-            }
+            return compare(fuzzer, program, real, dir);
         } finally {
             deleteTree(dir);
         }
@@ -131,6 +149,10 @@ public final class Differential {
                     modelOutcome = "the model threw " + e; // never an outcome of the kernel's
                 }
                 if (!realOutcome.equals(modelOutcome)) {
+                    String during = fuzzer.interferenceDuring(realWorld, step);
+                    if (during != null) {
+                        return new Verdict(Verdict.Kind.INTERFERED, i, during, null);
+                    }
                     return new Verdict(Verdict.Kind.DISAGREED, i, realOutcome, modelOutcome);
                 }
             }
@@ -154,10 +176,11 @@ public final class Differential {
         }
     }
 
-    /** The refusal's message without numbers that vary from program to program, so refusals group by rule. */
+    /** The refusal's message without the values that vary from program to program, so refusals group by rule. */
     private static String refusalReason(UnsupportedOperationException e) {
         String message = String.valueOf(e.getMessage());
-        return message.replaceAll("0x[0-9a-fA-F]+", "0x…").replaceAll("\\b\\d+\\b", "N");
+        // a number alone is a value; one in a name or a version ("4-tuple", "Linux 6.11") is kept
+        return message.replaceAll("0x[0-9a-fA-F]+", "0x…").replaceAll("(?<![\\w.-])\\d+(?![\\w.-])", "N");
     }
 
     /** Shrinks a disagreeing program and prints it as a test method. */

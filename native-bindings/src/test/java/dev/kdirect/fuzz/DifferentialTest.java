@@ -59,6 +59,14 @@ class DifferentialTest {
         }
     }
 
+    /** Differs on 42, where something outside the program took part (as another thread mapping into a hole). */
+    record Raced(int number) implements Step<Counter> {
+        @Override
+        public String apply(Counter world) {
+            return world.model || number != 42 ? "ok" : "raced";
+        }
+    }
+
     static final class Toy implements Fuzzer<Counter> {
         @Override
         public String name() {
@@ -79,6 +87,11 @@ class DifferentialTest {
         public Counter open(Kernel kernel, Path dir) {
             return new Counter(kernel);
         }
+
+        @Override
+        public String interferenceDuring(Counter realWorld, Step<Counter> step) {
+            return step instanceof Raced r ? "a race on " + r.number() : null;
+        }
     }
 
     @Test
@@ -98,6 +111,15 @@ class DifferentialTest {
         Verdict jdk = Differential.compare(new Toy(), List.of(new Odd(99)), real, dir);
         assertThat(jdk.kind()).isEqualTo(Verdict.Kind.DISAGREED);
         assertThat(jdk.model()).contains("IllegalArgumentException", "ninety-nine");
+    }
+
+    @Test
+    void aDifferenceFromOutsideTheProgramIsInterferenceNotADisagreement() throws Exception {
+        assertThat(Differential.compare(new Toy(), List.of(new Raced(1), new Raced(42), new Raced(2)), real, dir))
+                .isEqualTo(new Verdict(Verdict.Kind.INTERFERED, 1, "a race on 42", null));
+        // asked only after a difference: steps that agree are compared on
+        assertThat(Differential.compare(new Toy(), List.of(new Raced(1), new Raced(2)), real, dir).kind())
+                .isEqualTo(Verdict.Kind.AGREED);
     }
 
     @Test

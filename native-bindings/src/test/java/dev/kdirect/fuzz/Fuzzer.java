@@ -44,4 +44,14 @@ public interface Fuzzer<W extends AutoCloseable> {
     default String interference(W realWorld, Step<W> step) throws Exception {
         return null;
     }
+
+    /**
+     * Why the real outcome of {@code step}, which differs from the model's, may have come from outside the program
+     * (for example another thread of this JVM mapped memory into a hole between {@link #interference}'s check and
+     * the step), or null: asked only after a difference, so that such a race is counted as interfered with, never
+     * as a disagreement. By default none.
+     */
+    default String interferenceDuring(W realWorld, Step<W> step) throws Exception {
+        return null;
+    }
 }

@@ -203,6 +203,12 @@ public final class MemoryFuzzer implements Fuzzer<MemoryWorld> {
         return null;
     }
 
+    /** The hole check of {@link #interference}, again after the step: another mapping may have come meanwhile. */
+    @Override
+    public String interferenceDuring(MemoryWorld world, Step<MemoryWorld> step) throws Exception {
+        return interference(world, step);
+    }
+
     @Override
     public List<Step<MemoryWorld>> program(Random random) {
         int[] pages = {4, 4, 4, 4};

@@ -88,6 +88,47 @@ class TcpRepairFuzzRegressionTest {
     }
 
     @Test
+    void bytesSentToALockedPeerCountAsSentAndEndTheTimeForRepairOptions() throws Exception {
+        // was (seed 20261207, program 7775): the model sent them without counting bytes_sent, so a later
+        // TCP_REPAIR_OPTIONS was ok where the kernel says EPERM (do_tcp_setsockopt checks tp->bytes_sent)
+        Differential.assertAgree(new TcpRepairFuzzer(), List.of(
+                new TcpRepairFuzzer.Repair(Role.RESTORE, 1),
+                new TcpRepairFuzzer.Connect(Role.RESTORE, Target.SINK),
+                new TcpRepairFuzzer.SetWindow(Role.RESTORE, 20, 71291, 105386, 140917, 77759, -1766),
+                new TcpRepairFuzzer.Repair(Role.RESTORE, -1),
+                new TcpRepairFuzzer.Send(Role.RESTORE, 1295, 803610040),
+                new TcpRepairFuzzer.Ioctl(Role.RESTORE, SocketConstants.SIOCOUTQNSD),
+                new TcpRepairFuzzer.Repair(Role.RESTORE, 1),
+                new TcpRepairFuzzer.RepairOptions(Role.RESTORE, new int[] {8, 3, 2}, new int[] {0, 65537, -1086940857}, 24)));
+    }
+
+    @Test
+    void aSendBehindUnacknowledgedBytesToALockedPeerIsRefused() throws Exception {
+        // was (seed 20261207, program 7395): the model sent the 60 bytes, the kernel keeps them (SIOCOUTQNSD 60):
+        // Nagle's rule holds a short segment while the 565 bytes sent in repair mode are unacknowledged
+        Differential.assertRefused(new TcpRepairFuzzer(), List.of(
+                new TcpRepairFuzzer.Repair(Role.RESTORE, 1),
+                new TcpRepairFuzzer.Connect(Role.RESTORE, Target.SINK),
+                new TcpRepairFuzzer.RepairQueue(Role.RESTORE, 2),
+                new TcpRepairFuzzer.Send(Role.RESTORE, 565, -1522867645),
+                new TcpRepairFuzzer.SetWindow(Role.RESTORE, 20, 31823, 1940017228, -1082947987, 163288, -1435),
+                new TcpRepairFuzzer.Repair(Role.RESTORE, -1),
+                new TcpRepairFuzzer.Send(Role.RESTORE, 60, 379529569),
+                new TcpRepairFuzzer.Ioctl(Role.RESTORE, SocketConstants.SIOCOUTQNSD)), 6, "tcp_nagle_check");
+    }
+
+    @Test
+    void aRepairConnectKeepsTheTimestampSetBeforeIt() throws Exception {
+        // was (seed 20261207, program 8354): the model drew a new offset at a repair connect; tcp_v4_connect does
+        // that only outside repair mode
+        Differential.assertAgree(new TcpRepairFuzzer(), List.of(
+                new TcpRepairFuzzer.Repair(Role.RESTORE, 1),
+                new TcpRepairFuzzer.SetTimestamp(Role.RESTORE, 1828021738),
+                new TcpRepairFuzzer.Connect(Role.RESTORE, Target.SINK),
+                new TcpRepairFuzzer.GetTimestamp(Role.RESTORE)));
+    }
+
+    @Test
     void theRepairWindowIsCheckedAgainstRcvNxt() throws Exception {
         // the known divergence (kernel EINVAL, model 0): snd_wl1 after rcv_nxt + rcv_wnd, rcv_wup after rcv_nxt
         Differential.assertAgree(new TcpRepairFuzzer(), List.of(

@@ -102,6 +102,11 @@ public final class TcpRepairFuzzer implements Fuzzer<TcpRepairFuzzer.Net> {
         final Role[] orphanedBy = new Role[Role.values().length];
         final Integer[] timestampSet = new Integer[Role.values().length];
         final boolean[] boundToClient = new boolean[Role.values().length];
+        /**
+         * A connect outside repair mode over the client's address: the kernel's ISN for a 4-tuple used before is the
+         * earlier one plus the clock (secure_tcp_seq), so its sequence numbers are not printed.
+         */
+        final boolean[] clockSequence = new boolean[Role.values().length];
         final boolean[] connected = new boolean[Role.values().length];
         /** The handshake gave the socket an RTT estimate (srtt): its loss probe fires within milliseconds. */
         final boolean[] rttKnown = new boolean[Role.values().length];
@@ -116,7 +121,7 @@ public final class TcpRepairFuzzer implements Fuzzer<TcpRepairFuzzer.Net> {
         final List<Integer> anchors = new ArrayList<>();
         final List<String> anchorNames = new ArrayList<>();
         int sink = -1;
-        /** When a send in repair mode first armed a retransmission timer towards a live peer (System.nanoTime). */
+        /** When a send in repair mode first armed a retransmission timer (System.nanoTime). */
         long retransmissionArmed;
         /**
          * The role has bytes queued in repair mode for a live peer, or was repair-connected to one: once it leaves
@@ -125,6 +130,11 @@ public final class TcpRepairFuzzer implements Fuzzer<TcpRepairFuzzer.Net> {
         final boolean[] timerBound = new boolean[Role.values().length];
         /** A role with {@link #timerBound} left repair mode. */
         String timersRun;
+        /**
+         * TCP_TIMESTAMP was set on a connection with a live peer: whether the peer's PAWS check drops the next
+         * segments depends on the offsets each kernel drew at random for the connection (see interference).
+         */
+        String pawsDecides;
         InetSocketAddress listenerAddress;
         InetSocketAddress sinkAddress;
         InetSocketAddress clientAddress;
@@ -233,6 +243,11 @@ public final class TcpRepairFuzzer implements Fuzzer<TcpRepairFuzzer.Net> {
             };
         }
 
+        /** A sequence number of {@code role}'s as both kernels print it (see {@link #clockSequence}). */
+        String seq(Role role, int value) {
+            return clockSequence[role.ordinal()] ? "from the ISN clock" : seq(value);
+        }
+
         /** A sequence number as both kernels print it: relative to the first anchor near it. */
         String seq(int value) {
             for (int i = 0; i < anchors.size(); i++) {
@@ -316,6 +331,42 @@ public final class TcpRepairFuzzer implements Fuzzer<TcpRepairFuzzer.Net> {
                 k.close(socket); // all of the world's sockets close together: what a repair-mode close leaves is unseen
             } catch (KernelException e) {
                 throw new IllegalStateException(e);
+            } catch (UnsupportedOperationException e) {
+                // the model cannot tell what the peer would see of this close; the program's steps are compared
+                // already, and the peer closes next
+            }
+        }
+
+        /**
+         * On the real kernel, waits (up to half a second) until the peer acknowledged every byte {@code role} sent:
+         * its delayed ACK is one TCP_QUICKACK does not force out (tcp_cleanup_rbuf sends none while unread bytes are
+         * queued, and a connection with data both ways delays it on a timer: up to TCP_DELACK_MAX, 200 ms), and
+         * Nagle's rule holds a short segment until then; the model acknowledges at once. Only where the peer is a socket of this world (it acknowledges in repair mode too) and
+         * {@code role} is outside repair mode (what it queued in repair mode was never sent).
+         */
+        void awaitAcknowledgement(Role role) throws Exception {
+            Role peer = peerOf(role);
+            if (k.binding() == Binding.SIMULATED || !connected[role.ordinal()] || !livePeer[role.ordinal()]
+                    || peer == null || fd(peer) < 0 || unusable(role) != null
+                    || getInt(fd(role), SocketConstants.TCP_REPAIR) == 1) {
+                return;
+            }
+            long deadline = System.nanoTime() + 500_000_000L;
+            // and for the bytes Nagle's rule holds until then (tcp_nagle_check: a short segment, bytes in flight)
+            while (ioctl(fd(role), SocketConstants.SIOCOUTQ) > 0 && System.nanoTime() < deadline) {
+                Thread.sleep(2);
+            }
+        }
+
+        /** ioctl of a queue length, which (before a connect, write_seq set) may be a sequence number below 0. */
+        int ioctl(int socket, int request) throws KernelException {
+            try {
+                return k.ioctlInt(socket, request);
+            } catch (KernelException e) {
+                if (e.errno() < 4096) {
+                    throw e;
+                }
+                return -e.errno(); // a negative answer the binding took for an errno
             }
         }
     }
@@ -324,7 +375,7 @@ public final class TcpRepairFuzzer implements Fuzzer<TcpRepairFuzzer.Net> {
      * Where the kernel acts on a timer and the model at the next event (docs/tcprepair.md: the model has no timers,
      * it does at once what the timers would), the program is not compared past that point:
      * <ul>
-     * <li>bytes sent in repair mode to a live peer count as sent and arm the loss probe and retransmission timers
+     * <li>bytes sent in repair mode count as sent and arm the loss probe and retransmission timers
      * (tcp_write_xmit: tcp_event_new_data_sent, tcp_schedule_loss_probe), which fire in repair mode too: the probe
      * within milliseconds on a socket with an RTT estimate (srtt / 4 plus 2 jiffies: seen in the guest, where it
      * sent the bytes and so made TCP_REPAIR_OPTIONS EPERM), after TCP_TIMEOUT_INIT (1 s) on one restored without
@@ -332,13 +383,19 @@ public final class TcpRepairFuzzer implements Fuzzer<TcpRepairFuzzer.Net> {
      * <li>when such a socket, or one restored by a repair-mode connect to a live peer, leaves repair mode, the
      * kernel sends its queued bytes on that timer and new ones once the peer's window reached it (the zero window of
      * a repair connect is opened by the peer's answer to the window probe, or by the persist timer's probe); the
-     * model sends them at once.
+     * model sends them at once;
+     * <li>after a TCP_TIMESTAMP set on a connection with a live peer, whether the peer's PAWS check (tcp_paws_check)
+     * drops what the socket sends next depends on the timestamp offset each kernel drew at random for the connection
+     * (secure_tcp_ts_off); the model follows its own draw (and refuses where PAWS would drop), the comparison stops.
      * </ul>
      */
     @Override
     public String interference(Net realWorld, Step<Net> step) {
         if (realWorld.timersRun != null) {
             return "timers: " + realWorld.timersRun + " with bytes or a window the kernel's timers move";
+        }
+        if (realWorld.pawsDecides != null) {
+            return "PAWS: " + realWorld.pawsDecides + ", compared with a ts_recent from a random offset";
         }
         long armed = realWorld.retransmissionArmed;
         return armed != 0 && System.nanoTime() - armed > RETRANSMISSION_SAFE_NANOS
@@ -392,7 +449,7 @@ public final class TcpRepairFuzzer implements Fuzzer<TcpRepairFuzzer.Net> {
         public String apply(Net w) throws Exception {
             return w.ifUsable(role, () -> {
                 int value = w.getInt(w.fd(role), option);
-                return option == SocketConstants.TCP_QUEUE_SEQ ? w.seq(value) : Integer.toString(value);
+                return option != SocketConstants.TCP_QUEUE_SEQ ? Integer.toString(value) : w.seq(role, value);
             });
         }
     }
@@ -490,6 +547,9 @@ public final class TcpRepairFuzzer implements Fuzzer<TcpRepairFuzzer.Net> {
             return w.ifUsable(role, () -> {
                 w.setInt(w.fd(role), SocketConstants.TCP_TIMESTAMP, value);
                 w.timestampSet[role.ordinal()] = value;
+                if (w.connected[role.ordinal()] && w.livePeer[role.ordinal()] && w.pawsDecides == null) {
+                    w.pawsDecides = role + " set TCP_TIMESTAMP on a live connection";
+                }
                 return "ok";
             });
         }
@@ -526,10 +586,11 @@ public final class TcpRepairFuzzer implements Fuzzer<TcpRepairFuzzer.Net> {
                 long sent = w.k.send(w.fd(role), buffer.asSlice(0, length), MSG_DONTWAIT | MSG_NOSIGNAL);
                 if (w.connected[role.ordinal()]) {
                     w.shaped[role.ordinal()] = true;
-                    if (repair && sent > 0 && w.livePeer[role.ordinal()] && w.getInt(w.fd(role),
+                    if (repair && sent > 0 && w.getInt(w.fd(role),
                             SocketConstants.TCP_REPAIR_QUEUE) == SocketConstants.TCP_SEND_QUEUE) {
-                        w.timerBound[role.ordinal()] = true;
-                        if (w.rttKnown[role.ordinal()]) {
+                        // towards the sink too: a retransmission there is dropped, yet counts in bytes_sent
+                        w.timerBound[role.ordinal()] |= w.livePeer[role.ordinal()];
+                        if (w.rttKnown[role.ordinal()] && w.livePeer[role.ordinal()]) {
                             w.timersRun = role + " queued bytes in repair mode, which its tail loss probe sends within"
                                     + " milliseconds";
                         } else if (w.retransmissionArmed == 0) {
@@ -562,17 +623,12 @@ public final class TcpRepairFuzzer implements Fuzzer<TcpRepairFuzzer.Net> {
         public String apply(Net w) throws Exception {
             return w.ifUsable(role, () -> {
                 w.settle(); // what it reads moves with the peer's delayed ACK
-                int value;
-                try {
-                    value = w.k.ioctlInt(w.fd(role), request);
-                } catch (KernelException e) {
-                    if (e.errno() < 4096) {
-                        throw e;
-                    }
-                    value = -e.errno(); // a negative answer the binding took for an errno: a queue seq minus 0
+                if (request == SocketConstants.SIOCOUTQ || request == SocketConstants.SIOCOUTQNSD) {
+                    w.awaitAcknowledgement(role);
                 }
+                int value = w.ioctl(w.fd(role), request);
                 // a queue length, or (before connect) write_seq - snd_una with write_seq set: a sequence number
-                return Math.abs(value) < ANCHOR_RANGE ? Integer.toString(value) : "seq " + w.seq(value);
+                return Math.abs(value) < ANCHOR_RANGE ? Integer.toString(value) : "seq " + w.seq(role, value);
             });
         }
     }
@@ -646,6 +702,11 @@ public final class TcpRepairFuzzer implements Fuzzer<TcpRepairFuzzer.Net> {
                 try {
                     w.k.connect(w.fd(role), address);
                 } finally {
+                    if (!repair) {
+                        // a connect outside repair mode draws a new timestamp offset (tcp_v4_connect): random
+                        w.timestampSet[role.ordinal()] = null;
+                        w.clockSequence[role.ordinal()] |= w.boundToClient[role.ordinal()];
+                    }
                     w.connected[role.ordinal()] = true;
                     w.shaped[role.ordinal()] |= address == w.listenerAddress;
                     w.livePeer[role.ordinal()] |= address == w.listenerAddress;
@@ -695,8 +756,9 @@ public final class TcpRepairFuzzer implements Fuzzer<TcpRepairFuzzer.Net> {
         public String apply(Net w) throws Exception {
             return w.ifUsable(role, () -> {
                 boolean repair = role != Role.LISTENER && w.getInt(w.fd(role), SocketConstants.TCP_REPAIR) == 1;
-                w.k.close(w.fd(role));
-                w.fd[role.ordinal()] = -1;
+                int socket = w.fd(role);
+                w.fd[role.ordinal()] = -1; // gone whatever close answers (close(2) frees the descriptor first)
+                w.k.close(socket);
                 Role peer = w.peerOf(role);
                 if (repair && peer != null) {
                     w.orphanedBy[peer.ordinal()] = role;

@@ -32,8 +32,6 @@ final class SimulatedNetwork {
     private final Set<TcpEndpoint> bound = new HashSet<>();
     private final Map<FourTuple, TcpEndpoint> established = new HashMap<>();
     private final Random random = new Random();
-    private final long clockBase = random.nextInt() & 0x3fffffffL;
-    private final long start = System.nanoTime();
 
     /** True for an address of this machine: loopback, or a wildcard (inet_addr_type RTN_LOCAL, ipv6_chk_addr). */
     static boolean isLocal(InetAddress address) {
@@ -123,14 +121,19 @@ final class SimulatedNetwork {
 
     /** Enters an endpoint in the established hash; false when the 4-tuple is taken (EADDRNOTAVAIL). */
     boolean establish(TcpEndpoint endpoint) {
-        TcpEndpoint held = established.get(endpoint.tuple());
+        return !taken(endpoint.tuple()) && established.putIfAbsent(endpoint.tuple(), endpoint) == null;
+    }
+
+    /** Whether a socket holds {@code tuple} (__inet_check_established); refused where a timewait socket does. */
+    boolean taken(FourTuple tuple) {
+        TcpEndpoint held = established.get(tuple);
         if (held != null && held.orphan) {
             // measured on 6.18: EADDRNOTAVAIL over a FIN_WAIT2 socket of a handshake's connection, where
             // tcp_twsk_unique as read would let it go; until that is understood the model does not answer
             throw new UnsupportedOperationException("connect over a 4-tuple in FIN_WAIT2 or TIME_WAIT: whether"
                     + " tcp_twsk_unique lets the timewait socket go is not modelled");
         }
-        return established.putIfAbsent(endpoint.tuple(), endpoint) == null;
+        return held != null;
     }
 
     /** An accepted connection shares its listener's port: it is entered without a bind. */
@@ -168,10 +171,14 @@ final class SimulatedNetwork {
         return random.nextInt();
     }
 
-    /** The TCP timestamp clock (tcp_clock_ts): milliseconds, or microseconds for a socket with tcp_usec_ts. */
+    /**
+     * The TCP timestamp clock (tcp_clock_ts): milliseconds, or microseconds for a socket with tcp_usec_ts, of
+     * CLOCK_MONOTONIC (tcp_clock_ns is ktime_get_ns; System.nanoTime reads the same clock on Linux), so that the
+     * model's TCP_TIMESTAMP values are the machine's own.
+     */
     int clock(boolean micros) {
-        long elapsed = System.nanoTime() - start;
-        return micros ? (int) (clockBase * 1000 + elapsed / 1000) : (int) (clockBase + elapsed / 1_000_000);
+        long now = System.nanoTime();
+        return micros ? (int) (now / 1000) : (int) (now / 1_000_000);
     }
 
     /** Wakes every waiting socket call: something they may wait for changed. */

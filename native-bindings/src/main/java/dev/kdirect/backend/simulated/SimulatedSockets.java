@@ -171,8 +171,17 @@ final class SimulatedSockets {
             // there (or is refused) leaves it set
             tcp.mssClamp = s.domain == AF_INET ? TcpEndpoint.TCP_MSS_DEFAULT : TcpEndpoint.IPV6_MIN_MSS;
             TcpEndpoint listener = tcp.repair ? null : network.listener(remote);
-            if (!tcp.repair && listener == null || !network.establish(tcp)) {
-                int refusal = tcp.repair || listener != null ? -Errno.EADDRNOTAVAIL.value() : -Errno.ECONNREFUSED.value();
+            int refusal = 0;
+            if (!tcp.repair && listener == null) {
+                // inet_hash_connect checks the 4-tuple before the SYN goes out (tcp_v4_connect); the RST comes after
+                refusal = network.taken(tcp.tuple()) ? -Errno.EADDRNOTAVAIL.value() : -Errno.ECONNREFUSED.value();
+            } else if (!network.establish(tcp)) {
+                refusal = -Errno.EADDRNOTAVAIL.value();
+            }
+            if (refusal != 0) {
+                if (refusal == -Errno.ECONNREFUSED.value()) {
+                    tcp.refusedSyn(!s.nonblocking);
+                }
                 tcp.remote = null;
                 if (autobound) {
                     network.release(tcp);

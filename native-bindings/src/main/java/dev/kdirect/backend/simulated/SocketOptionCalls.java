@@ -161,11 +161,16 @@ final class SocketOptionCalls {
             return -Errno.EPERM.value();
         }
         if (tcp.repairQueue == SocketConstants.TCP_SEND_QUEUE) {
-            if (tcp.sndUna != tcp.sndNxt) {
-                return -Errno.EPERM.value(); // tcp_rtx_queue_empty
+            if (!tcp.retransmitQueueEmpty()) {
+                return -Errno.EPERM.value();
             }
             tcp.writeSeq = val;
         } else if (tcp.repairQueue == SocketConstants.TCP_RECV_QUEUE) {
+            if (tcp.finReadUnknown) {
+                throw new UnsupportedOperationException("TCP_QUEUE_SEQ of the receive queue after a read that took"
+                        + " every byte before the peer's FIN: whether it took the FIN too (copied_seq) depends on"
+                        + " whether the FIN came in the last data segment, which the simulated kernel does not keep");
+            }
             if (tcp.rcvNxt != tcp.copiedSeq) {
                 return -Errno.EPERM.value();
             }
@@ -187,8 +192,10 @@ final class SocketOptionCalls {
             int val = (int) TcpStructs.OPT_VAL.get(option);
             switch (code) {
                 case SocketConstants.TCPOPT_MAXSEG -> {
-                    tcp.mssClamp = val;
-                    tcp.mssCache = Math.min(tcp.mssCache, val);
+                    int clamp = val & 0xffff; // rx_opt.mss_clamp is a u16: the value is cut to its low bits
+                    tcp.mssClamp = clamp;
+                    // mss_cache stays until the next tcp_sync_mss bounds it by the clamp, which the model does not place
+                    tcp.mssExact &= clamp >= tcp.mssCache;
                 }
                 case SocketConstants.TCPOPT_WINDOW -> {
                     int send = val & 0xffff;

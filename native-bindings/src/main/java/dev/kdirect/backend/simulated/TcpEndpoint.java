@@ -33,6 +33,10 @@ final class TcpEndpoint {
     private static final int LOOPBACK_MSS_4 = 65495;
     private static final int LOOPBACK_MSS_6 = 65476;
     private static final int TIMESTAMP_OPTION_BYTES = 12;
+    /** MAX_TCP_OPTION_SPACE: the most a segment's options take from its MSS (include/net/tcp.h). */
+    private static final int MAX_TCP_OPTION_SPACE = 40;
+    /** TCP_INIT_CWND: the congestion window a connection starts with, in segments (include/net/tcp.h). */
+    private static final int TCP_INIT_CWND = 10;
     /** tcp_send_rcvq takes at most MAX_SKB_FRAGS pages plus the part of a page beyond them per call. */
     private static final int MAX_SKB_FRAGS = 17;
     private static final int PAGE = 4096;
@@ -66,6 +70,10 @@ final class TcpEndpoint {
     private boolean finReceived;
     /** SOCK_DONE: a FIN arrived (tcp_fin); unlike a reset, it answers reads before a pending error. */
     private boolean sockDone;
+    /** The FIN's sequence number is not read yet: the first read that meets it moves copied_seq past it. */
+    private boolean finUnread;
+    /** A read took exactly the bytes before the FIN: it took the FIN too where the FIN came with the last bytes. */
+    boolean finReadUnknown;
     /** sk_err: what a reset left for the next send or read (tcp_reset), 0 when none. */
     private int pendingError;
     /**
@@ -94,6 +102,9 @@ final class TcpEndpoint {
     int timestampOffset;
     /** tcp_usec_ts (since 6.7): the timestamp clock counts microseconds; TCP_TIMESTAMP's low bit sets it. */
     boolean usecTimestamps;
+    /** rx_opt.ts_recent: the peer's latest TSval this end took; none on a socket a repair connect made. */
+    private int tsRecent;
+    private boolean tsRecentSet;
     /**
      * mss_cache is what the model computed: a socket never connected, or a handshake's end whose MSS no window
      * bounded, or the connecting end right after the handshake. Otherwise a segment may change the largest window
@@ -130,7 +141,8 @@ final class TcpEndpoint {
 
     /** The 3-way handshake with a listener's new child (tcp_v4_connect, tcp_rcv_synsent_state_process). */
     void handshake(TcpEndpoint child) {
-        writeSeq = sndUna = sndNxt = network.initialSequence();
+        // a write_seq TCP_QUEUE_SEQ set stays the ISN (tcp_v4_connect draws one only for 0), the SYN takes it
+        writeSeq = sndUna = sndNxt = writeSeq != 0 ? writeSeq + 1 : network.initialSequence();
         child.writeSeq = child.sndUna = child.sndNxt = network.initialSequence();
         rcvNxt = copiedSeq = child.writeSeq;
         child.rcvNxt = child.copiedSeq = writeSeq;
@@ -151,6 +163,8 @@ final class TcpEndpoint {
         mssCache = Math.min(mssCache, boundToHalfWindow(child.settings.initialWindow(child.mssCache)));
         updateWindows(child);
         child.updateWindows(this);
+        tookTimestampOf(child);
+        child.tookTimestampOf(this);
         // the connecting end's bound is the SYN-ACK's window, which the model computes; the accepting end's is the
         // final ACK's, which tcp_select_window never makes smaller than the SYN's (rcv_wnd of tcp_connect_init): an
         // MSS within half of that is not bounded, any other is bounded by a window the model does not compute
@@ -178,14 +192,15 @@ final class TcpEndpoint {
     /**
      * connect(2) in repair mode (tcp_connect with tp->repair): no SYN, straight to ESTABLISHED with the sequence
      * numbers TCP_QUEUE_SEQ set (tcp_connect_init: snd_una = snd_nxt = write_seq, copied_seq = rcv_wup = rcv_nxt)
-     * and no options until TCP_REPAIR_OPTIONS.
+     * and no options until TCP_REPAIR_OPTIONS. The timestamp offset stays what TCP_TIMESTAMP set (tcp_v4_connect and
+     * tcp_v6_connect draw a new one only outside repair mode; 6.1 as 6.18).
      */
     void connectRepaired() {
         sndUna = sndNxt = writeSeq;
         copiedSeq = rcvWup = rcvNxt;
         mssClamp = local.getAddress() instanceof Inet4Address ? TCP_MSS_DEFAULT : IPV6_MIN_MSS;
         mssCache = mssClamp;
-        timestampOffset = network.timestampOffset();
+        tsRecentSet = false; // ts_recent 0: the first segment's TSval passes PAWS (tcp_paws_check)
         usecTimestamps = false; // tcp_v4_connect sets it from the route in repair mode too (6.7 and later)
         mssExact = false;
         sndWl1 = sndWnd = maxWindow = 0;
@@ -193,6 +208,23 @@ final class TcpEndpoint {
         // tcp_select_initial_window for the route's advmss (no timestamps negotiated yet)
         rcvWnd = settings.initialWindow(advertisedMss());
         state = TCP_ESTABLISHED;
+    }
+
+    /**
+     * A SYN answered by a RST (no listener): the SYN took the ISN (TCP_QUEUE_SEQ's write_seq, or a new one), and a
+     * blocking connect that fails disconnects (inet_stream_connect, tcp_disconnect: write_seq += max_window + 2, 1
+     * for 0; 6.1 as 6.18), which SIOCOUTQ shows.
+     */
+    void refusedSyn(boolean disconnect) {
+        int isn = writeSeq != 0 ? writeSeq : network.initialSequence();
+        sndUna = isn;
+        sndNxt = writeSeq = isn + 1;
+        if (disconnect) {
+            writeSeq += maxWindow + 2;
+            if (writeSeq == 0) {
+                writeSeq = 1;
+            }
+        }
     }
 
     // ---- repair mode
@@ -213,9 +245,31 @@ final class TcpEndpoint {
         if (state == TCP_ESTABLISHED || state == TCP_CLOSE_WAIT) {
             transmit();
             TcpEndpoint peer = peer();
-            if (windowProbe && peer != null) {
-                peer.transmit();
+            if (windowProbe && state == TCP_ESTABLISHED && peer != null && !peer.stalled && !peer.orphan) {
+                probeWindow(peer);
             }
+        }
+    }
+
+    /**
+     * tcp_send_window_probe (net/ipv4/tcp_output.c, 6.1 as 6.18; ESTABLISHED only): a bare segment at snd_una - 1,
+     * which sets this end's advertised window (tcp_select_window). The peer answers with a duplicate ACK, in repair
+     * mode too, where the segment lies outside its window (tcp_validate_incoming: !tcp_sequence), as it does unless
+     * TCP_REPAIR_WINDOW moved rcv_wup back; inside, the peer takes the segment's window and answers nothing.
+     */
+    private void probeWindow(TcpEndpoint peer) {
+        int seq = sndUna - 1;
+        int peerWindow = Math.max(0, peer.rcvWup + peer.rcvWnd - peer.rcvNxt);
+        boolean outside = before(seq, peer.rcvWup) || after(seq, peer.rcvNxt + peerWindow);
+        if (outside) {
+            peer.acknowledge();
+            if (peer.repair) { // acknowledge() sends nothing in repair mode, the duplicate ACK goes out anyway
+                updateWindows(peer);
+                peer.updateWindows(this);
+            }
+        } else {
+            advertiseWindow();
+            peer.mssExact = false; // its view of this end's window moved as tcp_ack takes it (not modelled)
         }
     }
 
@@ -257,6 +311,11 @@ final class TcpEndpoint {
     /** SIOCOUTQNSD: the part of the send queue never sent. */
     int unsent() {
         return writeSeq - sndNxt;
+    }
+
+    /** tcp_rtx_queue_empty: no byte sent and unacknowledged is held (a reset purged the queues, or none is). */
+    boolean retransmitQueueEmpty() {
+        return sendQueue.size() == 0 || sndUna == sndNxt;
     }
 
     /**
@@ -315,6 +374,11 @@ final class TcpEndpoint {
         long size = data.byteSize();
         if (size == 0) {
             return 0;
+        }
+        if (finUnread) {
+            throw new UnsupportedOperationException("TCP_REPAIR send to the receive queue after the peer's FIN: the"
+                    + " kernel queues the bytes behind the FIN, which reads meet first (tcp_recvmsg_locked), and the"
+                    + " simulated kernel does not order data after a FIN");
         }
         long pages = 0;
         if (size > PAGE) {
@@ -376,6 +440,11 @@ final class TcpEndpoint {
         while (receiveQueue.size() == 0) {
             // tcp_recvmsg_locked's order: SOCK_DONE, then sk_err, then RCV_SHUTDOWN
             if (sockDone) {
+                if (finUnread && !peek) {
+                    copiedSeq += 1; // found_fin_ok: ++*seq, the FIN's skb eaten
+                    finUnread = false;
+                    finReadUnknown = false;
+                }
                 return 0;
             }
             if (pendingError != 0) {
@@ -399,13 +468,22 @@ final class TcpEndpoint {
         if (!peek) {
             receiveQueue.drop(n);
             copiedSeq += n;
+            if (receiveQueue.size() == 0 && finUnread) {
+                // tcp_recvmsg_locked walks on to the FIN while the buffer has room (found_fin_ok: ++copied_seq)
+                if (n < buffer.byteSize()) {
+                    copiedSeq += 1;
+                    finUnread = false;
+                } else {
+                    finReadUnknown = true;
+                }
+            }
             if (receiveQueue.size() == 0) {
                 receiveChargeBound = 0; // every skb freed
                 receiveChargeUnknown = false;
             }
             TcpEndpoint peer = peer();
             if (peer != null) {
-                peer.transmit(); // the window opened
+                peer.acknowledge(); // the window opened
             }
         }
         return n;
@@ -413,10 +491,19 @@ final class TcpEndpoint {
 
     /**
      * Sends what the peer has not received yet (from its rcv_nxt), as far as its receive buffer allows; the peer
-     * acknowledges at once. Nothing in repair mode. With nobody holding the 4-tuple the bytes count as sent and stay
-     * unacknowledged.
+     * acknowledges at once. Nothing in repair mode, and no segment where there is nothing to send. With nobody
+     * holding the 4-tuple the bytes count as sent and stay unacknowledged.
      */
     void transmit() {
+        transmit(false);
+    }
+
+    /** {@link #transmit}, with a segment (an ACK and its window) even where there is nothing new to send. */
+    private void acknowledge() {
+        transmit(true);
+    }
+
+    private void transmit(boolean evenEmpty) {
         if (repair || !connected() && !finPending) {
             return;
         }
@@ -441,6 +528,7 @@ final class TcpEndpoint {
             return;
         }
         if (peer.stalled) {
+            bytesSent += writeSeq - sndNxt; // transmitted, and lost (tcp_transmit_skb counts them)
             sndNxt = writeSeq;
             if (peer == null && finPending && finReceived) {
                 network.release(this); // the peer closed first: its TIME_WAIT acknowledges this FIN
@@ -450,8 +538,22 @@ final class TcpEndpoint {
         int offset = peer.rcvNxt - sndUna;
         int available = writeSeq - peer.rcvNxt;
         if (offset < 0 || available < 0) {
-            return; // not the next bytes the peer expects (its FIN, or a hole): dropped
+            // not the next bytes the peer expects (a hole, or bytes it has: TCP_REPAIR put others at its rcv_nxt):
+            // sent as to nobody, the peer drops them and its ACK acknowledges nothing this end sent
+            heldBack();
+            return;
         }
+        if (offset == 0 && available == 0 && !finPending && !evenEmpty) {
+            return; // nothing to send or acknowledge: no segment, and the windows stay as they are
+        }
+        if (after(rcvNxt, peer.sndNxt + (sockDone ? 1 : 0))) { // the model's FIN takes no snd_nxt of its own
+            // this end's ACK covers bytes the peer never sent (TCP_REPAIR put them in this end's receive queue):
+            // the peer discards the whole segment (tcp_ack: after(ack, snd_nxt)), its data too
+            heldBack();
+            return;
+        }
+        checkPaws(this, peer);
+        checkPaws(peer, this); // its ACK
         int n = Math.min(available, Math.max(0, peer.settings.receiveBuffer - peer.receiveQueue.size()));
         sendQueue.copyTo(offset, peer.receiveQueue, n);
         peer.rcvNxt += n;
@@ -461,6 +563,7 @@ final class TcpEndpoint {
             peer.finReceived = true;
             peer.sockDone = true;
             peer.rcvNxt += 1;
+            peer.finUnread = true;
             peer.state = TCP_CLOSE_WAIT;
         }
         int acknowledged = offset + n;
@@ -471,6 +574,8 @@ final class TcpEndpoint {
         }
         updateWindows(peer);
         peer.updateWindows(this);
+        peer.tookTimestampOf(this);
+        tookTimestampOf(peer);
         if (finPending && peer.sockDone && sendQueue.size() == 0) {
             if (finReceived) {
                 network.release(this); // LAST_ACK acknowledged
@@ -483,17 +588,36 @@ final class TcpEndpoint {
 
     /**
      * Bytes to a 4-tuple nobody holds, held back as under a network lock (the class comment): tcp_write_xmit sends
-     * what the send window (snd_una + snd_wnd, tcp_snd_wnd_test) takes; they count as sent, unacknowledged.
+     * what the send window (snd_una + snd_wnd, tcp_snd_wnd_test) takes; they count as sent, unacknowledged, and in
+     * bytes_sent (tcp_transmit_skb). With earlier bytes unacknowledged, whether it sends them now follows Nagle's
+     * rule, and for more than the initial congestion window the congestion window: the model refuses those.
      */
     private void heldBack() {
         int windowEnd = sndUna + sndWnd;
-        if (!after(writeSeq, windowEnd)) {
-            sndNxt = writeSeq;
-        } else if (after(windowEnd, sndNxt)) {
+        if (!after(writeSeq, sndNxt) || !after(windowEnd, sndNxt)) {
+            return; // nothing new, or a window closed to all of it (the persist timer probes it)
+        }
+        if (finPending) {
+            return; // closed: its descriptor is gone, and with it whatever would show how much went out
+        }
+        if (after(writeSeq, windowEnd)) {
             throw new UnsupportedOperationException("a send window that takes part of the unsent bytes: where"
                     + " tcp_write_xmit splits them follows the MSS, Nagle and TSO rules, which the simulated kernel"
                     + " does not model");
         }
+        if (sndNxt != sndUna) {
+            throw new UnsupportedOperationException("bytes sent while earlier ones are unacknowledged, to a"
+                    + " 4-tuple no socket holds: whether tcp_write_xmit sends them now follows Nagle's rule with"
+                    + " Minshall's variant (tcp_nagle_check, which holds a short segment back) and TSO deferral"
+                    + " (tcp_tso_should_defer), which the simulated kernel does not model");
+        }
+        if (writeSeq - sndNxt > TCP_INIT_CWND * (mssCache - MAX_TCP_OPTION_SPACE)) {
+            throw new UnsupportedOperationException("more bytes than the initial congestion window (TCP_INIT_CWND"
+                    + " segments, tcp_cwnd_test) to a 4-tuple no socket holds: how many segments tcp_write_xmit"
+                    + " sends follows the MSS of each, which the simulated kernel does not model");
+        }
+        bytesSent += writeSeq - sndNxt;
+        sndNxt = writeSeq;
     }
 
     /**
@@ -502,6 +626,8 @@ final class TcpEndpoint {
      * stays in TIME_WAIT).
      */
     private void toOrphan(TcpEndpoint orphan) {
+        checkPaws(this, orphan); // tcp_timewait_state_process: a PAWS failure draws an ACK, not the RST
+        bytesSent += writeSeq - sndNxt;
         sndNxt = writeSeq;
         if (after(writeSeq, orphan.rcvNxt)) {
             network.release(orphan);
@@ -516,10 +642,15 @@ final class TcpEndpoint {
     private void updateWindows(TcpEndpoint peer) {
         // max_window only grows: an MSS no window bounded stays unbounded, a bounded one follows the windows
         mssExact &= mssCache == mssClamp - TIMESTAMP_OPTION_BYTES;
-        windowRepaired = false;
         sndWl1 = rcvNxt;
         sndWnd = Math.max(0, peer.settings.receiveBuffer - peer.receiveQueue.size());
         maxWindow = Math.max(maxWindow, sndWnd);
+        advertiseWindow();
+    }
+
+    /** A segment sent: the window it advertises is rcv_wnd from rcv_nxt on (tcp_select_window). */
+    private void advertiseWindow() {
+        windowRepaired = false;
         rcvWnd = Math.max(0, settings.receiveBuffer - receiveQueue.size());
         rcvWup = rcvNxt;
     }
@@ -599,6 +730,7 @@ final class TcpEndpoint {
             return;
         }
         pendingError = state == TCP_CLOSE_WAIT ? Errno.EPIPE.value() : Errno.ECONNRESET.value();
+        sendQueue.drop(sendQueue.size()); // tcp_write_queue_purge: the bytes go, their sequence numbers stay
         finReceived = true;
         state = TCP_CLOSE;
         network.release(this);
@@ -607,6 +739,34 @@ final class TcpEndpoint {
             network.holdPort(this);
         }
         network.changed();
+    }
+
+    /** The TSval of this end's segments now: the timestamp clock plus tsoffset (tcp_skb_timestamp_ts). */
+    private int tsval() {
+        return network.clock(usecTimestamps) + timestampOffset;
+    }
+
+    /** After a segment from {@code sender} with timestamps on both ends: its TSval is ts_recent (tcp_store_ts_recent). */
+    private void tookTimestampOf(TcpEndpoint sender) {
+        if (timestamps && sender.timestamps) {
+            tsRecent = sender.tsval();
+            tsRecentSet = true;
+        }
+    }
+
+    /**
+     * PAWS (tcp_paws_check, include/net/tcp.h, 6.1 as 6.18): a segment whose TSval is more than 1 before the
+     * receiver's ts_recent is dropped (tcp_validate_incoming) and answered with a duplicate ACK; the sender's bytes
+     * then wait for retransmissions on timers. A TCP_TIMESTAMP set back on a live connection does that, which the
+     * model refuses to follow.
+     */
+    private static void checkPaws(TcpEndpoint sender, TcpEndpoint receiver) {
+        if (sender.timestamps && receiver.timestamps && receiver.tsRecentSet
+                && receiver.tsRecent - sender.tsval() > 1) {
+            throw new UnsupportedOperationException("a segment whose TSval is before the peer's ts_recent (TCP_TIMESTAMP"
+                    + " set back on a live connection): PAWS drops it (tcp_paws_discard), and what it carried waits for"
+                    + " retransmission timers, which the simulated kernel does not run");
+        }
     }
 
     /** The options byte of struct tcp_info (TCPI_OPT_*). */
@@ -619,5 +779,10 @@ final class TcpEndpoint {
     /** Sequence order modulo 2^32 (include/net/tcp.h after()). */
     static boolean after(int a, int b) {
         return b - a < 0;
+    }
+
+    /** Sequence order modulo 2^32 (include/net/tcp.h before()). */
+    static boolean before(int a, int b) {
+        return after(b, a);
     }
 }
