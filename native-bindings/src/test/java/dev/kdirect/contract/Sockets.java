@@ -6,6 +6,7 @@ import static java.lang.foreign.ValueLayout.JAVA_INT;
 import dev.kdirect.Kernel;
 import dev.kdirect.KernelException;
 import dev.kdirect.SocketConstants;
+import dev.kdirect.TcpStructs;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.net.InetAddress;
@@ -112,9 +113,9 @@ public final class Sockets implements AutoCloseable {
         return arena.allocate(size);
     }
 
-    /** getsockopt(TCP_INFO) into 232 bytes: struct tcp_info's fields up to those the tests read. */
+    /** getsockopt(TCP_INFO) into the prefix of struct tcp_info kdirect reads ({@link TcpStructs#INFO_SIZE}). */
     public MemorySegment tcpInfo(int fd) throws KernelException {
-        MemorySegment info = bytes(232);
+        MemorySegment info = bytes(TcpStructs.INFO_SIZE);
         kernel.getsockopt(fd, SocketConstants.SOL_TCP, SocketConstants.TCP_INFO, info);
         return info;
     }

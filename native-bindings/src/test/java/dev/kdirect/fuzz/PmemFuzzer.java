@@ -194,6 +194,16 @@ public final class PmemFuzzer implements Fuzzer<PmemFuzzer.World> {
             return slot < mappings.size() ? mappings.get(slot) : null;
         }
 
+        /** A step on mapping {@code slot}: what it answers, or "no mapping" where the slot holds none. */
+        interface MappingCall {
+            String call(Mapping m) throws Exception;
+        }
+
+        String onMapping(int slot, MappingCall call) throws Exception {
+            Mapping m = mapping(slot);
+            return m == null ? "no mapping" : call.call(m);
+        }
+
         /** The file's size now, read apart from the kernel under test (the step decides what is safe to touch). */
         long fileSize() throws IOException {
             return Files.exists(file) ? Files.size(file) : 0;
@@ -302,29 +312,26 @@ public final class PmemFuzzer implements Fuzzer<PmemFuzzer.World> {
     public record Unmap(int map, int first, int pages, boolean unaligned) implements Step<World> {
         @Override
         public String apply(World w) throws Exception {
-            Mapping m = w.mapping(map);
-            if (m == null) {
-                return "no mapping";
-            }
-            long from = Math.min(first * PAGE, m.length);
-            long length = m.clip(from, pages * PAGE);
-            w.kernel.munmap(MemorySegment.ofAddress(m.base.address() + from + (unaligned ? 1 : 0)), length);
-            m.unmapped(from, length);
-            return "ok";
+            return w.onMapping(map, m -> {
+                long from = Math.min(first * PAGE, m.length);
+                long length = m.clip(from, pages * PAGE);
+                w.kernel.munmap(MemorySegment.ofAddress(m.base.address() + from + (unaligned ? 1 : 0)), length);
+                m.unmapped(from, length);
+                return "ok";
+            });
         }
     }
 
+    /** msync of a range of a mapping, clipped to it, with any flags (MS_ASYNC, MS_SYNC, MS_INVALIDATE, others). */
     public record Msync(int map, long from, long length, int flags) implements Step<World> {
         @Override
         public String apply(World w) throws Exception {
-            Mapping m = w.mapping(map);
-            if (m == null) {
-                return "no mapping";
-            }
-            long start = Math.min(from, m.length);
-            long count = Math.min(length, m.length - start);
-            w.kernel.msync(MemorySegment.ofAddress(m.base.address() + start), count, flags);
-            return "ok";
+            return w.onMapping(map, m -> {
+                long start = Math.min(from, m.length);
+                long count = Math.min(length, m.length - start);
+                w.kernel.msync(MemorySegment.ofAddress(m.base.address() + start), count, flags);
+                return "ok";
+            });
         }
     }
 
@@ -388,16 +395,14 @@ public final class PmemFuzzer implements Fuzzer<PmemFuzzer.World> {
     public record Store(int map, long offset, int length, byte fill) implements Step<World> {
         @Override
         public String apply(World w) throws Exception {
-            Mapping m = w.mapping(map);
-            if (m == null) {
-                return "no mapping";
-            }
-            String unsafe = unsafe(w, m, offset, length, Prot.WRITE);
-            if (unsafe != null) {
-                return unsafe;
-            }
-            m.base.asSlice(offset, length).fill(fill);
-            return "ok";
+            return w.onMapping(map, m -> {
+                String unsafe = unsafe(w, m, offset, length, Prot.WRITE);
+                if (unsafe != null) {
+                    return unsafe;
+                }
+                m.base.asSlice(offset, length).fill(fill);
+                return "ok";
+            });
         }
     }
 
@@ -405,15 +410,13 @@ public final class PmemFuzzer implements Fuzzer<PmemFuzzer.World> {
     public record Load(int map, long offset, int length) implements Step<World> {
         @Override
         public String apply(World w) throws Exception {
-            Mapping m = w.mapping(map);
-            if (m == null) {
-                return "no mapping";
-            }
-            String unsafe = unsafe(w, m, offset, length, Prot.READ);
-            if (unsafe != null) {
-                return unsafe;
-            }
-            return digest(m.base.asSlice(offset, length));
+            return w.onMapping(map, m -> {
+                String unsafe = unsafe(w, m, offset, length, Prot.READ);
+                if (unsafe != null) {
+                    return unsafe;
+                }
+                return digest(m.base.asSlice(offset, length));
+            });
         }
     }
 }

@@ -7,6 +7,7 @@ import dev.kdirect.Kernel;
 import dev.kdirect.KernelException;
 import dev.kdirect.Kernels;
 import dev.kdirect.SocketConstants;
+import dev.kdirect.TcpStructs;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -28,7 +29,6 @@ final class LockedSegment {
     /** Which end sends: the socket whose 4-tuple the lock holds, or its peer. */
     enum Sender { LOCKED_SOCKET, PEER }
 
-    private static final int TCP_INFO_BYTES = 232;
 
     private LockedSegment() {
     }
@@ -78,7 +78,7 @@ final class LockedSegment {
 
     private static byte[] info(Kernel kernel, int fd) throws KernelException {
         try (Arena arena = Arena.ofConfined()) {
-            MemorySegment info = arena.allocate(TCP_INFO_BYTES);
+            MemorySegment info = arena.allocate(TcpStructs.INFO_SIZE);
             kernel.getsockopt(fd, SocketConstants.SOL_TCP, SocketConstants.TCP_INFO, info);
             return info.asSlice(0, 8).toArray(JAVA_BYTE);
         }

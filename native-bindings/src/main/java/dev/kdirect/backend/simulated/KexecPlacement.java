@@ -54,7 +54,7 @@ final class KexecPlacement {
     /** The QEMU guest's System RAM (/proc/iomem with 3 GiB, kernel 6.1). */
     static final List<Range> GUEST_MEMORY = List.of(new Range(0x1000, 0x9fbff), new Range(0x100000, 0xbffdefffL));
 
-    private static final long PAGE = 4096;
+    private static final long PAGE = SimulatedBackend.PAGE_SIZE;
     /** MIN_KERNEL_LOAD_ADDR and MIN_INITRD_LOAD_ADDR (arch/x86/kernel/kexec-bzimage64.c). */
     private static final long MIN_KERNEL_LOAD = 0x100000;
     private static final long MIN_INITRD_LOAD = 0x1000000;

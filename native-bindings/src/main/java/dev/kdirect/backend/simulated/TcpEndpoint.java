@@ -39,7 +39,7 @@ final class TcpEndpoint {
     private static final int TCP_INIT_CWND = 10;
     /** tcp_send_rcvq takes at most MAX_SKB_FRAGS pages plus the part of a page beyond them per call. */
     private static final int MAX_SKB_FRAGS = 17;
-    private static final int PAGE = 4096;
+    private static final int PAGE = (int) SimulatedBackend.PAGE_SIZE;
     /** sizeof(struct skb_shared_info) on x86-64, cache-line aligned (SKB_DATA_ALIGN). */
     private static final int SHARED_INFO = 320;
 
