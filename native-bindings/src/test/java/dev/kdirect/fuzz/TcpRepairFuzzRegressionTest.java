@@ -129,6 +129,75 @@ class TcpRepairFuzzRegressionTest {
     }
 
     @Test
+    void theMssOptionIsCutToTheSixteenBitsOfMssClamp() throws Exception {
+        // was (seed 777, program 4548): the model kept 67943496 where rx_opt.mss_clamp (a u16) holds 48200
+        Differential.assertAgree(new TcpRepairFuzzer(), List.of(
+                new TcpRepairFuzzer.Repair(Role.SERVER, 1),
+                new TcpRepairFuzzer.RepairOptions(Role.SERVER, new int[] {0, 2, 99, 5}, new int[] {0, 67943496, 0, 0},
+                        32),
+                new TcpRepairFuzzer.GetOption(Role.SERVER, SocketConstants.TCP_MAXSEG)));
+    }
+
+    @Test
+    void aWriteSeqSetBeforeAConnectIsItsInitialSequence() throws Exception {
+        // was (seed 777, program 21505): the model drew a new ISN; tcp_v4_connect keeps a write_seq that is not 0
+        Differential.assertAgree(new TcpRepairFuzzer(), List.of(
+                new TcpRepairFuzzer.Repair(Role.RESTORE, 1),
+                new TcpRepairFuzzer.RepairQueue(Role.RESTORE, SocketConstants.TCP_SEND_QUEUE),
+                new TcpRepairFuzzer.SetQueueSeq(Role.RESTORE, Base.C2S, -43),
+                new TcpRepairFuzzer.Repair(Role.RESTORE, 0),
+                new TcpRepairFuzzer.Connect(Role.RESTORE, Target.LISTENER),
+                new TcpRepairFuzzer.GetOption(Role.RESTORE, SocketConstants.TCP_QUEUE_SEQ)));
+    }
+
+    @Test
+    void aRefusedConnectDisconnectsAndMovesWriteSeq() throws Exception {
+        // was (seed 777, program 98065): SIOCOUTQ 0 on the model, 3 on the kernel (the SYN, then tcp_disconnect's 2)
+        Differential.assertAgree(new TcpRepairFuzzer(), List.of(
+                new TcpRepairFuzzer.Close(Role.LISTENER),
+                new TcpRepairFuzzer.Connect(Role.FRESH, Target.LISTENER),
+                new TcpRepairFuzzer.Ioctl(Role.FRESH, SocketConstants.SIOCOUTQ)));
+    }
+
+    @Test
+    void aReadTakesTheFinBehindTheDataAndAResetPurgesTheQueues() throws Exception {
+        // was (seed 777, program 25248): TCP_QUEUE_SEQ EPERM on the model (rcv_nxt past copied_seq by the FIN, and
+        // the reset's queue kept), ok on the kernel
+        Differential.assertAgree(new TcpRepairFuzzer(), List.of(
+                new TcpRepairFuzzer.Repair(Role.CLIENT, 1),
+                new TcpRepairFuzzer.RepairQueue(Role.CLIENT, SocketConstants.TCP_RECV_QUEUE),
+                new TcpRepairFuzzer.Repair(Role.CLIENT, 0),
+                new TcpRepairFuzzer.Close(Role.SERVER),
+                new TcpRepairFuzzer.Send(Role.CLIENT, 29, -515991619),
+                new TcpRepairFuzzer.Recv(Role.CLIENT, 1857, false),
+                new TcpRepairFuzzer.SetQueueSeq(Role.CLIENT, Base.S2C, -1039)));
+    }
+
+    @Test
+    void aSegmentAcknowledgingBytesNeverSentIsDropped() throws Exception {
+        // was (seed 777, program 49147): the model delivered the 14 bytes; their ACK covers the 32 bytes TCP_REPAIR
+        // put in the client's receive queue, which the server never sent, so tcp_ack makes it discard the segment
+        Differential.assertAgree(new TcpRepairFuzzer(), List.of(
+                new TcpRepairFuzzer.Repair(Role.CLIENT, 1),
+                new TcpRepairFuzzer.RepairQueue(Role.CLIENT, SocketConstants.TCP_RECV_QUEUE),
+                new TcpRepairFuzzer.Send(Role.CLIENT, 32, 33515350),
+                new TcpRepairFuzzer.Repair(Role.CLIENT, -1),
+                new TcpRepairFuzzer.Send(Role.CLIENT, 14, 849202770),
+                new TcpRepairFuzzer.Ioctl(Role.SERVER, SocketConstants.SIOCINQ)));
+    }
+
+    @Test
+    void theFourTupleIsCheckedBeforeTheSynMeetsAClosedPort() throws Exception {
+        // was (seed 20261207, program 84211): ECONNREFUSED on the model, EADDRNOTAVAIL on the kernel
+        Differential.assertAgree(new TcpRepairFuzzer(), List.of(
+                new TcpRepairFuzzer.Repair(Role.RESTORE, 1),
+                new TcpRepairFuzzer.Bind(Role.RESTORE, Target.CLIENT_ADDRESS),
+                new TcpRepairFuzzer.Repair(Role.RESTORE, -1),
+                new TcpRepairFuzzer.Close(Role.LISTENER),
+                new TcpRepairFuzzer.Connect(Role.RESTORE, Target.LISTENER)));
+    }
+
+    @Test
     void theRepairWindowIsCheckedAgainstRcvNxt() throws Exception {
         // the known divergence (kernel EINVAL, model 0): snd_wl1 after rcv_nxt + rcv_wnd, rcv_wup after rcv_nxt
         Differential.assertAgree(new TcpRepairFuzzer(), List.of(

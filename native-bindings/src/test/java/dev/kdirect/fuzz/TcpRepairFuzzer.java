@@ -128,6 +128,8 @@ public final class TcpRepairFuzzer implements Fuzzer<TcpRepairFuzzer.Net> {
          * repair mode, the kernel's first exchanges wait for timers (see {@link TcpRepairFuzzer#interference}).
          */
         final boolean[] timerBound = new boolean[Role.values().length];
+        /** The role queued bytes in repair mode: counted as sent, never sent, so never acknowledged. */
+        final boolean[] queuedInRepair = new boolean[Role.values().length];
         /** A role with {@link #timerBound} left repair mode. */
         String timersRun;
         /**
@@ -341,20 +343,41 @@ public final class TcpRepairFuzzer implements Fuzzer<TcpRepairFuzzer.Net> {
          * On the real kernel, waits (up to half a second) until the peer acknowledged every byte {@code role} sent:
          * its delayed ACK is one TCP_QUICKACK does not force out (tcp_cleanup_rbuf sends none while unread bytes are
          * queued, and a connection with data both ways delays it on a timer: up to TCP_DELACK_MAX, 200 ms), and
-         * Nagle's rule holds a short segment until then; the model acknowledges at once. Only where the peer is a socket of this world (it acknowledges in repair mode too) and
-         * {@code role} is outside repair mode (what it queued in repair mode was never sent).
+         * Nagle's rule holds a short segment until then; the model acknowledges at once. Only where the peer is a
+         * socket of this world (it acknowledges in repair mode too) and {@code role} queued nothing in repair mode
+         * (such bytes count as sent and never go).
          */
         void awaitAcknowledgement(Role role) throws Exception {
-            Role peer = peerOf(role);
-            if (k.binding() == Binding.SIMULATED || !connected[role.ordinal()] || !livePeer[role.ordinal()]
-                    || peer == null || fd(peer) < 0 || unusable(role) != null
-                    || getInt(fd(role), SocketConstants.TCP_REPAIR) == 1) {
-                return;
+            if (talksToThisWorld(role) && !queuedInRepair[role.ordinal()]) {
+                awaitZero(role, SocketConstants.SIOCOUTQ);
             }
+        }
+
+        /**
+         * On the real kernel, before {@code reader} reads: waits (up to half a second) until its peer sent every
+         * byte it queued, which Nagle's rule may hold until the reader's delayed ACK (see awaitAcknowledgement).
+         */
+        void awaitDelivery(Role reader) throws Exception {
+            Role peer = peerOf(reader);
+            if (peer != null && talksToThisWorld(peer) && peerOf(peer) == reader) {
+                awaitZero(peer, SocketConstants.SIOCOUTQNSD);
+            }
+        }
+
+        private boolean talksToThisWorld(Role role) throws KernelException {
+            Role peer = peerOf(role);
+            return k.binding() != Binding.SIMULATED && connected[role.ordinal()] && livePeer[role.ordinal()]
+                    && peer != null && fd(peer) >= 0 && unusable(role) == null;
+        }
+
+        private void awaitZero(Role role, int request) throws Exception {
             long deadline = System.nanoTime() + 500_000_000L;
-            // and for the bytes Nagle's rule holds until then (tcp_nagle_check: a short segment, bytes in flight)
-            while (ioctl(fd(role), SocketConstants.SIOCOUTQ) > 0 && System.nanoTime() < deadline) {
-                Thread.sleep(2);
+            try {
+                while (ioctl(fd(role), request) > 0 && System.nanoTime() < deadline) {
+                    Thread.sleep(2);
+                }
+            } catch (KernelException e) {
+                // a queue "length" the binding read as an errno (write_seq set below snd_una): nothing to wait for
             }
         }
 
@@ -590,6 +613,7 @@ public final class TcpRepairFuzzer implements Fuzzer<TcpRepairFuzzer.Net> {
                             SocketConstants.TCP_REPAIR_QUEUE) == SocketConstants.TCP_SEND_QUEUE) {
                         // towards the sink too: a retransmission there is dropped, yet counts in bytes_sent
                         w.timerBound[role.ordinal()] |= w.livePeer[role.ordinal()];
+                        w.queuedInRepair[role.ordinal()] = true;
                         if (w.rttKnown[role.ordinal()] && w.livePeer[role.ordinal()]) {
                             w.timersRun = role + " queued bytes in repair mode, which its tail loss probe sends within"
                                     + " milliseconds";
@@ -609,6 +633,12 @@ public final class TcpRepairFuzzer implements Fuzzer<TcpRepairFuzzer.Net> {
         public String apply(Net w) throws Exception {
             return w.ifUsable(role, () -> {
                 w.settle(); // what it reads moves with the peer's delayed ACK
+                boolean repair = role != Role.LISTENER && w.getInt(w.fd(role), SocketConstants.TCP_REPAIR) == 1;
+                if (repair && w.getInt(w.fd(role), SocketConstants.TCP_REPAIR_QUEUE) == SocketConstants.TCP_SEND_QUEUE) {
+                    w.awaitAcknowledgement(role); // a peek of the send queue: what is unacknowledged
+                } else {
+                    w.awaitDelivery(role);
+                }
                 MemorySegment buffer = w.arena.allocate(Math.max(1, length));
                 long n = w.k.recv(w.fd(role), buffer.asSlice(0, length), MSG_DONTWAIT | (peek ? MSG_PEEK : 0));
                 byte[] got = buffer.asSlice(0, Math.min(n, length)).toArray(JAVA_BYTE);

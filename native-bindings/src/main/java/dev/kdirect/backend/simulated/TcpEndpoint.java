@@ -546,14 +546,18 @@ final class TcpEndpoint {
         if (offset == 0 && available == 0 && !finPending && !evenEmpty) {
             return; // nothing to send or acknowledge: no segment, and the windows stay as they are
         }
-        if (after(rcvNxt, peer.sndNxt + (sockDone ? 1 : 0))) { // the model's FIN takes no snd_nxt of its own
-            // this end's ACK covers bytes the peer never sent (TCP_REPAIR put them in this end's receive queue):
-            // the peer discards the whole segment (tcp_ack: after(ack, snd_nxt)), its data too
+        if (!peer.takesAck(rcvNxt - (sockDone ? 1 : 0))) { // the model's FIN takes no snd_nxt of its own
+            // the peer discards the whole segment, its data too: sent as to nobody
             heldBack();
             return;
         }
         checkPaws(this, peer);
         checkPaws(peer, this); // its ACK
+        checkWindowScales(this, peer);
+        if (after(sndNxt, sndUna) && after(writeSeq, sndNxt)) {
+            // bytes the peer dropped (sent as to nobody above) are still unacknowledged
+            throw behindUnacknowledged("that the peer dropped");
+        }
         int n = Math.min(available, Math.max(0, peer.settings.receiveBuffer - peer.receiveQueue.size()));
         sendQueue.copyTo(offset, peer.receiveQueue, n);
         peer.rcvNxt += n;
@@ -586,6 +590,13 @@ final class TcpEndpoint {
         network.changed();
     }
 
+    private static UnsupportedOperationException behindUnacknowledged(String which) {
+        return new UnsupportedOperationException("bytes sent while earlier ones are unacknowledged (sent " + which
+                + "): whether tcp_write_xmit sends them now follows Nagle's rule with Minshall's variant"
+                + " (tcp_nagle_check, which holds a short segment back) and TSO deferral (tcp_tso_should_defer),"
+                + " which the simulated kernel does not model");
+    }
+
     /**
      * Bytes to a 4-tuple nobody holds, held back as under a network lock (the class comment): tcp_write_xmit sends
      * what the send window (snd_una + snd_wnd, tcp_snd_wnd_test) takes; they count as sent, unacknowledged, and in
@@ -606,10 +617,7 @@ final class TcpEndpoint {
                     + " does not model");
         }
         if (sndNxt != sndUna) {
-            throw new UnsupportedOperationException("bytes sent while earlier ones are unacknowledged, to a"
-                    + " 4-tuple no socket holds: whether tcp_write_xmit sends them now follows Nagle's rule with"
-                    + " Minshall's variant (tcp_nagle_check, which holds a short segment back) and TSO deferral"
-                    + " (tcp_tso_should_defer), which the simulated kernel does not model");
+            throw behindUnacknowledged("to a 4-tuple no socket holds");
         }
         if (writeSeq - sndNxt > TCP_INIT_CWND * (mssCache - MAX_TCP_OPTION_SPACE)) {
             throw new UnsupportedOperationException("more bytes than the initial congestion window (TCP_INIT_CWND"
@@ -739,6 +747,31 @@ final class TcpEndpoint {
             network.holdPort(this);
         }
         network.changed();
+    }
+
+    /**
+     * Whether a segment acknowledging {@code ack} gets past tcp_ack (net/ipv4/tcp_input.c, 6.1 as 6.18): an ACK of
+     * bytes this end never sent (after snd_nxt; TCP_REPAIR put them in the peer's receive queue) or one before
+     * snd_una and older than snd_una - max_window (RFC 5961 5.2; a repair connect's max_window is 0) makes it
+     * discard the whole segment.
+     */
+    private boolean takesAck(int ack) {
+        return !after(ack, sndNxt) && !(before(ack, sndUna) && before(ack, sndUna - maxWindow));
+    }
+
+    /**
+     * Each end reads the other's window field with the scale it took for the other (snd_wscale) and writes its own
+     * with its rcv_wscale; TCP_REPAIR_OPTIONS can set scales the other end does not use, and then the windows each
+     * end believes (and what tcp_write_xmit sends into them) differ from the model's byte counts: refused.
+     */
+    private static void checkWindowScales(TcpEndpoint a, TcpEndpoint b) {
+        if (a.windowScaling && b.windowScaling
+                && (a.sendWindowScale != b.receiveWindowScale || a.receiveWindowScale != b.sendWindowScale)) {
+            throw new UnsupportedOperationException("window scales that TCP_REPAIR_OPTIONS made differ between the"
+                    + " ends (snd_wscale " + a.sendWindowScale + " and " + b.sendWindowScale + ", rcv_wscale "
+                    + a.receiveWindowScale + " and " + b.receiveWindowScale + "): each end misreads the other's"
+                    + " window, which the simulated kernel does not follow");
+        }
     }
 
     /** The TSval of this end's segments now: the timestamp clock plus tsoffset (tcp_skb_timestamp_ts). */
