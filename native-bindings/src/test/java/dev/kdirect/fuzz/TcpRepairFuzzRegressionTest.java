@@ -99,7 +99,8 @@ class TcpRepairFuzzRegressionTest {
                 new TcpRepairFuzzer.Send(Role.RESTORE, 1295, 803610040),
                 new TcpRepairFuzzer.Ioctl(Role.RESTORE, SocketConstants.SIOCOUTQNSD),
                 new TcpRepairFuzzer.Repair(Role.RESTORE, 1),
-                new TcpRepairFuzzer.RepairOptions(Role.RESTORE, new int[] {8, 3, 2}, new int[] {0, 65537, -1086940857}, 24)));
+                new TcpRepairFuzzer.RepairOptions(Role.RESTORE, new int[] {8, 3, 2},
+                        new int[] {0, 65537, -1086940857}, 24)));
     }
 
     @Test

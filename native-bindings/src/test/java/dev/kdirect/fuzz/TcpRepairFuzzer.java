@@ -245,6 +245,11 @@ public final class TcpRepairFuzzer implements Fuzzer<TcpRepairFuzzer.Net> {
             };
         }
 
+        /** Whether {@code role}'s socket is in repair mode (the listener never is: TCP_REPAIR on it is EPERM). */
+        boolean inRepair(Role role) throws KernelException {
+            return role != Role.LISTENER && getInt(fd(role), SocketConstants.TCP_REPAIR) == 1;
+        }
+
         /** A sequence number of {@code role}'s as both kernels print it (see {@link #clockSequence}). */
         String seq(Role role, int value) {
             return clockSequence[role.ordinal()] ? "from the ISN clock" : seq(value);
@@ -364,7 +369,7 @@ public final class TcpRepairFuzzer implements Fuzzer<TcpRepairFuzzer.Net> {
             }
         }
 
-        private boolean talksToThisWorld(Role role) throws KernelException {
+        private boolean talksToThisWorld(Role role) {
             Role peer = peerOf(role);
             return k.binding() != Binding.SIMULATED && connected[role.ordinal()] && livePeer[role.ordinal()]
                     && peer != null && fd(peer) >= 0 && unusable(role) == null;
@@ -548,7 +553,7 @@ public final class TcpRepairFuzzer implements Fuzzer<TcpRepairFuzzer.Net> {
             return w.ifUsable(role, () -> {
                 int socket = w.fd(role);
                 int rcvNxt = 0;
-                if (role != Role.LISTENER && w.getInt(socket, SocketConstants.TCP_REPAIR) == 1) {
+                if (w.inRepair(role)) {
                     int queue = w.getInt(socket, SocketConstants.TCP_REPAIR_QUEUE);
                     w.setInt(socket, SocketConstants.TCP_REPAIR_QUEUE, SocketConstants.TCP_RECV_QUEUE);
                     rcvNxt = w.getInt(socket, SocketConstants.TCP_QUEUE_SEQ);
@@ -605,7 +610,7 @@ public final class TcpRepairFuzzer implements Fuzzer<TcpRepairFuzzer.Net> {
                 new Random(seed).nextBytes(data);
                 MemorySegment buffer = w.arena.allocate(Math.max(1, length));
                 MemorySegment.copy(data, 0, buffer, JAVA_BYTE, 0, length);
-                boolean repair = role != Role.LISTENER && w.getInt(w.fd(role), SocketConstants.TCP_REPAIR) == 1;
+                boolean repair = w.inRepair(role);
                 long sent = w.k.send(w.fd(role), buffer.asSlice(0, length), MSG_DONTWAIT | MSG_NOSIGNAL);
                 if (w.connected[role.ordinal()]) {
                     w.shaped[role.ordinal()] = true;
@@ -633,8 +638,10 @@ public final class TcpRepairFuzzer implements Fuzzer<TcpRepairFuzzer.Net> {
         public String apply(Net w) throws Exception {
             return w.ifUsable(role, () -> {
                 w.settle(); // what it reads moves with the peer's delayed ACK
-                boolean repair = role != Role.LISTENER && w.getInt(w.fd(role), SocketConstants.TCP_REPAIR) == 1;
-                if (repair && w.getInt(w.fd(role), SocketConstants.TCP_REPAIR_QUEUE) == SocketConstants.TCP_SEND_QUEUE) {
+                boolean repair = w.inRepair(role);
+                int queue = repair ? w.getInt(w.fd(role), SocketConstants.TCP_REPAIR_QUEUE)
+                        : SocketConstants.TCP_NO_QUEUE;
+                if (queue == SocketConstants.TCP_SEND_QUEUE) {
                     w.awaitAcknowledgement(role); // a peek of the send queue: what is unacknowledged
                 } else {
                     w.awaitDelivery(role);
@@ -718,7 +725,7 @@ public final class TcpRepairFuzzer implements Fuzzer<TcpRepairFuzzer.Net> {
         @Override
         public String apply(Net w) throws Exception {
             return w.ifUsable(role, () -> {
-                boolean repair = w.getInt(w.fd(role), SocketConstants.TCP_REPAIR) == 1;
+                boolean repair = w.inRepair(role);
                 InetSocketAddress address;
                 if (!repair && target == Target.LISTENER) {
                     address = w.listenerAddress;
@@ -785,7 +792,7 @@ public final class TcpRepairFuzzer implements Fuzzer<TcpRepairFuzzer.Net> {
         @Override
         public String apply(Net w) throws Exception {
             return w.ifUsable(role, () -> {
-                boolean repair = role != Role.LISTENER && w.getInt(w.fd(role), SocketConstants.TCP_REPAIR) == 1;
+                boolean repair = w.inRepair(role);
                 int socket = w.fd(role);
                 w.fd[role.ordinal()] = -1; // gone whatever close answers (close(2) frees the descriptor first)
                 w.k.close(socket);

@@ -194,7 +194,7 @@ final class SocketOptionCalls {
                 case SocketConstants.TCPOPT_MAXSEG -> {
                     int clamp = val & 0xffff; // rx_opt.mss_clamp is a u16: the value is cut to its low bits
                     tcp.mssClamp = clamp;
-                    // mss_cache stays until the next tcp_sync_mss bounds it by the clamp, which the model does not place
+                    // mss_cache stays until the next tcp_sync_mss bounds it by the clamp (not placed by the model)
                     tcp.mssExact &= clamp >= tcp.mssCache;
                 }
                 case SocketConstants.TCPOPT_WINDOW -> {
@@ -307,7 +307,7 @@ final class SocketOptionCalls {
      * tcp_usec_ts (set for microseconds, cleared for milliseconds), before it the sum is returned as it is.
      */
     private int timestamp(TcpEndpoint tcp) {
-        int val = sockets.network().clock(tcp.usecTimestamps) + tcp.timestampOffset;
+        int val = tcp.tsval();
         if (!KernelRelease.running().atLeast(6, 7)) {
             return val;
         }

@@ -141,8 +141,7 @@ final class TcpEndpoint {
 
     /** The 3-way handshake with a listener's new child (tcp_v4_connect, tcp_rcv_synsent_state_process). */
     void handshake(TcpEndpoint child) {
-        // a write_seq TCP_QUEUE_SEQ set stays the ISN (tcp_v4_connect draws one only for 0), the SYN takes it
-        writeSeq = sndUna = sndNxt = writeSeq != 0 ? writeSeq + 1 : network.initialSequence();
+        writeSeq = sndUna = sndNxt = synSequence() + 1; // the SYN takes the ISN
         child.writeSeq = child.sndUna = child.sndNxt = network.initialSequence();
         rcvNxt = copiedSeq = child.writeSeq;
         child.rcvNxt = child.copiedSeq = writeSeq;
@@ -216,7 +215,7 @@ final class TcpEndpoint {
      * for 0; 6.1 as 6.18), which SIOCOUTQ shows.
      */
     void refusedSyn(boolean disconnect) {
-        int isn = writeSeq != 0 ? writeSeq : network.initialSequence();
+        int isn = synSequence();
         sndUna = isn;
         sndNxt = writeSeq = isn + 1;
         if (disconnect) {
@@ -225,6 +224,11 @@ final class TcpEndpoint {
                 writeSeq = 1;
             }
         }
+    }
+
+    /** The ISN of a connect: a write_seq TCP_QUEUE_SEQ set, else a new one (tcp_v4_connect draws one only for 0). */
+    private int synSequence() {
+        return writeSeq != 0 ? writeSeq : network.initialSequence();
     }
 
     // ---- repair mode
@@ -530,9 +534,6 @@ final class TcpEndpoint {
         if (peer.stalled) {
             bytesSent += writeSeq - sndNxt; // transmitted, and lost (tcp_transmit_skb counts them)
             sndNxt = writeSeq;
-            if (peer == null && finPending && finReceived) {
-                network.release(this); // the peer closed first: its TIME_WAIT acknowledges this FIN
-            }
             return;
         }
         int offset = peer.rcvNxt - sndUna;
@@ -775,11 +776,11 @@ final class TcpEndpoint {
     }
 
     /** The TSval of this end's segments now: the timestamp clock plus tsoffset (tcp_skb_timestamp_ts). */
-    private int tsval() {
+    int tsval() {
         return network.clock(usecTimestamps) + timestampOffset;
     }
 
-    /** After a segment from {@code sender} with timestamps on both ends: its TSval is ts_recent (tcp_store_ts_recent). */
+    /** After a segment from {@code sender}, timestamps on both ends: its TSval is ts_recent (tcp_store_ts_recent). */
     private void tookTimestampOf(TcpEndpoint sender) {
         if (timestamps && sender.timestamps) {
             tsRecent = sender.tsval();
@@ -796,9 +797,9 @@ final class TcpEndpoint {
     private static void checkPaws(TcpEndpoint sender, TcpEndpoint receiver) {
         if (sender.timestamps && receiver.timestamps && receiver.tsRecentSet
                 && receiver.tsRecent - sender.tsval() > 1) {
-            throw new UnsupportedOperationException("a segment whose TSval is before the peer's ts_recent (TCP_TIMESTAMP"
-                    + " set back on a live connection): PAWS drops it (tcp_paws_discard), and what it carried waits for"
-                    + " retransmission timers, which the simulated kernel does not run");
+            throw new UnsupportedOperationException("a segment whose TSval is before the peer's ts_recent"
+                    + " (TCP_TIMESTAMP set back on a live connection): PAWS drops it (tcp_paws_discard), and what it"
+                    + " carried waits for retransmission timers, which the simulated kernel does not run");
         }
     }
 
